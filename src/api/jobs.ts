@@ -1,0 +1,71 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { getJob, getJobLogs, getJobWithAttempts, listJobs } from "../db/jobs";
+import type { AppEnv } from "../http/app-env";
+import { requireScope } from "../http/auth";
+import { notFound } from "../http/errors";
+import { readJson, readQuery } from "../http/validate";
+import { MAX_BATCH_BODY_BYTES } from "../config";
+import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, toJobDetails, toJobSummary, toLogLine } from "../model/job";
+import { createJobs } from "../services/create-jobs";
+import { cancelJob, executeJob, retryJob } from "../services/job-actions";
+
+const IdempotencyKeyHeader = z.string().min(1).max(255).optional();
+
+export const jobsApi = new Hono<AppEnv>()
+  .post("/", requireScope("tickerq:write"), async (c) => {
+    const request = await readJson(c, JobRequestSchema);
+    const key = IdempotencyKeyHeader.safeParse(c.req.header("idempotency-key"));
+    const [created] = await createJobs(c.env, c.get("principal").id, [{ request, idempotencyKey: key.success ? key.data : undefined }], () => []);
+    if (created.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(toJobSummary(created.job), 201);
+  })
+  .post("/batch", requireScope("tickerq:write"), async (c) => {
+    const body = await readJson(c, BatchRequestSchema, { maxBytes: MAX_BATCH_BODY_BYTES });
+    const created = await createJobs(
+      c.env,
+      c.get("principal").id,
+      body.jobs.map(({ idempotencyKey, ...request }) => ({ request, idempotencyKey })),
+      (i) => ["jobs", i],
+    );
+    return c.json({ jobs: created.map((x) => toJobSummary(x.job)), count: created.length }, 201);
+  })
+  .get("/", requireScope("tickerq:read"), async (c) => {
+    const q = readQuery(c, ListJobsQuery);
+    const { rows, totalCount } = await listJobs(
+      c.env,
+      { status: q.status, type: q.type, queue: q.queue, from: q.from ? Date.parse(q.from) : undefined, to: q.to ? endOf(q.to) : undefined },
+      { limit: q.limit, offset: q.offset },
+    );
+    return c.json({ jobs: rows.map(toJobSummary), totalCount, hasMore: q.offset + rows.length < totalCount });
+  })
+  .get("/:id", requireScope("tickerq:read"), async (c) => {
+    const found = await getJobWithAttempts(c.env, c.req.param("id"));
+    if (!found) throw notFound("Job");
+    return c.json(toJobDetails(found.job, found.attempts));
+  })
+  .get("/:id/logs", requireScope("tickerq:read"), async (c) => {
+    const id = c.req.param("id");
+    const [job, logs] = await Promise.all([getJob(c.env, id), getJobLogs(c.env, id)]);
+    if (!job) throw notFound("Job");
+    return c.json({ jobId: id, logs: logs.map(toLogLine) });
+  })
+  .post("/:id/execute", requireScope("tickerq:write"), async (c) => {
+    const body = await readJson(c, ExecuteRequestSchema, { optional: true });
+    const job = await executeJob(c.env, c.req.param("id"), { priority: body.priority, delayMs: body.delay });
+    return c.json(toJobSummary(job), 202);
+  })
+  .post("/:id/cancel", requireScope("tickerq:write"), async (c) => {
+    const { job, immediate } = await cancelJob(c.env, c.req.param("id"));
+    return c.json({ ...toJobSummary(job), cancelRequested: !immediate }, immediate ? 200 : 202);
+  })
+  .post("/:id/retry", requireScope("tickerq:write"), async (c) => {
+    const body = await readJson(c, RetryRequestSchema, { optional: true });
+    const job = await retryJob(c.env, c.req.param("id"), body.resetRetryCount);
+    return c.json(toJobSummary(job), 202);
+  });
+
+/** A bare date as `to` means the whole of that day. */
+function endOf(to: string): number {
+  return /^\d{4}-\d{2}-\d{2}$/.test(to) ? Date.parse(`${to}T23:59:59.999Z`) : Date.parse(to);
+}

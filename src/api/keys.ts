@@ -1,0 +1,29 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { createApiKey, listApiKeys, revokeApiKey } from "../db/api-keys";
+import type { AppEnv } from "../http/app-env";
+import { requireScope } from "../http/auth";
+import { ApiError, notFound } from "../http/errors";
+import { readJson } from "../http/validate";
+import { ScopeSchema } from "../model/scopes";
+
+export const CreateKeySchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  scopes: z.array(ScopeSchema).min(1).max(3),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const keysApi = new Hono<AppEnv>()
+  .use(requireScope("tickerq:admin"))
+  .post("/", async (c) => {
+    const body = await readJson(c, CreateKeySchema);
+    const expiresAt = body.expiresAt ? Date.parse(body.expiresAt) : null;
+    if (expiresAt != null && expiresAt <= Date.now()) throw new ApiError(400, "validation_error", "expiresAt must be in the future.", [{ path: "expiresAt", message: "must be in the future" }]);
+    const created = await createApiKey(c.env, { name: body.name, scopes: [...new Set(body.scopes)], expiresAt });
+    return c.json(created, 201);
+  })
+  .get("/", async (c) => c.json({ keys: await listApiKeys(c.env) }))
+  .delete("/:id", async (c) => {
+    if (!(await revokeApiKey(c.env, c.req.param("id")))) throw notFound("API key");
+    return c.body(null, 204);
+  });

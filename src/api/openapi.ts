@@ -1,0 +1,67 @@
+import { z } from "zod";
+import { CreateKeySchema } from "./keys";
+import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
+
+type RouteDoc = {
+  method: "get" | "post" | "patch" | "delete";
+  path: string;
+  summary: string;
+  scope?: "tickerq:read" | "tickerq:write" | "tickerq:admin";
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  responses: Record<number, string>;
+};
+
+const ErrorShape = z.object({
+  error: z.string().describe("short, stable error code"),
+  message: z.string().describe("human-readable sentence"),
+  details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** The documented routes, with the same zod schemas the handlers validate with. */
+const ROUTES: RouteDoc[] = [
+  { method: "get", path: "/health", summary: "Liveness and D1 reachability (no auth)", responses: { 200: "healthy", 503: "D1 unreachable" } },
+  { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h)", scope: "tickerq:write", body: JobRequestSchema, responses: { 201: "the job", 400: "invalid", 409: "idempotency key reused with another body" } },
+  { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: "the jobs in request order", 400: "invalid item" } },
+  { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: "{ jobs, totalCount, hasMore }" } },
+  { method: "get", path: "/jobs/{id}", summary: "A job with parameters, result, error and executionHistory", scope: "tickerq:read", responses: { 200: "the job", 404: "unknown job" } },
+  { method: "get", path: "/jobs/{id}/logs", summary: "Log lines written by the job's handler", scope: "tickerq:read", responses: { 200: "{ jobId, logs }", 404: "unknown job" } },
+  { method: "post", path: "/jobs/{id}/execute", summary: "Run an existing job again, now or after a delay", scope: "tickerq:write", body: ExecuteRequestSchema, responses: { 202: "re-queued", 409: "running" } },
+  { method: "post", path: "/jobs/{id}/cancel", summary: "Cancel: pending at once (200), running via its AbortSignal (202)", scope: "tickerq:write", responses: { 200: "cancelled", 202: "cancel requested", 409: "already finished" } },
+  { method: "post", path: "/jobs/{id}/retry", summary: "Put a failed or cancelled job back to pending", scope: "tickerq:write", body: RetryRequestSchema, responses: { 202: "re-queued", 409: "not failed or cancelled" } },
+  { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: "the key" } },
+  { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: "{ keys }" } },
+  { method: "delete", path: "/keys/{id}", summary: "Revoke an API key at once", scope: "tickerq:admin", responses: { 204: "revoked", 404: "unknown key" } },
+];
+
+export function buildOpenApi(basePath: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const query = r.query
+      ? Object.entries(z.toJSONSchema(r.query, { io: "input", unrepresentable: "any" }).properties ?? {}).map(([name, schema]) => ({ name, in: "query", required: false, schema }))
+      : [];
+    const responses: Record<string, unknown> = {};
+    for (const [status, description] of Object.entries(r.responses)) {
+      responses[status] = Number(status) >= 400 ? { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } : { description };
+    }
+    responses["401"] ??= r.scope ? { description: "missing or unknown token", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } : undefined;
+    if (!r.scope) delete responses["401"];
+    (paths[`${basePath}${r.path}`] ??= {})[r.method] = {
+      summary: r.summary,
+      ...(r.scope ? { security: [{ bearer: [r.scope] }] } : { security: [] }),
+      parameters: [...params, ...query],
+      ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: z.toJSONSchema(r.body, { io: "input", unrepresentable: "any" }) } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "Edge Ticker API", version: "1.0.0", description: "Background jobs on Cloudflare Workers: schedule, run, retry, observe." },
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN or an API key created with POST /keys" } },
+      schemas: { Error: z.toJSONSchema(ErrorShape) },
+    },
+  };
+}

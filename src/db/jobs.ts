@@ -1,0 +1,184 @@
+import { and, asc, count, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
+import type { JobStatus } from "../model/job";
+import { getDb } from "./client";
+import { jobAttempts, jobLogs, jobs, type JobInsert, type JobRow } from "./schema";
+
+/** Idempotency keys are honoured for this long. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
+// Rows are passed to SQLite as one JSON parameter (read back with json_each), which keeps a
+// 1,000-job batch to a handful of statements instead of hitting D1's 100-parameter limit.
+const JSON_CHUNK_BYTES = 900_000;
+
+const JOB_COLUMNS: [keyof JobInsert, string][] = [
+  ["id", "id"],
+  ["queue", "queue"],
+  ["type", "type"],
+  ["name", "name"],
+  ["status", "status"],
+  ["priority", "priority"],
+  ["parameters", "parameters"],
+  ["runAt", "run_at"],
+  ["maxRetries", "max_retries"],
+  ["timeoutMs", "timeout_ms"],
+  ["idempotencyKey", "idempotency_key"],
+  ["requestHash", "request_hash"],
+  ["createdAt", "created_at"],
+  ["updatedAt", "updated_at"],
+];
+
+export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priority" | "parameters" | "runAt" | "maxRetries" | "timeoutMs" | "idempotencyKey" | "requestHash" | "createdAt">;
+
+/** Inserts all jobs in one transaction (all or nothing). Returns false if an idempotency key raced in. */
+export async function insertJobs(env: Env, newJobs: NewJob[], now: number): Promise<boolean> {
+  const statements: D1PreparedStatement[] = [];
+  const keys = newJobs.map((j) => j.idempotencyKey).filter((k): k is string => !!k);
+  if (keys.length) {
+    statements.push(
+      env.DB.prepare(
+        `UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key IN (SELECT value FROM json_each(?1)) AND created_at < ?2`,
+      ).bind(JSON.stringify(keys), now - IDEMPOTENCY_WINDOW_MS),
+    );
+  }
+  const cols = JOB_COLUMNS.map(([, c]) => c).join(", ");
+  const extract = JOB_COLUMNS.map(([k]) => `value ->> '$.${k}'`).join(", ");
+  for (const chunk of chunkByJsonSize(newJobs.map((j) => ({ ...j, status: "pending", updatedAt: now })))) {
+    statements.push(env.DB.prepare(`INSERT INTO jobs (${cols}) SELECT ${extract} FROM json_each(?1)`).bind(chunk));
+  }
+  try {
+    await env.DB.batch(statements);
+    return true;
+  } catch (err) {
+    if (String(err).includes("UNIQUE constraint failed: jobs.idempotency_key")) return false;
+    throw err;
+  }
+}
+
+function chunkByJsonSize(rows: object[]): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const r of rows) {
+    const s = JSON.stringify(r);
+    if (size + s.length > JSON_CHUNK_BYTES && current.length) {
+      out.push(`[${current.join(",")}]`);
+      current = [];
+      size = 0;
+    }
+    current.push(s);
+    size += s.length + 1;
+  }
+  if (current.length) out.push(`[${current.join(",")}]`);
+  return out;
+}
+
+/** Jobs created under these idempotency keys within the window. */
+export async function findByIdempotencyKeys(env: Env, keys: string[], now: number): Promise<Map<string, JobRow>> {
+  const out = new Map<string, JobRow>();
+  if (!keys.length) return out;
+  const rows = await getDb(env)
+    .select()
+    .from(jobs)
+    .where(and(sql`${jobs.idempotencyKey} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`, gte(jobs.createdAt, now - IDEMPOTENCY_WINDOW_MS)))
+    .all();
+  for (const r of rows) if (r.idempotencyKey) out.set(r.idempotencyKey, r);
+  return out;
+}
+
+export async function getJobsByIds(env: Env, ids: string[]): Promise<JobRow[]> {
+  if (!ids.length) return [];
+  const rows = await getDb(env)
+    .select()
+    .from(jobs)
+    .where(sql`${jobs.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`)
+    .all();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id)).filter((r): r is JobRow => !!r);
+}
+
+export async function getJob(env: Env, id: string) {
+  return getDb(env).select().from(jobs).where(eq(jobs.id, id)).get();
+}
+
+export async function getJobWithAttempts(env: Env, id: string) {
+  const db = getDb(env);
+  const [job, attempts] = await db.batch([
+    db.select().from(jobs).where(eq(jobs.id, id)),
+    db.select().from(jobAttempts).where(eq(jobAttempts.jobId, id)).orderBy(asc(jobAttempts.attempt)),
+  ]);
+  return job[0] ? { job: job[0], attempts } : null;
+}
+
+export type JobFilter = { status?: JobStatus; type?: string; queue?: string; from?: number; to?: number };
+
+export function jobFilterSql(f: JobFilter): SQL | undefined {
+  return and(
+    f.status ? eq(jobs.status, f.status) : undefined,
+    f.type ? eq(jobs.type, f.type) : undefined,
+    f.queue ? eq(jobs.queue, f.queue) : undefined,
+    f.from != null ? gte(jobs.createdAt, f.from) : undefined,
+    f.to != null ? lte(jobs.createdAt, f.to) : undefined,
+  );
+}
+
+export async function listJobs(env: Env, filter: JobFilter, page: { limit: number; offset: number }) {
+  const db = getDb(env);
+  const where = jobFilterSql(filter);
+  const [rows, total] = await db.batch([
+    db.select().from(jobs).where(where).orderBy(desc(jobs.createdAt), desc(jobs.id)).limit(page.limit).offset(page.offset),
+    db.select({ n: count() }).from(jobs).where(where),
+  ]);
+  return { rows, totalCount: total[0]?.n ?? 0 };
+}
+
+export async function getJobLogs(env: Env, jobId: string, limit = 1000) {
+  return getDb(env).select().from(jobLogs).where(eq(jobLogs.jobId, jobId)).orderBy(asc(jobLogs.id)).limit(limit).all();
+}
+
+export async function countJobs(env: Env): Promise<number> {
+  const row = await getDb(env).select({ n: count() }).from(jobs).get();
+  return row?.n ?? 0;
+}
+
+/** pending → cancelled at once. Returns the row if it changed. */
+export async function cancelPendingJob(env: Env, id: string, now: number) {
+  const rows = await getDb(env)
+    .update(jobs)
+    .set({ status: "cancelled", completedAt: now, updatedAt: now, error: "Cancelled before it started." })
+    .where(and(eq(jobs.id, id), eq(jobs.status, "pending")))
+    .returning();
+  return rows[0];
+}
+
+/** running → cancel requested; the consumer sees the flag and aborts the handler's signal. */
+export async function requestCancelRunningJob(env: Env, id: string, now: number) {
+  const rows = await getDb(env)
+    .update(jobs)
+    .set({ cancelRequested: 1, updatedAt: now })
+    .where(and(eq(jobs.id, id), eq(jobs.status, "running")))
+    .returning();
+  return rows[0];
+}
+
+/** Puts a job back to pending (re-run or retry). `from` restricts which statuses may be re-queued. */
+export async function requeueJob(
+  env: Env,
+  id: string,
+  from: JobStatus[],
+  change: { runAt: number; priority?: number; resetRetryCount: boolean; now: number },
+) {
+  const rows = await getDb(env)
+    .update(jobs)
+    .set({
+      status: "pending",
+      runAt: change.runAt,
+      ...(change.priority != null ? { priority: change.priority } : {}),
+      ...(change.resetRetryCount ? { retryCount: 0 } : {}),
+      cancelRequested: 0,
+      completedAt: null,
+      leaseUntil: null,
+      updatedAt: change.now,
+    })
+    .where(and(eq(jobs.id, id), sql`${jobs.status} IN (SELECT value FROM json_each(${JSON.stringify(from)}))`))
+    .returning();
+  return rows[0];
+}

@@ -1,0 +1,77 @@
+import { sqliteTable, text, integer, real, primaryKey, index } from "drizzle-orm/sqlite-core";
+
+// Mirrors migrations/*.sql; the migrations are the authority for the live schema.
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: text("id").primaryKey(),
+    queue: text("queue").notNull(),
+    type: text("type").notNull(),
+    name: text("name").notNull(),
+    status: text("status", { enum: ["pending", "running", "completed", "failed", "cancelled"] }).notNull(),
+    priority: integer("priority").notNull(),
+    parameters: text("parameters").notNull(),
+    result: text("result"),
+    error: text("error"),
+    runAt: integer("run_at").notNull(),
+    attempt: integer("attempt").notNull().default(0),
+    retryCount: integer("retry_count").notNull().default(0),
+    maxRetries: integer("max_retries").notNull(),
+    timeoutMs: integer("timeout_ms"),
+    cancelRequested: integer("cancel_requested").notNull().default(0),
+    leaseUntil: integer("lease_until"),
+    progress: real("progress"),
+    progressMessage: text("progress_message"),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    executedAt: integer("executed_at"),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("jobs_status_run_at").on(t.status, t.runAt), index("jobs_created_at").on(t.createdAt)],
+);
+
+export const jobAttempts = sqliteTable(
+  "job_attempts",
+  {
+    jobId: text("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status", { enum: ["running", "completed", "failed", "cancelled"] }).notNull(),
+    startedAt: integer("started_at").notNull(),
+    completedAt: integer("completed_at"),
+    durationMs: integer("duration_ms"),
+    error: text("error"),
+    retryAt: integer("retry_at"),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt] })],
+);
+
+export const jobLogs = sqliteTable("job_logs", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  jobId: text("job_id").notNull(),
+  attempt: integer("attempt").notNull(),
+  level: text("level").notNull(),
+  message: text("message").notNull(),
+  details: text("details"),
+  stepName: text("step_name"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  prefix: text("prefix").notNull(),
+  keyHash: text("key_hash").notNull().unique(),
+  scopes: text("scopes").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at"),
+  revokedAt: integer("revoked_at"),
+  lastUsedAt: integer("last_used_at"),
+});
+
+export type JobRow = typeof jobs.$inferSelect;
+export type JobInsert = typeof jobs.$inferInsert;
+export type AttemptRow = typeof jobAttempts.$inferSelect;
+export type LogRow = typeof jobLogs.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -1,0 +1,104 @@
+import type { Settings } from "../config";
+import type { AttemptOutcome, LogLine } from "../db/execution";
+import { isCancelRequested, saveProgress } from "../db/execution";
+import type { JobRow } from "../db/schema";
+import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
+import { getJobType } from "../jobs/registry";
+import { retryDelayMs } from "./retry-policy";
+
+/** How often a running attempt checks whether someone asked to cancel it. */
+export const CANCEL_POLL_MS = 1000;
+const PROGRESS_SAVE_MS = 1000;
+const MAX_LOG_LINES = 1000;
+/** Results larger than this (as JSON) are replaced by a truncated preview. */
+export const MAX_RESULT_BYTES = 128 * 1024;
+
+class Cancelled extends Error {}
+class TimedOut extends Error {}
+
+export type AttemptReport = {
+  outcome: AttemptOutcome;
+  logs: LogLine[];
+  progress: { percent: number; message: string | null } | null;
+  finishedAt: number;
+};
+
+/** Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next. */
+export async function runAttempt(env: Env, job: JobRow, settings: Settings): Promise<AttemptReport> {
+  const logs: LogLine[] = [];
+  let progress: AttemptReport["progress"] = null;
+  const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
+  const log = (level: LogLevel, message: string, details?: string, stepName?: string) => {
+    if (logs.length < MAX_LOG_LINES) logs.push({ level, message: String(message), details: details ?? null, stepName: stepName ?? null, createdAt: Date.now() });
+  };
+
+  const type = getJobType(job.type);
+  if (!type) return finish({ kind: "failed", error: `No handler is registered for job type "${job.type}".`, result: null });
+  const params = type.parameters.safeParse(JSON.parse(job.parameters));
+  if (!params.success) return finish({ kind: "failed", error: `Stored parameters no longer match the "${job.type}" schema.`, result: null });
+
+  const controller = new AbortController();
+  const timeoutMs = job.timeoutMs ?? type.timeoutMs;
+  const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
+  const poll = setInterval(() => {
+    isCancelRequested(env, job.id).then(
+      (yes) => yes && controller.abort(new Cancelled("Cancelled while running.")),
+      () => {},
+    );
+  }, CANCEL_POLL_MS);
+  let lastProgressSave = 0;
+  const ctx: JobContext = {
+    jobId: job.id,
+    attempt: job.attempt,
+    retryCount: job.retryCount,
+    signal: controller.signal,
+    log,
+    progress(percent, message) {
+      progress = { percent: Math.max(0, Math.min(100, Number(percent) || 0)), message: message ?? null };
+      const now = Date.now();
+      if (now - lastProgressSave >= PROGRESS_SAVE_MS) {
+        lastProgressSave = now;
+        saveProgress(env, job.id, job.attempt, progress.percent, progress.message).catch(() => {});
+      }
+    },
+    env,
+    settings,
+  };
+
+  try {
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
+    });
+    const value = await Promise.race([type.run(params.data, ctx), aborted]);
+    return finish({ kind: "completed", result: serializeResult(value) });
+  } catch (err) {
+    const reason = controller.signal.aborted ? controller.signal.reason : err;
+    const message = errorMessage(reason);
+    if (reason instanceof Cancelled) return finish({ kind: "cancelled", error: message });
+    log("Error", message, undefined, "attempt");
+    const result = resultOf(err);
+    const retryable = !(reason instanceof PermanentJobError) && job.retryCount < job.maxRetries;
+    if (retryable) return finish({ kind: "retry", error: message, runAt: Date.now() + retryDelayMs(job.retryCount, settings), result });
+    return finish({ kind: "failed", error: message, result });
+  } finally {
+    clearTimeout(timer);
+    clearInterval(poll);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return (text || "The job failed without a message.").slice(0, 4000);
+}
+
+// A failing handler may attach what it saw (the http job attaches the response).
+function resultOf(err: unknown): string | null {
+  const result = err && typeof err === "object" && "result" in err ? (err as { result: unknown }).result : undefined;
+  return result === undefined ? null : serializeResult(result);
+}
+
+function serializeResult(value: unknown): string {
+  const json = JSON.stringify(value === undefined ? null : value) ?? "null";
+  if (json.length <= MAX_RESULT_BYTES) return json;
+  return JSON.stringify({ truncated: true, originalBytes: json.length, preview: json.slice(0, 1000) });
+}

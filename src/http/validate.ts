@@ -1,0 +1,45 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { MAX_BODY_BYTES } from "../config";
+import { ApiError, validationError } from "./errors";
+
+/** Reads a JSON body: 415 for another media type, 413 when too large, 400 when malformed or invalid. */
+export async function readJson<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  options: { optional?: boolean; maxBytes?: number } = {},
+): Promise<z.output<S>> {
+  const raw = await readBodyText(c, options.maxBytes ?? MAX_BODY_BYTES);
+  if (raw.trim() === "" && options.optional) return parseWith(schema, {});
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", "Send the request body as application/json.");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, "malformed_json", "The request body is not valid JSON.");
+  }
+  return parseWith(schema, value);
+}
+
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return parseWith(schema, c.req.query());
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix: (string | number)[] = []): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error, prefix);
+  return parsed.data;
+}
+
+async function readBodyText(c: Context, maxBytes: number): Promise<string> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const text = await c.req.text();
+  if (new TextEncoder().encode(text).byteLength > maxBytes) throw tooLarge(maxBytes);
+  return text;
+}
+
+const tooLarge = (maxBytes: number) => new ApiError(413, "payload_too_large", `This request body is limited to ${maxBytes / 1024} KB.`);

@@ -1,0 +1,17 @@
+import { handleExecBatch } from "./execution/consumer";
+import { reconcile } from "./execution/reconciler";
+import { appFor } from "./http/app";
+
+export { QueueScheduler } from "./scheduler/queue-scheduler";
+
+export default {
+  fetch(request, env, ctx) {
+    return appFor(env).fetch(request, env, ctx);
+  },
+  async queue(batch, env) {
+    await handleExecBatch(batch, env);
+  },
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(reconcile(env));
+  },
+} satisfies ExportedHandler<Env>;

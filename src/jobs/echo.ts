@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { defineJobType } from "./job-type";
+
+/** Returns its parameters; can sleep, fail on request or log, for trying the system out and for benchmarks. */
+export const echoJob = defineJobType({
+  name: "echo",
+  description: "Returns `message`, optionally after `sleepMs`; fails while the retry count is below `failTimes` (or always with `fail: true`).",
+  parameters: z.strictObject({
+    message: z.unknown().optional(),
+    sleepMs: z.number().int().min(0).max(900_000).default(0),
+    failTimes: z.number().int().min(0).max(100).default(0),
+    fail: z.boolean().default(false),
+    logLines: z.number().int().min(0).max(100).default(0),
+  }),
+  timeoutMs: 60_000,
+  async run(params, ctx) {
+    for (let i = 1; i <= params.logLines; i++) ctx.log("Info", `echo line ${i}`, undefined, "echo");
+    if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
+    if (params.fail || ctx.retryCount < params.failTimes) {
+      throw new Error(`echo failed on request (attempt ${ctx.attempt})`);
+    }
+    return { echo: params.message ?? null, attempt: ctx.attempt };
+  },
+});
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+}

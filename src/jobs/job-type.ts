@@ -1,0 +1,37 @@
+import type { z } from "zod";
+import type { Settings } from "../config";
+import type { ErrorDetail } from "../http/errors";
+
+export type LogLevel = "Debug" | "Info" | "Warning" | "Error";
+
+export interface JobContext {
+  jobId: string;
+  /** 1-based number of this attempt over the job's whole life. */
+  attempt: number;
+  /** How many retries of the current run came before this attempt. */
+  retryCount: number;
+  /** Aborts when the job is cancelled or its timeout passes. */
+  signal: AbortSignal;
+  log(level: LogLevel, message: string, details?: string, stepName?: string): void;
+  progress(percent: number, message?: string): void;
+  env: Env;
+  settings: Settings;
+}
+
+export interface JobType<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  parameters: S;
+  /** Per-attempt time limit unless the job sets its own. */
+  timeoutMs: number;
+  /** Extra checks that need deployment settings (e.g. the SSRF guard), run at creation. */
+  check?(params: z.output<S>, settings: Settings): ErrorDetail[];
+  run(params: z.output<S>, ctx: JobContext): Promise<unknown>;
+}
+
+export function defineJobType<S extends z.ZodType>(def: JobType<S>): JobType<S> {
+  return def;
+}
+
+/** Thrown by a handler for a failure that must not be retried. */
+export class PermanentJobError extends Error {}

@@ -1,0 +1,141 @@
+import { z } from "zod";
+import type { AttemptRow, JobRow, LogRow } from "../db/schema";
+import { formatTimeSpan, iso, parseTimeSpan } from "../lib/time";
+
+export const JOB_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+
+export const PRIORITIES = ["low", "normal", "high"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const priorityRank = (p: Priority) => PRIORITIES.indexOf(p);
+export const priorityName = (rank: number): Priority => PRIORITIES[rank] ?? "normal";
+
+export const QueueNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, "must be 1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
+
+export const TimeSpanSchema = z
+  .string()
+  .transform((value, ctx) => {
+    const ms = parseTimeSpan(value);
+    if (ms == null) {
+      ctx.addIssue({ code: "custom", message: 'must be a duration "hh:mm:ss" or "d.hh:mm:ss"' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** Longest delay accepted for a one-off job. */
+export const MAX_DELAY_MS = 366 * 86_400_000;
+
+const JobRequestFields = {
+  type: z.string().min(1).max(100),
+  name: z.string().trim().min(1).max(200).optional(),
+  parameters: z.record(z.string(), z.unknown()).default({}),
+  priority: z.enum(PRIORITIES).default("normal"),
+  delay: TimeSpanSchema.refine((ms) => ms <= MAX_DELAY_MS, "must be at most 366 days").optional(),
+  executeAt: z.iso.datetime({ offset: true }).optional(),
+  maxRetries: z.number().int().min(0).max(25).default(3),
+  timeoutSeconds: z.number().int().min(1).max(900).optional(),
+  cronExpression: z.null().optional(),
+  queue: QueueNameSchema.default("default"),
+};
+
+const noDelayAndExecuteAt = (r: { delay?: number; executeAt?: string }) => !(r.delay !== undefined && r.executeAt !== undefined);
+const both = { message: "give either delay or executeAt, not both", path: ["executeAt"] };
+
+/** POST /jobs. Unknown fields are refused so that typos do not silently change behaviour. */
+export const JobRequestSchema = z.strictObject(JobRequestFields).refine(noDelayAndExecuteAt, both);
+export type JobRequest = z.output<typeof JobRequestSchema>;
+
+/** One item of POST /jobs/batch: a job request plus its own idempotency key. */
+export const BatchItemSchema = z
+  .strictObject({ ...JobRequestFields, idempotencyKey: z.string().min(1).max(255).optional() })
+  .refine(noDelayAndExecuteAt, both);
+
+export const BatchRequestSchema = z.strictObject({ jobs: z.array(BatchItemSchema).min(1).max(1000) });
+
+export const ListJobsQuery = z.strictObject({
+  status: z.enum(JOB_STATUSES).optional(),
+  type: z.string().min(1).max(100).optional(),
+  queue: QueueNameSchema.optional(),
+  from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+});
+
+export const ExecuteRequestSchema = z.strictObject({
+  priority: z.enum(PRIORITIES).optional(),
+  delay: TimeSpanSchema.refine((ms) => ms <= MAX_DELAY_MS, "must be at most 366 days").optional(),
+});
+
+export const RetryRequestSchema = z.strictObject({ resetRetryCount: z.boolean().default(false) });
+
+function jobDuration(row: JobRow) {
+  return row.executedAt != null && row.completedAt != null ? row.completedAt - row.executedAt : null;
+}
+
+/** A job as lists show it (seed "Get All Jobs"). */
+export function toJobSummary(row: JobRow) {
+  const durationMs = jobDuration(row);
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    queue: row.queue,
+    status: row.status,
+    createdAt: iso(row.createdAt),
+    scheduledAt: iso(row.runAt),
+    executedAt: iso(row.executedAt),
+    completedAt: iso(row.completedAt),
+    duration: formatTimeSpan(durationMs),
+    durationMs,
+    priority: priorityName(row.priority),
+    retryCount: row.retryCount,
+    maxRetries: row.maxRetries,
+    attempts: row.attempt,
+  };
+}
+
+/** A job with everything about it (seed "Get Job Details"). */
+export function toJobDetails(row: JobRow, attempts: AttemptRow[]) {
+  return {
+    ...toJobSummary(row),
+    parameters: JSON.parse(row.parameters) as unknown,
+    result: row.result == null ? null : (JSON.parse(row.result) as unknown),
+    error: row.error,
+    timeoutSeconds: row.timeoutMs == null ? null : row.timeoutMs / 1000,
+    cancelRequested: row.cancelRequested === 1,
+    progress: row.progress == null ? null : { percent: row.progress, message: row.progressMessage },
+    updatedAt: iso(row.updatedAt),
+    executionHistory: attempts.map(toAttempt),
+  };
+}
+
+export function toAttempt(a: AttemptRow) {
+  return {
+    attempt: a.attempt,
+    startedAt: iso(a.startedAt),
+    completedAt: iso(a.completedAt),
+    status: a.status,
+    duration: formatTimeSpan(a.durationMs),
+    durationMs: a.durationMs,
+    error: a.error,
+    retryAt: iso(a.retryAt),
+  };
+}
+
+export function toLogLine(l: LogRow) {
+  return {
+    id: `log_${l.id}`,
+    jobId: l.jobId,
+    attempt: l.attempt,
+    level: l.level,
+    message: l.message,
+    details: l.details,
+    stepName: l.stepName,
+    createdAt: iso(l.createdAt),
+  };
+}

@@ -1,0 +1,100 @@
+import { readSettings } from "../config";
+import { findByIdempotencyKeys, insertJobs, type NewJob } from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import { ApiError, formatPath, validationError, type ErrorDetail } from "../http/errors";
+import { sha256Hex } from "../lib/crypto";
+import { newId } from "../lib/ids";
+import { getJobType, jobTypeNames } from "../jobs/registry";
+import { priorityRank, type JobRequest } from "../model/job";
+import { armJobsBestEffort } from "../scheduler/client";
+
+export type CreateItem = { request: JobRequest; idempotencyKey?: string };
+export type Created = { job: JobRow; replayed: boolean };
+
+/**
+ * Validates every request against its job type, then stores all of them in one transaction and
+ * hands them to their queues' schedulers. All or nothing: one bad item stores none.
+ * `pathOf(i)` names item i in error details (e.g. `jobs[3]`).
+ */
+export async function createJobs(env: Env, principalId: string, items: CreateItem[], pathOf: (i: number) => (string | number)[]): Promise<Created[]> {
+  const settings = readSettings(env);
+  const now = Date.now();
+  const details: ErrorDetail[] = [];
+  const rows: NewJob[] = [];
+  for (const [i, { request, idempotencyKey }] of items.entries()) {
+    const type = getJobType(request.type);
+    if (!type) {
+      details.push({ path: formatPath([...pathOf(i), "type"]), message: `Unknown job type "${request.type}". Known types: ${jobTypeNames().join(", ")}.` });
+      continue;
+    }
+    const params = type.parameters.safeParse(request.parameters);
+    if (!params.success) {
+      details.push(...validationError(params.error, [...pathOf(i), "parameters"]).details!);
+      continue;
+    }
+    for (const d of type.check?.(params.data, settings) ?? []) details.push({ ...d, path: formatPath([...pathOf(i), d.path]) });
+    const runAt = request.executeAt ? Date.parse(request.executeAt) : now + (request.delay ?? 0);
+    rows.push({
+      id: newId("job", now),
+      queue: request.queue,
+      type: request.type,
+      name: request.name ?? request.type,
+      priority: priorityRank(request.priority),
+      parameters: JSON.stringify(request.parameters),
+      runAt: Math.max(runAt, now),
+      maxRetries: request.maxRetries,
+      timeoutMs: (request.timeoutSeconds ?? 0) * 1000 || type.timeoutMs,
+      idempotencyKey: idempotencyKey ? `${principalId}:${idempotencyKey}` : null,
+      requestHash: idempotencyKey ? await sha256Hex(JSON.stringify(request)) : null,
+      createdAt: now,
+    });
+  }
+  if (details.length) {
+    throw new ApiError(400, "validation_error", `Invalid request: ${details[0].path}: ${details[0].message}`, details);
+  }
+
+  for (let tries = 0; tries < 2; tries++) {
+    const keys = rows.map((r) => r.idempotencyKey).filter((k): k is string => !!k);
+    const existing = await findByIdempotencyKeys(env, keys, now);
+    const conflicts = rows.flatMap((r, i) => {
+      const prior = r.idempotencyKey ? existing.get(r.idempotencyKey) : undefined;
+      return prior && prior.requestHash !== r.requestHash
+        ? [{ path: formatPath(pathOf(i)) || "Idempotency-Key", message: "This idempotency key was already used with a different request." }]
+        : [];
+    });
+    if (conflicts.length) throw new ApiError(409, "idempotency_conflict", conflicts[0].message, conflicts);
+    const fresh = rows.filter((r) => !(r.idempotencyKey && existing.has(r.idempotencyKey)));
+    if (!(await insertJobs(env, fresh, now))) continue;
+    await armJobsBestEffort(
+      env,
+      fresh.map((r) => ({ queue: r.queue, item: { jobId: r.id, attempt: 0, runAt: r.runAt, priority: r.priority } })),
+    );
+    return rows.map((r) => {
+      const prior = r.idempotencyKey ? existing.get(r.idempotencyKey) : undefined;
+      return prior ? { job: prior, replayed: true } : { job: asStoredRow(r, now), replayed: false };
+    });
+  }
+  throw new ApiError(409, "idempotency_conflict", "A concurrent request with the same idempotency key is in progress; retry it.");
+}
+
+/** The row exactly as insertJobs stored it, without reading it back. */
+function asStoredRow(r: NewJob, now: number): JobRow {
+  return {
+    ...r,
+    status: "pending",
+    timeoutMs: r.timeoutMs ?? null,
+    idempotencyKey: r.idempotencyKey ?? null,
+    requestHash: r.requestHash ?? null,
+    result: null,
+    error: null,
+    attempt: 0,
+    retryCount: 0,
+    cancelRequested: 0,
+    leaseUntil: null,
+    progress: null,
+    progressMessage: null,
+    updatedAt: now,
+    executedAt: null,
+    completedAt: null,
+  };
+}

@@ -1,0 +1,53 @@
+import { cancelPendingJob, getJob, requeueJob, requestCancelRunningJob } from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import { conflict, notFound } from "../http/errors";
+import { priorityRank, type JobStatus, type Priority } from "../model/job";
+import { armJobs, schedulerFor } from "../scheduler/client";
+
+export async function cancelJob(env: Env, id: string): Promise<{ job: JobRow; immediate: boolean }> {
+  const now = Date.now();
+  const cancelled = await cancelPendingJob(env, id, now);
+  if (cancelled) {
+    await schedulerFor(env, cancelled.queue)
+      .remove({ queue: cancelled.queue, jobIds: [id] })
+      .catch((err) => console.warn("scheduler remove failed; the stale entry is skipped at claim", err));
+    return { job: cancelled, immediate: true };
+  }
+  const requested = await requestCancelRunningJob(env, id, now);
+  if (requested) return { job: requested, immediate: false };
+  throw await explainNotChangeable(env, id, "cancelled");
+}
+
+/** A failed or cancelled job goes back to pending. */
+export async function retryJob(env: Env, id: string, resetRetryCount: boolean): Promise<JobRow> {
+  return requeue(env, id, ["failed", "cancelled"], { resetRetryCount, delayMs: 0 }, "retried");
+}
+
+/** Runs an existing job again (or, if it is still waiting, moves its start) now or after a delay. */
+export async function executeJob(env: Env, id: string, options: { priority?: Priority; delayMs?: number }): Promise<JobRow> {
+  return requeue(env, id, ["pending", "completed", "failed", "cancelled"], { resetRetryCount: true, delayMs: options.delayMs ?? 0, priority: options.priority }, "executed");
+}
+
+async function requeue(
+  env: Env,
+  id: string,
+  from: JobStatus[],
+  options: { resetRetryCount: boolean; delayMs: number; priority?: Priority },
+  verb: string,
+): Promise<JobRow> {
+  const now = Date.now();
+  const job = await requeueJob(env, id, from, {
+    runAt: now + options.delayMs,
+    priority: options.priority ? priorityRank(options.priority) : undefined,
+    resetRetryCount: options.resetRetryCount,
+    now,
+  });
+  if (!job) throw await explainNotChangeable(env, id, verb);
+  await armJobs(env, [{ queue: job.queue, item: { jobId: job.id, attempt: job.attempt, runAt: job.runAt, priority: job.priority } }]);
+  return job;
+}
+
+async function explainNotChangeable(env: Env, id: string, verb: string) {
+  const job = await getJob(env, id);
+  return job ? conflict(`The job is ${job.status} and cannot be ${verb}.`) : notFound("Job");
+}
