@@ -1,3 +1,6 @@
+import { eventStatements, jobStateGuard } from "../events/publisher";
+import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
+import { getJob } from "./jobs";
 import { JobRowSchema } from "./job-row";
 import type { JobRow } from "./schema";
 
@@ -9,8 +12,17 @@ export type ClaimedJob = JobRow;
 /**
  * Claims one attempt of a job: a conditional UPDATE that only one delivery of a message can win.
  * A duplicate message (same job, same attempt) finds the job no longer pending and gets null.
+ * The job.started event's outbox statements commit in the same transaction.
  */
-export async function claimJob(env: Env, msg: { jobId: string; attempt: number }, now: number): Promise<ClaimedJob | null> {
+export async function claimJob(env: Env, msg: { jobId: string; attempt: number }, now: number): Promise<{ job: ClaimedJob; event: DomainEvent } | null> {
+  const current = await getJob(env, msg.jobId);
+  if (!current || current.status !== "pending" || current.attempt !== msg.attempt || current.runAt > now || current.cancelRequested) return null;
+  const attempt = msg.attempt + 1;
+  const event = makeEvent(
+    "job.started",
+    jobEventData({ ...current, attempt, executedAt: now }, { status: "running", previousStatus: "pending" }),
+    now,
+  );
   const [claimed] = await env.DB.batch([
     env.DB.prepare(
       `UPDATE jobs SET status = 'running', attempt = attempt + 1, executed_at = ?1, lease_until = ?1 + COALESCE(timeout_ms, 60000) + ?4,
@@ -20,11 +32,12 @@ export async function claimJob(env: Env, msg: { jobId: string; attempt: number }
     ).bind(now, msg.jobId, msg.attempt, LEASE_GRACE_MS),
     env.DB.prepare(
       `INSERT OR IGNORE INTO job_attempts (job_id, attempt, status, started_at)
-       SELECT id, attempt, 'running', executed_at FROM jobs WHERE id = ?1 AND status = 'running' AND attempt = ?2`,
-    ).bind(msg.jobId, msg.attempt + 1),
+       SELECT id, attempt, 'running', executed_at FROM jobs WHERE id = ?1 AND status = 'running' AND attempt = ?2 AND updated_at = ?3`,
+    ).bind(msg.jobId, attempt, now),
+    ...eventStatements(env, [{ event, guard: jobStateGuard(msg.jobId, "running", attempt, now) }]),
   ]);
   const row = claimed.results[0];
-  return row ? JobRowSchema.parse(row) : null;
+  return row ? { job: JobRowSchema.parse(row), event } : null;
 }
 
 export type LogLine = { level: string; message: string; details: string | null; stepName: string | null; createdAt: number };
@@ -43,6 +56,7 @@ export async function finishAttempt(
   logs: LogLine[],
   now: number,
   progress: { percent: number; message: string | null } | null,
+  event: DomainEvent,
 ): Promise<boolean> {
   const statements: D1PreparedStatement[] = [];
   const duration = now - job.executedAt;
@@ -98,6 +112,8 @@ export async function finishAttempt(
       ).bind(job.id, job.attempt, JSON.stringify(logs)),
     );
   }
+  const newStatus = outcome.kind === "retry" ? "pending" : outcome.kind;
+  statements.push(...eventStatements(env, [{ event, guard: jobStateGuard(job.id, newStatus, job.attempt, now) }]));
   const [update] = await env.DB.batch(statements);
   return update.results.length > 0;
 }

@@ -2,8 +2,10 @@ import { and, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { Settings } from "../config";
 import { retryDelayMs } from "../execution/retry-policy";
 import type { DueItem } from "../scheduler/messages";
+import { deliverEvents, eventStatements, jobStateGuard } from "../events/publisher";
+import { jobEventData, makeEvent } from "../events/types";
 import { getDb } from "./client";
-import { jobAttempts, jobs } from "./schema";
+import { jobs } from "./schema";
 
 const RECOVERY_BATCH = 200;
 
@@ -23,28 +25,30 @@ export async function findExpiredLeases(env: Env, queue: string, now: number) {
 export async function expireLease(env: Env, job: { id: string; attempt: number }, now: number, settings: Settings): Promise<DueItem | null> {
   const db = getDb(env);
   const message = "The worker running this attempt stopped responding (lease expired).";
-  const current = await db.select({ retryCount: jobs.retryCount, maxRetries: jobs.maxRetries }).from(jobs).where(eq(jobs.id, job.id)).get();
-  if (!current) return null;
+  const current = await db.select().from(jobs).where(eq(jobs.id, job.id)).get();
+  if (!current || current.status !== "running" || current.attempt !== job.attempt) return null;
   const retry = current.retryCount < current.maxRetries;
   const runAt = now + retryDelayMs(current.retryCount, settings);
-  const guard = and(eq(jobs.id, job.id), eq(jobs.status, "running"), eq(jobs.attempt, job.attempt), lt(jobs.leaseUntil, now));
-  const [updated] = await db.batch([
-    db
-      .update(jobs)
-      .set(
-        retry
-          ? { status: "pending", retryCount: sql`${jobs.retryCount} + 1`, runAt, leaseUntil: null, error: message, updatedAt: now }
-          : { status: "failed", leaseUntil: null, error: message, completedAt: now, updatedAt: now },
-      )
-      .where(guard)
-      .returning({ id: jobs.id, attempt: jobs.attempt, runAt: jobs.runAt, priority: jobs.priority, status: jobs.status }),
-    db
-      .update(jobAttempts)
-      .set({ status: "failed", completedAt: now, durationMs: sql`${now} - ${jobAttempts.startedAt}`, error: message, retryAt: retry ? runAt : null })
-      .where(and(eq(jobAttempts.jobId, job.id), eq(jobAttempts.attempt, job.attempt), eq(jobAttempts.status, "running"))),
+  const event = retry
+    ? makeEvent("job.retrying", jobEventData(current, { status: "pending", previousStatus: "running", completedAt: now, error: message, nextRetryAt: runAt }), now)
+    : makeEvent("job.failed", jobEventData(current, { status: "failed", previousStatus: "running", completedAt: now, error: message }), now);
+  const guard = `WHERE id = ?4 AND status = 'running' AND attempt = ?5 AND lease_until < ?1 RETURNING id, attempt, run_at, priority`;
+  const [updated] = await env.DB.batch([
+    retry
+      ? env.DB.prepare(`UPDATE jobs SET status = 'pending', retry_count = retry_count + 1, run_at = ?3, lease_until = NULL, error = ?2, updated_at = ?1 ${guard}`)
+          .bind(now, message, runAt, job.id, job.attempt)
+      : env.DB.prepare(`UPDATE jobs SET status = 'failed', lease_until = NULL, error = ?2, completed_at = ?1, updated_at = ?1 ${guard.replace("?3", "")}`)
+          .bind(now, message, null, job.id, job.attempt),
+    env.DB.prepare(
+      `UPDATE job_attempts SET status = 'failed', completed_at = ?1, duration_ms = ?1 - started_at, error = ?2, retry_at = ?3
+       WHERE job_id = ?4 AND attempt = ?5 AND status = 'running'`,
+    ).bind(now, message, retry ? runAt : null, job.id, job.attempt),
+    ...eventStatements(env, [{ event, guard: jobStateGuard(job.id, retry ? "pending" : "failed", job.attempt, now) }]),
   ]);
-  const row = updated[0];
-  return row && row.status === "pending" ? { jobId: row.id, attempt: row.attempt, runAt: row.runAt, priority: row.priority } : null;
+  const row = updated.results[0] as { id: string; attempt: number; run_at: number; priority: number } | undefined;
+  if (!row) return null;
+  await deliverEvents(env, [event]);
+  return retry ? { jobId: row.id, attempt: row.attempt, runAt: row.run_at, priority: row.priority } : null;
 }
 
 export async function getJobStates(env: Env, ids: string[]) {

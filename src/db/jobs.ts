@@ -1,6 +1,9 @@
 import { and, asc, count, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../model/job";
+import { eventStatements } from "../events/publisher";
+import type { DomainEvent } from "../events/types";
 import { getDb } from "./client";
+import { JobRowSchema } from "./job-row";
 import { jobAttempts, jobLogs, jobs, type JobInsert, type JobRow } from "./schema";
 
 /** Idempotency keys are honoured for this long. */
@@ -139,14 +142,18 @@ export async function countJobs(env: Env): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** pending → cancelled at once. Returns the row if it changed. */
-export async function cancelPendingJob(env: Env, id: string, now: number) {
-  const rows = await getDb(env)
-    .update(jobs)
-    .set({ status: "cancelled", completedAt: now, updatedAt: now, error: "Cancelled before it started." })
-    .where(and(eq(jobs.id, id), eq(jobs.status, "pending")))
-    .returning();
-  return rows[0];
+export const CANCELLED_BEFORE_START = "Cancelled before it started.";
+
+/** pending → cancelled at once, with the event's outbox statements in the same transaction. */
+export async function cancelPendingJob(env: Env, id: string, now: number, event: DomainEvent) {
+  const [updated] = await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE jobs SET status = 'cancelled', completed_at = ?1, updated_at = ?1, error = ?2 WHERE id = ?3 AND status = 'pending' RETURNING *`,
+    ).bind(now, CANCELLED_BEFORE_START, id),
+    ...eventStatements(env, [{ event, guard: { sql: `EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'cancelled' AND updated_at = ?)`, params: [id, now] } }]),
+  ]);
+  const row = updated.results[0];
+  return row ? JobRowSchema.parse(row) : undefined;
 }
 
 /** running → cancel requested; the consumer sees the flag and aborts the handler's signal. */

@@ -1,6 +1,9 @@
-import { readSettings } from "../config";
-import { claimJob, finishAttempt } from "../db/execution";
+import { readSettings, type Settings } from "../config";
+import { claimJob, finishAttempt, type AttemptOutcome } from "../db/execution";
 import { getJob } from "../db/jobs";
+import type { JobRow } from "../db/schema";
+import { deliverEvents } from "../events/publisher";
+import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
 import { schedulerFor } from "../scheduler/client";
 import { ExecMessageSchema, type ExecMessage } from "../scheduler/messages";
 import { runAttempt } from "./run-attempt";
@@ -11,7 +14,7 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   await Promise.all(batch.messages.map((m) => handleMessage(m, env, settings)));
 }
 
-async function handleMessage(message: Message<unknown>, env: Env, settings: ReturnType<typeof readSettings>): Promise<void> {
+async function handleMessage(message: Message<unknown>, env: Env, settings: Settings): Promise<void> {
   const parsed = ExecMessageSchema.safeParse(message.body);
   if (!parsed.success) {
     console.error("dropping malformed exec message", parsed.error.issues);
@@ -19,22 +22,33 @@ async function handleMessage(message: Message<unknown>, env: Env, settings: Retu
     return;
   }
   const msg = parsed.data;
-  let job;
+  let claim;
   try {
-    job = await claimJob(env, msg, Date.now());
+    claim = await claimJob(env, msg, Date.now());
   } catch (err) {
     console.error("claim failed; the queue will redeliver", err);
     message.retry({ delaySeconds: 1 });
     return;
   }
-  if (!job) {
+  if (!claim) {
     await releaseUnclaimed(env, msg);
     message.ack();
     return;
   }
+  const { job } = claim;
+  await deliverEvents(env, [claim.event]);
   const report = await runAttempt(env, job, settings);
+  const event = outcomeEvent(job, report.outcome, report.finishedAt);
   try {
-    await finishAttempt(env, { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt }, report.outcome, report.logs, report.finishedAt, report.progress);
+    await finishAttempt(
+      env,
+      { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },
+      report.outcome,
+      report.logs,
+      report.finishedAt,
+      report.progress,
+      event,
+    );
   } catch (err) {
     // The job stays running in D1; its lease expires and the reconciler settles it.
     console.error("could not record the attempt's end", err);
@@ -42,10 +56,31 @@ async function handleMessage(message: Message<unknown>, env: Env, settings: Retu
     return;
   }
   const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
-  await schedulerFor(env, job.queue)
-    .release({ queue: job.queue, jobId: job.id, attempt: msg.attempt, next })
-    .catch((err) => console.error("scheduler release failed; its heal will recover the slot", err));
+  await Promise.all([
+    deliverEvents(env, [event]),
+    schedulerFor(env, job.queue)
+      .release({ queue: job.queue, jobId: job.id, attempt: msg.attempt, next })
+      .catch((err) => console.error("scheduler release failed; its heal will recover the slot", err)),
+  ]);
   message.ack();
+}
+
+function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainEvent {
+  const result = "result" in outcome && outcome.result != null ? JSON.parse(outcome.result) : null;
+  switch (outcome.kind) {
+    case "completed":
+      return makeEvent("job.completed", jobEventData(job, { status: "completed", previousStatus: "running", completedAt: at, result }), at);
+    case "retry":
+      return makeEvent(
+        "job.retrying",
+        jobEventData(job, { status: "pending", previousStatus: "running", completedAt: at, error: outcome.error, result, nextRetryAt: outcome.runAt }),
+        at,
+      );
+    case "failed":
+      return makeEvent("job.failed", jobEventData(job, { status: "failed", previousStatus: "running", completedAt: at, error: outcome.error, result }), at);
+    case "cancelled":
+      return makeEvent("job.cancelled", jobEventData(job, { status: "cancelled", previousStatus: "running", completedAt: at, error: outcome.error }), at);
+  }
 }
 
 /**

@@ -4,11 +4,15 @@ import { isCancelRequested, saveProgress } from "../db/execution";
 import type { JobRow } from "../db/schema";
 import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
+import { deliverEvents } from "../events/publisher";
+import { makeEvent, type DomainEvent } from "../events/types";
 import { retryDelayMs } from "./retry-policy";
 
 /** How often a running attempt checks whether someone asked to cancel it. */
 export const CANCEL_POLL_MS = 1000;
 const PROGRESS_SAVE_MS = 1000;
+/** Progress and log events reach live subscribers in batches at most this often. */
+const LIVE_FLUSH_MS = 250;
 const MAX_LOG_LINES = 1000;
 /** Results larger than this (as JSON) are replaced by a truncated preview. */
 export const MAX_RESULT_BYTES = 128 * 1024;
@@ -28,8 +32,13 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings): Pro
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
+  const live = liveEmitter(env);
+  const base = { jobId: job.id, jobType: job.type, jobName: job.name, queue: job.queue, attempt: job.attempt };
   const log = (level: LogLevel, message: string, details?: string, stepName?: string) => {
-    if (logs.length < MAX_LOG_LINES) logs.push({ level, message: String(message), details: details ?? null, stepName: stepName ?? null, createdAt: Date.now() });
+    if (logs.length >= MAX_LOG_LINES) return;
+    const line = { level, message: String(message), details: details ?? null, stepName: stepName ?? null, createdAt: Date.now() };
+    logs.push(line);
+    live.push(makeEvent("job.log", { ...base, ...line, createdAt: new Date(line.createdAt).toISOString() }));
   };
 
   const type = getJobType(job.type);
@@ -55,6 +64,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings): Pro
     log,
     progress(percent, message) {
       progress = { percent: Math.max(0, Math.min(100, Number(percent) || 0)), message: message ?? null };
+      live.push(makeEvent("job.progress", { ...base, percent: progress.percent, message: progress.message }));
       const now = Date.now();
       if (now - lastProgressSave >= PROGRESS_SAVE_MS) {
         lastProgressSave = now;
@@ -83,7 +93,32 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings): Pro
   } finally {
     clearTimeout(timer);
     clearInterval(poll);
+    await live.close();
   }
+}
+
+/** Buffers ephemeral events (progress, log lines) and hands them to the sinks in small batches. */
+function liveEmitter(env: Env) {
+  let buffer: DomainEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let inflight: Promise<void> = Promise.resolve();
+  const flush = () => {
+    timer = null;
+    const events = buffer;
+    buffer = [];
+    if (events.length) inflight = inflight.then(() => deliverEvents(env, events));
+  };
+  return {
+    push(event: DomainEvent) {
+      buffer.push(event);
+      timer ??= setTimeout(flush, LIVE_FLUSH_MS);
+    },
+    async close() {
+      if (timer) clearTimeout(timer);
+      flush();
+      await inflight;
+    },
+  };
 }
 
 function errorMessage(err: unknown): string {

@@ -7,6 +7,8 @@ import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
 import { priorityRank, type JobRequest } from "../model/job";
 import { armJobsBestEffort } from "../scheduler/client";
+import { deliverEvents } from "../events/publisher";
+import { jobEventData, makeEvent } from "../events/types";
 
 export type CreateItem = { request: JobRequest; idempotencyKey?: string };
 export type Created = { job: JobRow; replayed: boolean };
@@ -69,6 +71,8 @@ export async function createJobs(env: Env, principalId: string, items: CreateIte
       env,
       fresh.map((r) => ({ queue: r.queue, item: { jobId: r.id, attempt: 0, runAt: r.runAt, priority: r.priority } })),
     );
+    const created = fresh.map((r) => asStoredRow(r, now));
+    await deliverEvents(env, created.map((job) => makeEvent("job.created", jobEventData(job, { status: "pending", previousStatus: null }), now)));
     return rows.map((r) => {
       const prior = r.idempotencyKey ? existing.get(r.idempotencyKey) : undefined;
       return prior ? { job: prior, replayed: true } : { job: asStoredRow(r, now), replayed: false };

@@ -1,4 +1,6 @@
-import { cancelPendingJob, getJob, requeueJob, requestCancelRunningJob } from "../db/jobs";
+import { CANCELLED_BEFORE_START, cancelPendingJob, getJob, requeueJob, requestCancelRunningJob } from "../db/jobs";
+import { deliverEvents } from "../events/publisher";
+import { jobEventData, makeEvent } from "../events/types";
 import type { JobRow } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { priorityRank, type JobStatus, type Priority } from "../model/job";
@@ -6,11 +8,21 @@ import { armJobs, schedulerFor } from "../scheduler/client";
 
 export async function cancelJob(env: Env, id: string): Promise<{ job: JobRow; immediate: boolean }> {
   const now = Date.now();
-  const cancelled = await cancelPendingJob(env, id, now);
+  const current = await getJob(env, id);
+  if (!current) throw notFound("Job");
+  const event = makeEvent(
+    "job.cancelled",
+    jobEventData(current, { status: "cancelled", previousStatus: "pending", completedAt: now, error: CANCELLED_BEFORE_START }),
+    now,
+  );
+  const cancelled = current.status === "pending" ? await cancelPendingJob(env, id, now, event) : undefined;
   if (cancelled) {
-    await schedulerFor(env, cancelled.queue)
-      .remove({ queue: cancelled.queue, jobIds: [id] })
-      .catch((err) => console.warn("scheduler remove failed; the stale entry is skipped at claim", err));
+    await Promise.all([
+      deliverEvents(env, [event]),
+      schedulerFor(env, cancelled.queue)
+        .remove({ queue: cancelled.queue, jobIds: [id] })
+        .catch((err) => console.warn("scheduler remove failed; the stale entry is skipped at claim", err)),
+    ]);
     return { job: cancelled, immediate: true };
   }
   const requested = await requestCancelRunningJob(env, id, now);
@@ -43,6 +55,7 @@ async function requeue(
     now,
   });
   if (!job) throw await explainNotChangeable(env, id, verb);
+  await deliverEvents(env, [makeEvent("job.requeued", jobEventData(job, { status: "pending", previousStatus: null }), now)]);
   await armJobs(env, [{ queue: job.queue, item: { jobId: job.id, attempt: job.attempt, runAt: job.runAt, priority: job.priority } }]);
   return job;
 }
