@@ -1,0 +1,77 @@
+// Starts a real `wrangler dev` on a free port with fresh local state, for black-box tests and the benchmark.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type DevServer = { url: string; port: number; token: string; persistDir: string; pid: number; stop(signal?: NodeJS.Signals): Promise<void>; logs(): string };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const baseEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" });
+
+export function migrate(persistDir: string): void {
+  const r = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { env: baseEnv(), encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`migrations failed: ${r.stderr || r.stdout}`);
+}
+
+export async function startDevServer(options: { persistDir?: string; token?: string; vars?: Record<string, string>; logLevel?: string; port?: number } = {}): Promise<DevServer> {
+  const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edge-ticker-"));
+  const token = options.token ?? `e2e-${crypto.randomUUID()}`;
+  const port = options.port ?? (await freePort());
+  migrate(persistDir);
+  const vars = { ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", ...options.vars };
+  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", options.logLevel ?? "warn", "--show-interactive-dev-session=false"];
+  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+  const child: ChildProcess = spawn("npx", args, { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode != null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    try {
+      const res = await fetch(`${url}/api/tickerq/health`);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not become healthy:\n${output}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    port,
+    token,
+    persistDir,
+    pid: child.pid!,
+    logs: () => output,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode != null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {}
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode == null) {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {}
+      }
+    },
+  };
+}
+
+export function removeState(dir: string) {
+  rmSync(dir, { recursive: true, force: true });
+}
