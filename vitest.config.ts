@@ -8,6 +8,8 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // Small enough that a test can reach it with a fresh key; the bootstrap token is exempt.
+          ratelimits: { API_RATE_LIMITER: { simple: { limit: 25, period: 10 } } },
           bindings: {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token",

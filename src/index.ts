@@ -8,7 +8,7 @@ export default {
   fetch(request, env, ctx) {
     return appFor(env).fetch(request, env, ctx);
   },
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     await handleExecBatch(batch, env);
   },
   async scheduled(_controller, env, ctx) {

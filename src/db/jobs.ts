@@ -33,6 +33,7 @@ export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priorit
 
 /** Inserts all jobs in one transaction (all or nothing). Returns false if an idempotency key raced in. */
 export async function insertJobs(env: Env, newJobs: NewJob[], now: number): Promise<boolean> {
+  if (!newJobs.length) return true;
   const statements: D1PreparedStatement[] = [];
   const keys = newJobs.map((j) => j.idempotencyKey).filter((k): k is string => !!k);
   if (keys.length) {

@@ -1,0 +1,109 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { reconcile } from "../src/execution/reconciler";
+import { api, uniqueQueue, waitForStatus } from "./helpers";
+
+/** A job that is pending and due in D1 but not dispatched yet: the scheduler holds it for an hour. */
+async function dueButHeldJob(queue: string) {
+  const created = await api("/jobs", { body: { type: "echo", parameters: { message: "dup" }, delay: "01:00:00", queue } });
+  await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
+  return created.json.id as string;
+}
+
+async function deliver(messages: unknown[]) {
+  const batch = createMessageBatch(
+    "edge-ticker-exec",
+    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+describe("exec consumer", () => {
+  it("runs an attempt once when its message is delivered twice", async () => {
+    const queue = uniqueQueue();
+    const id = await dueButHeldJob(queue);
+    const msg = { jobId: id, attempt: 0, queue };
+    const result = await deliver([msg, msg]);
+    expect(result.explicitAcks).toHaveLength(2);
+    const job = (await api(`/jobs/${id}`)).json;
+    expect(job.status).toBe("completed");
+    expect(job.attempts).toBe(1);
+    expect(job.executionHistory).toHaveLength(1);
+
+    // A late duplicate after completion changes nothing either.
+    await deliver([msg]);
+    const after = (await api(`/jobs/${id}`)).json;
+    expect(after.executionHistory).toHaveLength(1);
+    expect(after.completedAt).toBe(job.completedAt);
+    await api(`/jobs/${id}/cancel`, { method: "POST" });
+  });
+
+  it("acks and drops a malformed message", async () => {
+    const result = await deliver([{ nope: true }, "text"]);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(result.retryMessages).toHaveLength(0);
+  });
+
+  it("does not start a job before its run time even if a message arrives early", async () => {
+    const queue = uniqueQueue();
+    const created = await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue } });
+    await deliver([{ jobId: created.json.id, attempt: 0, queue }]);
+    const job = (await api(`/jobs/${created.json.id}`)).json;
+    expect(job.status).toBe("pending");
+    expect(job.executionHistory).toHaveLength(0);
+    await api(`/jobs/${created.json.id}/cancel`, { method: "POST" });
+  });
+});
+
+describe("reconciler", () => {
+  it("recovers a job whose consumer died mid-run", async () => {
+    const queue = uniqueQueue();
+    const id = await dueButHeldJob(queue);
+    // What a consumer leaves behind when it dies after claiming: running, attempt 1, lease passed.
+    const past = Date.now() - 120_000;
+    await env.DB.batch([
+      env.DB.prepare("UPDATE jobs SET status = 'running', attempt = 1, executed_at = ?, lease_until = ? WHERE id = ?").bind(past, past + 90_000, id),
+      env.DB.prepare("INSERT INTO job_attempts (job_id, attempt, status, started_at) VALUES (?, 1, 'running', ?)").bind(id, past),
+    ]);
+    const healed = await reconcile(env);
+    expect(healed).toContain(queue);
+    const job = await waitForStatus(id, ["completed", "failed"], 15_000);
+    expect(job.status).toBe("completed");
+    expect(job.executionHistory.map((a: any) => a.status)).toEqual(["failed", "completed"]);
+    expect(job.executionHistory[0].error).toMatch(/lease expired/);
+  });
+
+  it("arms a pending job that no scheduler holds", async () => {
+    const queue = uniqueQueue();
+    const id = await dueButHeldJob(queue);
+    // Forget the job in the scheduler, as if the enqueue call had been lost.
+    const stub = env.QUEUE_SCHEDULER.get(env.QUEUE_SCHEDULER.idFromName(queue));
+    await stub.remove({ queue, jobIds: [id] });
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
+    // The job is overdue by more than the reconciler's threshold.
+    await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 120_000, id).run();
+    expect(await reconcile(env)).toContain(queue);
+    const job = await waitForStatus(id, ["completed"], 15_000);
+    expect(job.executionHistory).toHaveLength(1);
+  });
+
+  it("fails a job whose lease expired with no retries left", async () => {
+    const queue = uniqueQueue();
+    const created = await api("/jobs", { body: { type: "echo", delay: "01:00:00", maxRetries: 0, queue } });
+    const id = created.json.id;
+    const past = Date.now() - 120_000;
+    await env.DB.batch([
+      env.DB.prepare("UPDATE jobs SET status = 'running', attempt = 1, executed_at = ?, lease_until = ? WHERE id = ?").bind(past, past + 1000, id),
+      env.DB.prepare("INSERT INTO job_attempts (job_id, attempt, status, started_at) VALUES (?, 1, 'running', ?)").bind(id, past),
+    ]);
+    await reconcile(env);
+    const job = await waitForStatus(id, ["failed"], 10_000);
+    expect(job.executionHistory).toHaveLength(1);
+    expect(job.error).toMatch(/lease expired/);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { HTTP_RESULT_BODY_LIMIT } from "../src/jobs/http";
+import { api, targetCalls, targetUrl, uniqueQueue, waitForStatus } from "./helpers";
+
+describe("http job type", () => {
+  it("sends method, headers, JSON body and auth, and records the response", async () => {
+    const tag = `http-${crypto.randomUUID()}`;
+    const created = await api("/jobs", {
+      body: {
+        type: "http",
+        parameters: { url: `${targetUrl()}/record/${tag}`, method: "POST", headers: { "X-Trace": "t1" }, body: { order: 42 }, auth: { type: "bearer", token: "s3cret" } },
+        queue: uniqueQueue(),
+      },
+    });
+    const job = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(job.status).toBe("completed");
+    expect(job.result.status).toBe(200);
+    expect(JSON.parse(job.result.body)).toEqual({ ok: true, received: 12 });
+    expect(job.result.headers["content-type"]).toBe("application/json");
+    const { calls } = await targetCalls(tag);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatchObject({ method: "POST", body: '{"order":42}' });
+    expect(calls[0].headers).toMatchObject({ authorization: "Bearer s3cret", "x-trace": "t1", "content-type": "application/json" });
+  });
+
+  it("fails on an unexpected status, honouring expectedStatus", async () => {
+    const tag = `status-${crypto.randomUUID()}`;
+    const failing = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/${tag}?status=404` }, maxRetries: 0, queue: uniqueQueue() } });
+    const failed = await waitForStatus(failing.json.id, ["failed", "completed"]);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/HTTP 404/);
+    expect(failed.result.status).toBe(404);
+    const accepted = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/${tag}?status=404`, expectedStatus: [404] }, queue: uniqueQueue() } });
+    expect((await waitForStatus(accepted.json.id, ["failed", "completed"])).status).toBe("completed");
+  });
+
+  it("follows redirects hop by hop, or reports them when told not to", async () => {
+    const tag = `redir-${crypto.randomUUID()}`;
+    const to = encodeURIComponent(`${targetUrl()}/record/${tag}`);
+    const followed = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/redirect/${tag}?to=${to}` }, queue: uniqueQueue() } });
+    const job = await waitForStatus(followed.json.id, ["completed", "failed"]);
+    expect(job.result).toMatchObject({ status: 200, redirects: 1, url: `${targetUrl()}/record/${tag}` });
+    const notFollowed = await api("/jobs", {
+      body: { type: "http", parameters: { url: `${targetUrl()}/redirect/${tag}?to=${to}`, followRedirects: false, expectedStatus: [302] }, queue: uniqueQueue() },
+    });
+    const kept = await waitForStatus(notFollowed.json.id, ["completed", "failed"]);
+    expect(kept.result).toMatchObject({ status: 302, redirects: 0 });
+  });
+
+  it("truncates a large response body in the result", async () => {
+    const created = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/big/x?bytes=200000` }, queue: uniqueQueue() } });
+    const job = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(job.result.bodyTruncated).toBe(true);
+    expect(job.result.body.length).toBe(HTTP_RESULT_BODY_LIMIT);
+  });
+});
+
+describe("http job SSRF guard at creation", () => {
+  it("refuses private targets when ALLOW_PRIVATE_TARGETS is off, and stores nothing", async () => {
+    const { env } = await import("cloudflare:workers");
+    const { createJobs } = await import("../src/services/create-jobs");
+    const { ApiError } = await import("../src/http/errors");
+    const strictEnv = { ...env, ALLOW_PRIVATE_TARGETS: "false" } as Env;
+    const count = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
+    const before = await count();
+    for (const url of ["http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/"]) {
+      const request = { type: "http", parameters: { url }, priority: "normal" as const, maxRetries: 3, queue: "default" };
+      const err = await createJobs(strictEnv, "test", [{ request }], () => []).catch((e) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err.status).toBe(400);
+      expect(err.details[0].path).toBe("parameters.url");
+    }
+    expect(await count()).toBe(before);
+  });
+});

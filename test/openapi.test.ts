@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { api } from "./helpers";
+
+describe("OpenAPI and docs", () => {
+  it("serves an OpenAPI 3.1 document generated from the request schemas", async () => {
+    const res = await api("/openapi.json", { token: null });
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe("3.1.0");
+    const create = res.json.paths["/api/tickerq/jobs"].post;
+    expect(create.requestBody.content["application/json"].schema.properties).toHaveProperty("delay");
+    expect(create.requestBody.content["application/json"].schema.required).toContain("type");
+    expect(res.json.paths["/api/tickerq/jobs"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["status", "limit", "offset"]));
+  });
+
+  it("serves a docs page", async () => {
+    const res = await api("/docs", { token: null });
+    expect(res.status).toBe(200);
+    expect(String(res.json)).toContain("openapi.json");
+  });
+});
