@@ -32,7 +32,7 @@ const JOB_COLUMNS: [keyof JobInsert, string][] = [
 export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priority" | "parameters" | "runAt" | "maxRetries" | "timeoutMs" | "idempotencyKey" | "requestHash" | "createdAt">;
 
 /** Inserts all jobs in one transaction (all or nothing). Returns false if an idempotency key raced in. */
-export async function insertJobs(env: Env, newJobs: NewJob[], now: number): Promise<boolean> {
+export async function insertJobs(env: Env, newJobs: NewJob[], now: number, extra: D1PreparedStatement[] = []): Promise<boolean> {
   if (!newJobs.length) return true;
   const statements: D1PreparedStatement[] = [];
   const keys = newJobs.map((j) => j.idempotencyKey).filter((k): k is string => !!k);
@@ -48,6 +48,7 @@ export async function insertJobs(env: Env, newJobs: NewJob[], now: number): Prom
   for (const chunk of chunkByJsonSize(newJobs.map((j) => ({ ...j, status: "pending", updatedAt: now })))) {
     statements.push(env.DB.prepare(`INSERT INTO jobs (${cols}) SELECT ${extract} FROM json_each(?1)`).bind(chunk));
   }
+  statements.push(...extra);
   try {
     await env.DB.batch(statements);
     return true;

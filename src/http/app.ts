@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
 import { systemApi } from "../api/system";
+import { wbtJobsApi } from "../api/wbt-jobs";
 import { readSettings } from "../config";
 import type { AppEnv } from "./app-env";
 import { requireAuth } from "./auth";
@@ -21,6 +22,8 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   app.onError(renderError);
   app.notFound((c) => renderError(new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), c));
   app.route(basePath || "/", api);
+  // The WbtWebJob-compatible API keeps that service's own paths, outside the base path.
+  app.use("/api/jobs/*", requireAuth).use("/api/jobs", requireAuth).route("/api/jobs", wbtJobsApi);
   return app;
 }
 

@@ -12,6 +12,7 @@ export const echoJob = defineJobType({
     fail: z.boolean().default(false),
     logLines: z.number().int().min(0).max(100).default(0),
   }),
+  builtIn: true,
   timeoutMs: 60_000,
   async run(params, ctx) {
     for (let i = 1; i <= params.logLines; i++) ctx.log("Info", `echo line ${i}`, undefined, "echo");

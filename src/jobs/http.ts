@@ -29,6 +29,7 @@ export const httpJob = defineJobType({
   name: "http",
   description: "Calls an HTTP(S) URL; fails on an unexpected status. Private and metadata addresses are refused.",
   parameters: HttpParameters,
+  builtIn: true,
   timeoutMs: 900_000,
   check(params, settings) {
     const target = checkTarget(params.url, settings.allowPrivateTargets);

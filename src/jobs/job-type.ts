@@ -22,6 +22,8 @@ export interface JobType<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   parameters: S;
+  /** Shipped with Edge Ticker (as opposed to a team's own type); the WbtWebJob API reports these as BuiltIn. */
+  builtIn?: boolean;
   /** Per-attempt time limit unless the job sets its own. */
   timeoutMs: number;
   /** Extra checks that need deployment settings (e.g. the SSRF guard), run at creation. */

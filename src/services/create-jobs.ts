@@ -10,7 +10,11 @@ import { armJobsBestEffort } from "../scheduler/client";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent } from "../events/types";
 
-export type CreateItem = { request: JobRequest; idempotencyKey?: string };
+export type CreateItem = { request: JobRequest; idempotencyKey?: string; id?: string };
+export type CreateOptions = {
+  /** Rows of other tables to commit in the same transaction as the new jobs (e.g. a compatibility record). */
+  extraStatements?: (jobs: NewJob[]) => D1PreparedStatement[];
+};
 export type Created = { job: JobRow; replayed: boolean };
 
 /**
@@ -18,12 +22,18 @@ export type Created = { job: JobRow; replayed: boolean };
  * hands them to their queues' schedulers. All or nothing: one bad item stores none.
  * `pathOf(i)` names item i in error details (e.g. `jobs[3]`).
  */
-export async function createJobs(env: Env, principalId: string, items: CreateItem[], pathOf: (i: number) => (string | number)[]): Promise<Created[]> {
+export async function createJobs(
+  env: Env,
+  principalId: string,
+  items: CreateItem[],
+  pathOf: (i: number) => (string | number)[],
+  options: CreateOptions = {},
+): Promise<Created[]> {
   const settings = readSettings(env);
   const now = Date.now();
   const details: ErrorDetail[] = [];
   const rows: NewJob[] = [];
-  for (const [i, { request, idempotencyKey }] of items.entries()) {
+  for (const [i, { request, idempotencyKey, id }] of items.entries()) {
     const type = getJobType(request.type);
     if (!type) {
       details.push({ path: formatPath([...pathOf(i), "type"]), message: `Unknown job type "${request.type}". Known types: ${jobTypeNames().join(", ")}.` });
@@ -37,7 +47,7 @@ export async function createJobs(env: Env, principalId: string, items: CreateIte
     for (const d of type.check?.(params.data, settings) ?? []) details.push({ ...d, path: formatPath([...pathOf(i), d.path]) });
     const runAt = request.executeAt ? Date.parse(request.executeAt) : now + (request.delay ?? 0);
     rows.push({
-      id: newId("job", now),
+      id: id ?? newId("job", now),
       queue: request.queue,
       type: request.type,
       name: request.name ?? request.type,
@@ -66,7 +76,7 @@ export async function createJobs(env: Env, principalId: string, items: CreateIte
     });
     if (conflicts.length) throw new ApiError(409, "idempotency_conflict", conflicts[0].message, conflicts);
     const fresh = rows.filter((r) => !(r.idempotencyKey && existing.has(r.idempotencyKey)));
-    if (!(await insertJobs(env, fresh, now))) continue;
+    if (!(await insertJobs(env, fresh, now, options.extraStatements?.(fresh) ?? []))) continue;
     await armJobsBestEffort(
       env,
       fresh.map((r) => ({ queue: r.queue, item: { jobId: r.id, attempt: 0, runAt: r.runAt, priority: r.priority } })),
