@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { CreateKeySchema } from "./keys";
+import { WbtCreateSchema } from "../compat/wbt-model";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
 
 type RouteDoc = {
   method: "get" | "post" | "patch" | "delete";
+  /** Relative to API_BASE_PATH, unless it starts with `/api/jobs` or `/hubs` (the seed 003 paths). */
   path: string;
   summary: string;
   scope?: "tickerq:read" | "tickerq:write" | "tickerq:admin";
@@ -32,7 +34,14 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: "the key" } },
   { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: "{ keys }" } },
   { method: "delete", path: "/keys/{id}", summary: "Revoke an API key at once", scope: "tickerq:admin", responses: { 204: "revoked", 404: "unknown key" } },
+  { method: "post", path: "/api/jobs", summary: "WbtWebJob: create a job (jobType 1 BuiltIn, 2 Custom, 3 Http)", scope: "tickerq:write", body: WbtCreateSchema, responses: { 201: "the job in WbtWebJob's shape", 400: "invalid" } },
+  { method: "get", path: "/api/jobs/{jobId}", summary: "WbtWebJob: a job (numeric status)", scope: "tickerq:read", responses: { 200: "the job", 404: "unknown job" } },
+  { method: "get", path: "/api/jobs/business/{businessId}", summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: "the job", 404: "none" } },
+  { method: "get", path: "/api/jobs/{jobId}/logs", summary: "WbtWebJob: the job's log lines (array)", scope: "tickerq:read", responses: { 200: "log lines", 404: "unknown job" } },
+  { method: "post", path: "/api/jobs/{jobId}/cancel", summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: "cancelled or cancel requested", 404: "unknown job" } },
 ];
+
+const isRootPath = (path: string) => path.startsWith("/api/jobs") || path.startsWith("/hubs");
 
 export function buildOpenApi(basePath: string) {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -47,7 +56,7 @@ export function buildOpenApi(basePath: string) {
     }
     responses["401"] ??= r.scope ? { description: "missing or unknown token", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } } : undefined;
     if (!r.scope) delete responses["401"];
-    (paths[`${basePath}${r.path}`] ??= {})[r.method] = {
+    (paths[isRootPath(r.path) ? r.path : `${basePath}${r.path}`] ??= {})[r.method] = {
       summary: r.summary,
       ...(r.scope ? { security: [{ bearer: [r.scope] }] } : { security: [] }),
       parameters: [...params, ...query],
