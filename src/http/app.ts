@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
+import { queuesApi } from "../api/queues";
 import { systemApi } from "../api/system";
 import { readSettings } from "../config";
 import type { AppEnv } from "./app-env";
@@ -11,7 +12,8 @@ const api = new Hono<AppEnv>()
   .route("/", systemApi)
   .use(requireAuth)
   .route("/jobs", jobsApi)
-  .route("/keys", keysApi);
+  .route("/keys", keysApi)
+  .route("/queues", queuesApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 
