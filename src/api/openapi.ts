@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CreateKeySchema } from "./keys";
 import { WbtCreateSchema } from "../compat/wbt-model";
+import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
 
 type RouteDoc = {
@@ -31,6 +32,12 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/jobs/{id}/execute", summary: "Run an existing job again, now or after a delay", scope: "tickerq:write", body: ExecuteRequestSchema, responses: { 202: "re-queued", 409: "running" } },
   { method: "post", path: "/jobs/{id}/cancel", summary: "Cancel: pending at once (200), running via its AbortSignal (202)", scope: "tickerq:write", responses: { 200: "cancelled", 202: "cancel requested", 409: "already finished" } },
   { method: "post", path: "/jobs/{id}/retry", summary: "Put a failed or cancelled job back to pending", scope: "tickerq:write", body: RetryRequestSchema, responses: { 202: "re-queued", 409: "not failed or cancelled" } },
+  { method: "get", path: "/queues", summary: "Every queue: status, job counts, workers, throughput", scope: "tickerq:read", responses: { 200: "{ queues: [{ name, status, pendingJobs, runningJobs, completedJobs, failedJobs, workers, throughput }] }" } },
+  { method: "get", path: "/queues/{name}", summary: "One queue with its settings (workers, rateLimit, defaults)", scope: "tickerq:read", responses: { 200: "the queue", 404: "unknown queue" } },
+  { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:write", body: QueueSettingsPatchSchema, responses: { 200: "the queue", 400: "invalid setting" } },
+  { method: "post", path: "/queues/{name}/pause", summary: "Start nothing new in this queue (running jobs finish); emits queue.paused", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
+  { method: "post", path: "/queues/{name}/resume", summary: "Start the backlog again, in priority order; emits queue.resumed", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
+  { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:write", body: ClearQueueSchema, responses: { 200: "{ queue, clearedPending, clearedFailed, hasMore }", 400: "unknown queue or nothing selected" } },
   { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: "the key" } },
   { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: "{ keys }" } },
   { method: "delete", path: "/keys/{id}", summary: "Revoke an API key at once", scope: "tickerq:admin", responses: { 204: "revoked", 404: "unknown key" } },

@@ -70,8 +70,22 @@ export const apiKeys = sqliteTable("api_keys", {
   lastUsedAt: integer("last_used_at"),
 });
 
+export const queues = sqliteTable("queues", {
+  name: text("name").primaryKey(),
+  paused: integer("paused").notNull().default(0),
+  workers: integer("workers").notNull().default(10),
+  rateLimit: integer("rate_limit"),
+  rateIntervalMs: integer("rate_interval_ms"),
+  version: integer("version").notNull().default(0),
+  defaultMaxRetries: integer("default_max_retries"),
+  defaultTimeoutMs: integer("default_timeout_ms"),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 export type JobRow = typeof jobs.$inferSelect;
 export type JobInsert = typeof jobs.$inferInsert;
 export type AttemptRow = typeof jobAttempts.$inferSelect;
 export type LogRow = typeof jobLogs.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type QueueRow = typeof queues.$inferSelect;

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
+import { queuesApi } from "../api/queues";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { readSettings } from "../config";
@@ -12,7 +13,8 @@ const api = new Hono<AppEnv>()
   .route("/", systemApi)
   .use(requireAuth)
   .route("/jobs", jobsApi)
-  .route("/keys", keysApi);
+  .route("/keys", keysApi)
+  .route("/queues", queuesApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 

@@ -26,6 +26,9 @@ export const TimeSpanSchema = z
     return ms;
   });
 
+/** Retries of a job when neither the request nor its queue's defaults say otherwise. */
+export const DEFAULT_MAX_RETRIES = 3;
+
 /** Longest delay accepted for a one-off job. */
 export const MAX_DELAY_MS = 366 * 86_400_000;
 
@@ -36,8 +39,8 @@ const JobRequestFields = {
   priority: z.enum(PRIORITIES).default("normal"),
   delay: TimeSpanSchema.refine((ms) => ms <= MAX_DELAY_MS, "must be at most 366 days").optional(),
   executeAt: z.iso.datetime({ offset: true }).optional(),
-  maxRetries: z.number().int().min(0).max(25).default(3),
-  timeoutSeconds: z.number().int().min(1).max(900).optional(),
+  maxRetries: z.number().int().min(0).max(25).optional().describe("default: the queue's default, else 3"),
+  timeoutSeconds: z.number().int().min(1).max(900).optional().describe("default: the queue's default, else the job type's"),
   cronExpression: z.null().optional(),
   queue: QueueNameSchema.default("default"),
 };

@@ -2,7 +2,19 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
 import { readSettings } from "../config";
-import { EnqueueInput, ReleaseInput, RemoveInput, type DueItem, type ExecMessage } from "./messages";
+import {
+  ClearInput,
+  ConfigureInput,
+  EnqueueInput,
+  QueueInput,
+  RateLimitSchema,
+  ReleaseInput,
+  RemoveInput,
+  type DueItem,
+  type ExecMessage,
+  type RateLimit,
+  type SchedulerStatus,
+} from "./messages";
 
 /** How often a scheduler with work checks D1 for jobs it lost or never heard of. */
 export const HEAL_INTERVAL_MS = 30_000;
@@ -13,7 +25,7 @@ const HEAL_HORIZON_MS = 5 * 60_000;
 export const DEFAULT_WORKERS = 10;
 const SEND_BATCH_LIMIT = 100;
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const MIGRATIONS: string[][] = [
   [
     `CREATE TABLE due (job_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, run_at INTEGER NOT NULL, priority INTEGER NOT NULL)`,
@@ -21,9 +33,19 @@ const MIGRATIONS: string[][] = [
     `CREATE TABLE inflight (job_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, dispatched_at INTEGER NOT NULL)`,
     `CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   ],
+  // Start times inside the rate-limit window (pruned as the window moves).
+  [`CREATE TABLE starts (job_id TEXT NOT NULL, at INTEGER NOT NULL)`, `CREATE INDEX starts_at ON starts (at)`],
 ];
 
 const DueRow = z.object({ job_id: z.string(), attempt: z.number(), run_at: z.number(), priority: z.number() });
+const StoredWorkers = z.coerce.number().int().min(1).catch(DEFAULT_WORKERS);
+const StoredVersion = z.coerce.number().int().min(0).catch(0);
+const StoredRateLimit = z
+  .string()
+  .transform((s) => JSON.parse(s) as unknown)
+  .pipe(RateLimitSchema)
+  .nullable()
+  .catch(null);
 
 /**
  * One per queue. Holds the timeline of due work (a derived index of D1 that can always be
@@ -68,12 +90,63 @@ export class QueueScheduler extends DurableObject<Env> {
     await this.#dispatch();
   }
 
-  snapshot() {
+  /** Stops starting work (running jobs finish). Kept in this object's storage, so it outlives eviction and restarts. */
+  async pause(input: z.input<typeof QueueInput>): Promise<{ changed: boolean; status: SchedulerStatus }> {
+    return this.#setPaused(QueueInput.parse(input).queue, true);
+  }
+
+  /** Starts work again; the backlog goes out in priority order. */
+  async resume(input: z.input<typeof QueueInput>): Promise<{ changed: boolean; status: SchedulerStatus }> {
+    return this.#setPaused(QueueInput.parse(input).queue, false);
+  }
+
+  /** Sets the concurrency limit and/or the rate limit (null removes it); absent fields stay as they are. */
+  async configure(input: z.input<typeof ConfigureInput>): Promise<SchedulerStatus> {
+    const { queue, workers, rateLimit } = ConfigureInput.parse(input);
+    this.#setQueueName(queue);
+    let changed = false;
+    if (workers !== undefined && workers !== this.#workers()) {
+      this.#setSetting("workers", String(workers));
+      changed = true;
+    }
+    if (rateLimit !== undefined && JSON.stringify(rateLimit) !== JSON.stringify(this.#rateLimit())) {
+      if (rateLimit) this.#setSetting("rate_limit", JSON.stringify(rateLimit));
+      else {
+        this.#sql.exec(`DELETE FROM settings WHERE key = 'rate_limit'`);
+        this.#sql.exec(`DELETE FROM starts`);
+      }
+      changed = true;
+    }
+    if (changed) this.#bumpVersion();
+    await this.#dispatch();
+    return this.status();
+  }
+
+  /**
+   * Forgets jobs that were deleted from D1, whether waiting or dispatched: a dispatched one can no
+   * longer be claimed, so its slot is free at once. Returns how many entries went.
+   */
+  async clear(input: z.input<typeof ClearInput>): Promise<number> {
+    const { queue, jobIds } = ClearInput.parse(input);
+    this.#setQueueName(queue);
+    let removed = 0;
+    for (const id of jobIds) {
+      removed += this.#sql.exec(`DELETE FROM due WHERE job_id = ? RETURNING job_id`, id).toArray().length;
+      removed += this.#sql.exec(`DELETE FROM inflight WHERE job_id = ? RETURNING job_id`, id).toArray().length;
+    }
+    await this.#dispatch();
+    return removed;
+  }
+
+  status(): SchedulerStatus {
     return {
+      queue: this.#setting("queue"),
+      paused: this.#paused(),
+      workers: this.#workers(),
+      rateLimit: this.#rateLimit(),
+      version: StoredVersion.parse(this.#setting("version") ?? 0),
       due: this.#count("due"),
       inflight: this.#count("inflight"),
-      workers: this.#workers(),
-      paused: this.#setting("paused") === "1",
     };
   }
 
@@ -88,20 +161,33 @@ export class QueueScheduler extends DurableObject<Env> {
     await this.#dispatch();
   }
 
+  async #setPaused(queue: string, paused: boolean) {
+    this.#setQueueName(queue);
+    const changed = this.#paused() !== paused;
+    if (changed) {
+      this.#setSetting("paused", paused ? "1" : "0");
+      this.#bumpVersion();
+    }
+    await this.#dispatch();
+    return { changed, status: this.status() };
+  }
+
   async #dispatch(): Promise<void> {
     const queue = this.#setting("queue");
-    if (queue && this.#setting("paused") !== "1") {
-      const free = this.#workers() - this.#count("inflight");
+    if (queue && !this.#paused()) {
+      const now = Date.now();
+      const free = Math.min(this.#workers() - this.#count("inflight"), this.#rateRoom(now));
       if (free > 0) {
-        const now = Date.now();
         const rows = this.#sql
           .exec(`SELECT job_id, attempt, run_at, priority FROM due WHERE run_at <= ? ORDER BY priority DESC, run_at, rowid LIMIT ?`, now, free)
           .toArray()
           .map((r) => DueRow.parse(r));
+        const limited = this.#rateLimit() != null;
         // Claim the rows synchronously, before any await, so interleaved calls cannot dispatch them twice.
         for (const r of rows) {
           this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, r.job_id);
           this.#sql.exec(`INSERT OR REPLACE INTO inflight (job_id, attempt, dispatched_at) VALUES (?, ?, ?)`, r.job_id, r.attempt, now);
+          if (limited) this.#sql.exec(`INSERT INTO starts (job_id, at) VALUES (?, ?)`, r.job_id, now);
         }
         for (let i = 0; i < rows.length; i += SEND_BATCH_LIMIT) {
           const chunk = rows.slice(i, i + SEND_BATCH_LIMIT);
@@ -111,6 +197,7 @@ export class QueueScheduler extends DurableObject<Env> {
             console.error("exec queue send failed; will retry", err);
             for (const r of rows.slice(i)) {
               this.#sql.exec(`DELETE FROM inflight WHERE job_id = ?`, r.job_id);
+              this.#sql.exec(`DELETE FROM starts WHERE job_id = ? AND at = ?`, r.job_id, now);
               this.#upsertDue({ jobId: r.job_id, attempt: r.attempt, runAt: r.run_at, priority: r.priority });
             }
             break;
@@ -124,13 +211,12 @@ export class QueueScheduler extends DurableObject<Env> {
   /** Sets the one alarm to the earliest moment there is something to do, or deletes it. */
   async #schedule(): Promise<void> {
     const now = Date.now();
-    const paused = this.#setting("paused") === "1";
     const hasFreeSlot = this.#workers() > this.#count("inflight");
     let next: number | null = null;
-    if (!paused) {
+    if (!this.#paused()) {
       // With every slot busy, due work waits for a release rather than a busy-looping alarm.
       const row = this.#sql.exec(`SELECT MIN(run_at) AS t FROM due WHERE run_at > ?`, hasFreeSlot ? -1 : now).one();
-      if (typeof row.t === "number") next = Math.max(row.t, now);
+      if (typeof row.t === "number") next = Math.max(row.t, now, this.#rateFreeAt(now));
     }
     if (this.#count("due") + this.#count("inflight") > 0) {
       const heal = Number(this.#setting("last_heal_at") ?? now) + HEAL_INTERVAL_MS;
@@ -189,10 +275,38 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   #workers(): number {
-    return Number(this.#setting("workers") ?? DEFAULT_WORKERS);
+    return StoredWorkers.parse(this.#setting("workers") ?? DEFAULT_WORKERS);
   }
 
-  #count(table: "due" | "inflight"): number {
+  #paused(): boolean {
+    return this.#setting("paused") === "1";
+  }
+
+  #rateLimit(): RateLimit | null {
+    return StoredRateLimit.parse(this.#setting("rate_limit"));
+  }
+
+  /** How many more starts the rate limit allows right now (prunes starts that left the window). */
+  #rateRoom(now: number): number {
+    const rate = this.#rateLimit();
+    if (!rate) return Number.POSITIVE_INFINITY;
+    this.#sql.exec(`DELETE FROM starts WHERE at <= ?`, now - rate.intervalMs);
+    return rate.limit - Number(this.#sql.exec(`SELECT COUNT(*) AS n FROM starts`).one().n);
+  }
+
+  /** When the rate limit next allows a start: now, or when the oldest start in the window leaves it. */
+  #rateFreeAt(now: number): number {
+    const rate = this.#rateLimit();
+    if (!rate || this.#rateRoom(now) > 0) return now;
+    const row = this.#sql.exec(`SELECT at FROM starts ORDER BY at LIMIT 1 OFFSET ?`, Math.max(0, this.#count("starts") - rate.limit)).one();
+    return Number(row.at) + rate.intervalMs;
+  }
+
+  #bumpVersion() {
+    this.#setSetting("version", String(StoredVersion.parse(this.#setting("version") ?? 0) + 1));
+  }
+
+  #count(table: "due" | "inflight" | "starts"): number {
     return Number(this.#sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
   }
 

@@ -5,7 +5,8 @@ import { ApiError, formatPath, validationError, type ErrorDetail } from "../http
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
-import { priorityRank, type JobRequest } from "../model/job";
+import { DEFAULT_MAX_RETRIES, priorityRank, type JobRequest } from "../model/job";
+import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent } from "../events/types";
@@ -33,6 +34,7 @@ export async function createJobs(
   const now = Date.now();
   const details: ErrorDetail[] = [];
   const rows: NewJob[] = [];
+  const defaults = await queueDefaults(env, items.map((i) => i.request.queue));
   for (const [i, { request, idempotencyKey, id }] of items.entries()) {
     const type = getJobType(request.type);
     if (!type) {
@@ -54,8 +56,8 @@ export async function createJobs(
       priority: priorityRank(request.priority),
       parameters: JSON.stringify(request.parameters),
       runAt: Math.max(runAt, now),
-      maxRetries: request.maxRetries,
-      timeoutMs: (request.timeoutSeconds ?? 0) * 1000 || type.timeoutMs,
+      maxRetries: request.maxRetries ?? defaults.get(request.queue)?.maxRetries ?? DEFAULT_MAX_RETRIES,
+      timeoutMs: (request.timeoutSeconds ?? 0) * 1000 || defaults.get(request.queue)?.timeoutMs || type.timeoutMs,
       idempotencyKey: idempotencyKey ? `${principalId}:${idempotencyKey}` : null,
       requestHash: idempotencyKey ? await sha256Hex(JSON.stringify(request)) : null,
       createdAt: now,

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import type { QueueStats } from "../db/queues";
+
+/** PATCH /queues/{name}: absent fields stay as they are; null removes the rate limit or a default. */
+export const QueueSettingsPatchSchema = z.strictObject({
+  workers: z.number().int().min(1, "must be at least 1").max(1000).optional().describe("most jobs of this queue running at once"),
+  rateLimit: z
+    .strictObject({
+      limit: z.number().int().min(1, "must be at least 1").max(10_000).describe("starts allowed per interval"),
+      intervalSeconds: z.number().positive("must be greater than 0").max(86_400).describe("length of the window, in seconds (fractions allowed)"),
+    })
+    .nullable()
+    .optional(),
+  defaults: z
+    .strictObject({
+      maxRetries: z.number().int().min(0).max(25).nullable().optional(),
+      timeoutSeconds: z.number().int().min(1).max(900).nullable().optional(),
+    })
+    .optional()
+    .describe("for new jobs of this queue that do not set these themselves"),
+});
+export type QueueSettingsPatch = z.output<typeof QueueSettingsPatchSchema>;
+
+/** POST /queues/{name}/clear. An empty body clears the pending jobs (the seed's example). */
+export const ClearQueueSchema = z
+  .strictObject({
+    clearPending: z.boolean().default(true),
+    clearFailed: z.boolean().default(false),
+  })
+  .refine((b) => b.clearPending || b.clearFailed, { message: "set clearPending and/or clearFailed to true", path: ["clearPending"] });
+
+/** A queue as GET /queues lists it (seed "Get Queue Status"). */
+export function toQueueSummary(s: QueueStats) {
+  return {
+    name: s.name,
+    status: s.paused ? ("paused" as const) : ("running" as const),
+    pendingJobs: s.counts.pending,
+    runningJobs: s.counts.running,
+    completedJobs: s.counts.completed,
+    failedJobs: s.counts.failed,
+    workers: s.workers,
+    throughput: {
+      jobsPerMinute: Math.round((s.finishedLastHour / 60) * 100) / 100,
+      jobsPerHour: s.finishedLastHour,
+    },
+  };
+}
+
+/** One queue: its summary plus every setting. */
+export function toQueueDetails(s: QueueStats) {
+  return {
+    ...toQueueSummary(s),
+    settings: {
+      workers: s.workers,
+      rateLimit: s.rateLimit ? { limit: s.rateLimit.limit, intervalSeconds: s.rateLimit.intervalMs / 1000 } : null,
+      defaults: { maxRetries: s.defaults.maxRetries, timeoutSeconds: s.defaults.timeoutMs == null ? null : s.defaults.timeoutMs / 1000 },
+    },
+  };
+}
