@@ -76,15 +76,18 @@ export class Schedule {
   /** The first fire time strictly after `after` (epoch ms), or null if there is none. */
   next(after: number): number | null {
     const tz = this.timeZone;
-    let from = after + 1;
+    // Walk the time line one stretch of constant offset at a time, from `after` (exclusive)
+    // or from the offset change that began the stretch (inclusive).
+    let bound = after;
+    let inclusive = false;
     // Local times below this already fired before the clocks went back (wallClock only).
     let minWall = -Infinity;
     for (let i = 0; i < MAX_SEGMENTS; i++) {
-      const offset = offsetAt(tz, from);
-      const wall = this.#wallAtOrAfter(Math.max(from + offset, minWall));
+      const offset = offsetAt(tz, bound);
+      const wall = this.#wallAtOrAfter(Math.max(bound + offset + (inclusive ? 0 : 1), minWall));
       if (wall == null) return null;
       const candidate = wall - offset;
-      const change = firstOffsetChange(tz, from, candidate, offset);
+      const change = firstOffsetChange(tz, bound, candidate, offset);
       if (change == null) return candidate;
       const newOffset = offsetAt(tz, change);
       if (this.kind === "wallClock") {
@@ -95,7 +98,8 @@ export class Schedule {
           minWall = Math.max(minWall, change + offset);
         }
       }
-      from = change;
+      bound = change;
+      inclusive = true;
     }
     return null;
   }

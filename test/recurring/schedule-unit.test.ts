@@ -175,6 +175,30 @@ describe("daylight saving", () => {
   });
 });
 
+describe("consistency", () => {
+  it("from any instant, next() gives the first fire time after it, across every kind of offset change", () => {
+    const cases: [string, string, string][] = [
+      ["30 2 * * *", "America/New_York", "2026-03-07"],
+      ["30 1 * * *", "America/New_York", "2026-10-31"],
+      ["*/20 2 * * *", "Europe/Berlin", "2026-03-28"],
+      ["*/20 2 * * *", "Europe/Berlin", "2026-10-24"],
+      ["*/10 * * * *", "Australia/Lord_Howe", "2026-10-03"],
+      ["*/10 * * * *", "Australia/Lord_Howe", "2026-04-04"],
+      ["15 2 * * *", "Australia/Lord_Howe", "2026-10-02"],
+    ];
+    for (const [expr, tz, day] of cases) {
+      const s = new Schedule(expr, tz);
+      const fires = s.upcoming(at(`${day}T00:00:00Z`) - 86_400_000, 600);
+      for (let i = 1; i < fires.length; i++) {
+        const [prev, t] = [fires[i - 1], fires[i]];
+        for (const from of [prev, prev + 1, Math.floor((prev + t) / 2), t - 1000, t - 1]) {
+          expect(s.next(from), `${expr} ${tz} after ${new Date(from).toISOString()}`).toBe(t);
+        }
+      }
+    }
+  });
+});
+
 describe("looking back", () => {
   it("lists the latest slots in a range, oldest first", () => {
     const s = new Schedule("@hourly", "UTC");
