@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
+import { recurringApi } from "../api/recurring";
 import { systemApi } from "../api/system";
 import { readSettings } from "../config";
 import type { AppEnv } from "./app-env";
@@ -10,6 +11,7 @@ import { ApiError, renderError } from "./errors";
 const api = new Hono<AppEnv>()
   .route("/", systemApi)
   .use(requireAuth)
+  .route("/jobs/recurring", recurringApi)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi);
 
