@@ -7,8 +7,10 @@ import { Schedule } from "./schedule";
 
 export type FireResult = { exists: boolean; next: number | null };
 
-// A fire that loses a race with an edit simply looks at the definition again.
+// A fire that loses a race with an edit simply looks at the definition again; after a few
+// lost races in a row the alarm comes back a moment later instead of spinning.
 const MAX_TRIES = 3;
+const RETRY_AFTER_RACES_MS = 1_000;
 
 /**
  * Handles everything due for a recurring job at `now`: creates its runs (one job per slot, made
@@ -22,7 +24,7 @@ export async function fireDue(env: Env, recurringId: string, now: number): Promi
     if (!def.enabled || def.nextRunAt == null) return { exists: true, next: null };
     const cursor = def.nextRunAt;
     if (cursor > now) return { exists: true, next: cursor };
-    if (tries === MAX_TRIES) return { exists: true, next: now };
+    if (tries === MAX_TRIES) return { exists: true, next: now + RETRY_AFTER_RACES_MS };
 
     const plan = planFires(new Schedule(def.cronExpression, def.timezone), cursor, now, def.missedRunPolicy);
     const rows = occurrenceRows(def, await applyOverlapPolicy(env, def, plan.slots), now);
