@@ -1,5 +1,10 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
+
+// cron-parser (CommonJS) requires luxon; in the Workers pool that require resolves to luxon's
+// ESM build and yields undefined, so point it at luxon's own CommonJS build.
+const luxonCjs = createRequire(import.meta.url).resolve("luxon");
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
@@ -20,6 +25,7 @@ export default defineConfig(async () => {
         },
       }),
     ],
+    resolve: { alias: { luxon: luxonCjs } },
     test: {
       include: ["test/**/*.test.ts"],
       exclude: ["test/e2e/**"],

@@ -3,6 +3,7 @@ import { reconcile } from "./execution/reconciler";
 import { appFor } from "./http/app";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
+export { RecurringScheduler } from "./recurring/recurring-scheduler";
 
 export default {
   fetch(request, env, ctx) {

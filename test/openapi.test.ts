@@ -6,9 +6,11 @@ describe("OpenAPI and docs", () => {
     const res = await api("/openapi.json", { token: null });
     expect(res.status).toBe(200);
     expect(res.json.openapi).toBe("3.1.0");
-    const create = res.json.paths["/api/tickerq/jobs"].post;
-    expect(create.requestBody.content["application/json"].schema.properties).toHaveProperty("delay");
-    expect(create.requestBody.content["application/json"].schema.required).toContain("type");
+    const create = res.json.paths["/api/tickerq/jobs"].post.requestBody.content["application/json"].schema;
+    const [oneOff, recurring] = create.anyOf;
+    expect(oneOff.properties).toHaveProperty("delay");
+    expect(oneOff.required).toContain("type");
+    expect(recurring.required).toEqual(expect.arrayContaining(["type", "cronExpression"]));
     expect(res.json.paths["/api/tickerq/jobs"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["status", "limit", "offset"]));
   });
 

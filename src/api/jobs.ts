@@ -4,17 +4,24 @@ import { getJob, getJobLogs, getJobWithAttempts, listJobs } from "../db/jobs";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
-import { readJson, readQuery } from "../http/validate";
+import { parseWith, readJson, readQuery } from "../http/validate";
 import { MAX_BATCH_BODY_BYTES } from "../config";
 import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, toJobDetails, toJobSummary, toLogLine } from "../model/job";
 import { createJobs } from "../services/create-jobs";
 import { cancelJob, executeJob, retryJob } from "../services/job-actions";
+import { CronJobRequestSchema, toRecurringJobDetails } from "../model/recurring";
+import { createRecurringJob, upcomingRuns } from "../recurring/service";
 
 const IdempotencyKeyHeader = z.string().min(1).max(255).optional();
 
 export const jobsApi = new Hono<AppEnv>()
   .post("/", requireScope("tickerq:write"), async (c) => {
-    const request = await readJson(c, JobRequestSchema);
+    const body = await readJson(c, z.unknown());
+    if (isCronRequest(body)) {
+      const def = await createRecurringJob(c.env, parseWith(CronJobRequestSchema, body));
+      return c.json(toRecurringJobDetails(def, undefined, upcomingRuns(def)), 201);
+    }
+    const request = parseWith(JobRequestSchema, body);
     const key = IdempotencyKeyHeader.safeParse(c.req.header("idempotency-key"));
     const [created] = await createJobs(c.env, c.get("principal").id, [{ request, idempotencyKey: key.success ? key.data : undefined }], () => []);
     if (created.replayed) c.header("Idempotent-Replayed", "true");
@@ -34,7 +41,7 @@ export const jobsApi = new Hono<AppEnv>()
     const q = readQuery(c, ListJobsQuery);
     const { rows, totalCount } = await listJobs(
       c.env,
-      { status: q.status, type: q.type, queue: q.queue, from: q.from ? Date.parse(q.from) : undefined, to: q.to ? endOf(q.to) : undefined },
+      { status: q.status, type: q.type, queue: q.queue, recurringId: q.recurringId, from: q.from ? Date.parse(q.from) : undefined, to: q.to ? endOf(q.to) : undefined },
       { limit: q.limit, offset: q.offset },
     );
     return c.json({ jobs: rows.map(toJobSummary), totalCount, hasMore: q.offset + rows.length < totalCount });
@@ -64,6 +71,11 @@ export const jobsApi = new Hono<AppEnv>()
     const job = await retryJob(c.env, c.req.param("id"), body.resetRetryCount);
     return c.json(toJobSummary(job), 202);
   });
+
+/** POST /jobs with a non-null cronExpression creates a recurring job, as POST /jobs/recurring does. */
+function isCronRequest(body: unknown): boolean {
+  return typeof body === "object" && body !== null && !Array.isArray(body) && (body as Record<string, unknown>).cronExpression != null;
+}
 
 /** A bare date as `to` means the whole of that day. */
 function endOf(to: string): number {

@@ -3,6 +3,7 @@ import { CreateKeySchema } from "./keys";
 import { WbtCreateSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
+import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
 
 type RouteDoc = {
   method: "get" | "post" | "patch" | "delete";
@@ -24,9 +25,17 @@ const ErrorShape = z.object({
 /** The documented routes, with the same zod schemas the handlers validate with. */
 const ROUTES: RouteDoc[] = [
   { method: "get", path: "/health", summary: "Liveness and D1 reachability (no auth)", responses: { 200: "healthy", 503: "D1 unreachable" } },
-  { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h)", scope: "tickerq:write", body: JobRequestSchema, responses: { 201: "the job", 400: "invalid", 409: "idempotency key reused with another body" } },
+  { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: "the job, or the recurring job", 400: "invalid", 409: "idempotency key reused with another body" } },
   { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: "the jobs in request order", 400: "invalid item" } },
   { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: "{ jobs, totalCount, hasMore }" } },
+  { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: "the recurring job with nextRuns", 400: "invalid cron expression, time zone, type or parameters" } },
+  { method: "get", path: "/jobs/recurring", summary: "List recurring jobs", scope: "tickerq:read", query: ListRecurringJobsQuery, responses: { 200: "{ recurringJobs, totalCount, hasMore }" } },
+  { method: "get", path: "/jobs/recurring/{id}", summary: "A recurring job with lastRun and nextRuns (next 5, UTC and local)", scope: "tickerq:read", responses: { 200: "the recurring job", 404: "unknown recurring job" } },
+  { method: "patch", path: "/jobs/recurring/{id}", summary: "Change cron, time zone, parameters, enabled, policies; a new cron or time zone schedules from now", scope: "tickerq:write", body: RecurringJobPatchSchema, responses: { 200: "the recurring job", 400: "invalid", 404: "unknown recurring job" } },
+  { method: "delete", path: "/jobs/recurring/{id}", summary: "Delete a recurring job (its past runs stay)", scope: "tickerq:write", responses: { 204: "deleted", 404: "unknown recurring job" } },
+  { method: "post", path: "/jobs/recurring/{id}/trigger", summary: "One run now, outside the schedule", scope: "tickerq:write", responses: { 201: "the new job", 404: "unknown recurring job" } },
+  { method: "post", path: "/jobs/recurring/{id}/enable", summary: "Enable: schedules from now, missed slots are not caught up", scope: "tickerq:write", responses: { 200: "the recurring job", 404: "unknown recurring job" } },
+  { method: "post", path: "/jobs/recurring/{id}/disable", summary: "Disable: no runs until enabled again", scope: "tickerq:write", responses: { 200: "the recurring job", 404: "unknown recurring job" } },
   { method: "get", path: "/jobs/{id}", summary: "A job with parameters, result, error and executionHistory", scope: "tickerq:read", responses: { 200: "the job", 404: "unknown job" } },
   { method: "get", path: "/jobs/{id}/logs", summary: "Log lines written by the job's handler", scope: "tickerq:read", responses: { 200: "{ jobId, logs }", 404: "unknown job" } },
   { method: "post", path: "/jobs/{id}/execute", summary: "Run an existing job again, now or after a delay", scope: "tickerq:write", body: ExecuteRequestSchema, responses: { 202: "re-queued", 409: "running" } },

@@ -31,6 +31,8 @@ export const JobRowSchema = z
     updated_at: int,
     executed_at: nint,
     completed_at: nint,
+    recurring_id: z.string().nullable(),
+    scheduled_for: nint,
   })
   .transform(
     (r): JobRow => ({
@@ -58,5 +60,7 @@ export const JobRowSchema = z
       updatedAt: r.updated_at,
       executedAt: r.executed_at,
       completedAt: r.completed_at,
+      recurringId: r.recurring_id,
+      scheduledFor: r.scheduled_for,
     }),
   );

@@ -1,6 +1,6 @@
 import { and, asc, count, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../model/job";
-import { eventStatements } from "../events/publisher";
+import { eventStatements, type Guard } from "../events/publisher";
 import type { DomainEvent } from "../events/types";
 import { getDb } from "./client";
 import { JobRowSchema } from "./job-row";
@@ -27,9 +27,12 @@ const JOB_COLUMNS: [keyof JobInsert, string][] = [
   ["requestHash", "request_hash"],
   ["createdAt", "created_at"],
   ["updatedAt", "updated_at"],
+  ["recurringId", "recurring_id"],
+  ["scheduledFor", "scheduled_for"],
 ];
 
-export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priority" | "parameters" | "runAt" | "maxRetries" | "timeoutMs" | "idempotencyKey" | "requestHash" | "createdAt">;
+export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priority" | "parameters" | "runAt" | "maxRetries" | "timeoutMs" | "idempotencyKey" | "requestHash" | "createdAt"> &
+  Partial<Pick<JobInsert, "recurringId" | "scheduledFor">>;
 
 /** Inserts all jobs in one transaction (all or nothing). Returns false if an idempotency key raced in. */
 export async function insertJobs(env: Env, newJobs: NewJob[], now: number, extra: D1PreparedStatement[] = []): Promise<boolean> {
@@ -43,11 +46,7 @@ export async function insertJobs(env: Env, newJobs: NewJob[], now: number, extra
       ).bind(JSON.stringify(keys), now - IDEMPOTENCY_WINDOW_MS),
     );
   }
-  const cols = JOB_COLUMNS.map(([, c]) => c).join(", ");
-  const extract = JOB_COLUMNS.map(([k]) => `value ->> '$.${k}'`).join(", ");
-  for (const chunk of chunkByJsonSize(newJobs.map((j) => ({ ...j, status: "pending", updatedAt: now })))) {
-    statements.push(env.DB.prepare(`INSERT INTO jobs (${cols}) SELECT ${extract} FROM json_each(?1)`).bind(chunk));
-  }
+  statements.push(...jobInsertStatements(env, newJobs, now));
   statements.push(...extra);
   try {
     await env.DB.batch(statements);
@@ -56,6 +55,22 @@ export async function insertJobs(env: Env, newJobs: NewJob[], now: number, extra
     if (String(err).includes("UNIQUE constraint failed: jobs.idempotency_key")) return false;
     throw err;
   }
+}
+
+/**
+ * Statements inserting pending jobs, each returning the ids it inserted. A recurring job's
+ * occurrence whose slot (recurring id, scheduled time) already has a job is skipped, not an
+ * error, so a repeated fire is harmless. With a guard, rows are inserted only while it holds.
+ */
+export function jobInsertStatements(env: Env, newJobs: NewJob[], now: number, guard?: Guard): D1PreparedStatement[] {
+  const cols = JOB_COLUMNS.map(([, c]) => c).join(", ");
+  const extract = JOB_COLUMNS.map(([k]) => `value ->> '$.${k}'`).join(", ");
+  return chunkByJsonSize(newJobs.map((j) => ({ ...j, status: "pending", updatedAt: now }))).map((chunk) =>
+    env.DB.prepare(
+      `INSERT INTO jobs (${cols}) SELECT ${extract} FROM json_each(?) WHERE ${guard?.sql ?? "true"}
+       ON CONFLICT (recurring_id, scheduled_for) DO NOTHING RETURNING id`,
+    ).bind(chunk, ...(guard?.params ?? [])),
+  );
 }
 
 function chunkByJsonSize(rows: object[]): string[] {
@@ -113,13 +128,14 @@ export async function getJobWithAttempts(env: Env, id: string) {
   return job[0] ? { job: job[0], attempts } : null;
 }
 
-export type JobFilter = { status?: JobStatus; type?: string; queue?: string; from?: number; to?: number };
+export type JobFilter = { status?: JobStatus; type?: string; queue?: string; recurringId?: string; from?: number; to?: number };
 
 export function jobFilterSql(f: JobFilter): SQL | undefined {
   return and(
     f.status ? eq(jobs.status, f.status) : undefined,
     f.type ? eq(jobs.type, f.type) : undefined,
     f.queue ? eq(jobs.queue, f.queue) : undefined,
+    f.recurringId ? eq(jobs.recurringId, f.recurringId) : undefined,
     f.from != null ? gte(jobs.createdAt, f.from) : undefined,
     f.to != null ? lte(jobs.createdAt, f.to) : undefined,
   );

@@ -28,6 +28,8 @@ export const jobs = sqliteTable(
     updatedAt: integer("updated_at").notNull(),
     executedAt: integer("executed_at"),
     completedAt: integer("completed_at"),
+    recurringId: text("recurring_id"),
+    scheduledFor: integer("scheduled_for"),
   },
   (t) => [index("jobs_status_run_at").on(t.status, t.runAt), index("jobs_created_at").on(t.createdAt)],
 );

@@ -1,13 +1,26 @@
 import { queuesNeedingHeal } from "../db/job-recovery";
+import { findOverdueRecurringJobs } from "../db/recurring-jobs";
+import { recurringSchedulerFor } from "../recurring/client";
 import { schedulerFor } from "../scheduler/client";
 import { LOST_AFTER_MS } from "../scheduler/queue-scheduler";
 
+/** A recurring slot this overdue means its scheduler lost its alarm (or never got it). */
+export const RECURRING_OVERDUE_MS = 60_000;
+
 /**
  * The safety net behind "no job is lost": asks the scheduler of every queue that D1 says has
- * overdue pending work or expired leases to heal itself against D1.
+ * overdue pending work or expired leases to heal itself against D1, and re-arms the scheduler
+ * of every recurring job whose next slot is overdue.
  */
 export async function reconcile(env: Env, now = Date.now()): Promise<string[]> {
-  const queues = await queuesNeedingHeal(env, now, LOST_AFTER_MS);
-  await Promise.all(queues.map((q) => schedulerFor(env, q).heal(q)));
+  const [queues, recurring] = await Promise.all([queuesNeedingHeal(env, now, LOST_AFTER_MS), findOverdueRecurringJobs(env, now - RECURRING_OVERDUE_MS)]);
+  await Promise.all([
+    ...queues.map((q) => schedulerFor(env, q).heal(q)),
+    ...recurring.map((id) =>
+      recurringSchedulerFor(env, id)
+        .sync(id)
+        .catch((err) => console.error(`could not re-arm recurring job ${id}`, err)),
+    ),
+  ]);
   return queues;
 }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
 import { queuesApi } from "../api/queues";
+import { recurringApi } from "../api/recurring";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { readSettings } from "../config";
@@ -12,6 +13,7 @@ import { ApiError, renderError } from "./errors";
 const api = new Hono<AppEnv>()
   .route("/", systemApi)
   .use(requireAuth)
+  .route("/jobs/recurring", recurringApi)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
   .route("/queues", queuesApi);

@@ -41,7 +41,8 @@ const JobRequestFields = {
   executeAt: z.iso.datetime({ offset: true }).optional(),
   maxRetries: z.number().int().min(0).max(25).optional().describe("default: the queue's default, else 3"),
   timeoutSeconds: z.number().int().min(1).max(900).optional().describe("default: the queue's default, else the job type's"),
-  cronExpression: z.null().optional(),
+  // A non-null cronExpression is routed to the recurring-job schema before this one applies.
+  cronExpression: z.null({ error: "a batch item is a one-off job; create recurring jobs with POST /jobs or POST /jobs/recurring" }).optional(),
   queue: QueueNameSchema.default("default"),
 };
 
@@ -63,6 +64,7 @@ export const ListJobsQuery = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   type: z.string().min(1).max(100).optional(),
   queue: QueueNameSchema.optional(),
+  recurringId: z.string().min(1).max(100).optional(),
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -99,6 +101,8 @@ export function toJobSummary(row: JobRow) {
     retryCount: row.retryCount,
     maxRetries: row.maxRetries,
     attempts: row.attempt,
+    recurringId: row.recurringId,
+    scheduledFor: iso(row.scheduledFor),
   };
 }
 

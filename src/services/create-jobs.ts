@@ -1,4 +1,4 @@
-import { readSettings } from "../config";
+import { readSettings, type Settings } from "../config";
 import { findByIdempotencyKeys, insertJobs, type NewJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, formatPath, validationError, type ErrorDetail } from "../http/errors";
@@ -36,17 +36,12 @@ export async function createJobs(
   const rows: NewJob[] = [];
   const defaults = await queueDefaults(env, items.map((i) => i.request.queue));
   for (const [i, { request, idempotencyKey, id }] of items.entries()) {
+    const problems = checkTypeAndParameters(request.type, request.parameters, settings, pathOf(i));
     const type = getJobType(request.type);
-    if (!type) {
-      details.push({ path: formatPath([...pathOf(i), "type"]), message: `Unknown job type "${request.type}". Known types: ${jobTypeNames().join(", ")}.` });
+    if (problems.length || !type) {
+      details.push(...problems);
       continue;
     }
-    const params = type.parameters.safeParse(request.parameters);
-    if (!params.success) {
-      details.push(...validationError(params.error, [...pathOf(i), "parameters"]).details!);
-      continue;
-    }
-    for (const d of type.check?.(params.data, settings) ?? []) details.push({ ...d, path: formatPath([...pathOf(i), d.path]) });
     const runAt = request.executeAt ? Date.parse(request.executeAt) : now + (request.delay ?? 0);
     rows.push({
       id: id ?? newId("job", now),
@@ -93,10 +88,21 @@ export async function createJobs(
   throw new ApiError(409, "idempotency_conflict", "A concurrent request with the same idempotency key is in progress; retry it.");
 }
 
+/** What is wrong with a job type and its parameters (empty when nothing), each problem under `path`. */
+export function checkTypeAndParameters(typeName: string, parameters: unknown, settings: Settings, path: (string | number)[]): ErrorDetail[] {
+  const type = getJobType(typeName);
+  if (!type) return [{ path: formatPath([...path, "type"]), message: `Unknown job type "${typeName}". Known types: ${jobTypeNames().join(", ")}.` }];
+  const params = type.parameters.safeParse(parameters);
+  if (!params.success) return validationError(params.error, [...path, "parameters"]).details!;
+  return (type.check?.(params.data, settings) ?? []).map((d) => ({ ...d, path: formatPath([...path, d.path]) }));
+}
+
 /** The row exactly as insertJobs stored it, without reading it back. */
-function asStoredRow(r: NewJob, now: number): JobRow {
+export function asStoredRow(r: NewJob, now: number): JobRow {
   return {
     ...r,
+    recurringId: r.recurringId ?? null,
+    scheduledFor: r.scheduledFor ?? null,
     status: "pending",
     timeoutMs: r.timeoutMs ?? null,
     idempotencyKey: r.idempotencyKey ?? null,

@@ -1,0 +1,124 @@
+import { readSettings } from "../config";
+import { jobInsertStatements } from "../db/jobs";
+import {
+  deleteRecurringJob as deleteRow,
+  getRecurringJob,
+  insertRecurringJob,
+  lastOccurrence,
+  updateRecurringJob as updateRow,
+  type RecurringJobChange,
+  type RecurringJobRow,
+} from "../db/recurring-jobs";
+import type { JobRow } from "../db/schema";
+import { ApiError, notFound } from "../http/errors";
+import { newId } from "../lib/ids";
+import { priorityRank } from "../model/job";
+import type { RecurringJobPatch, RecurringJobRequest } from "../model/recurring";
+import { asStoredRow, checkTypeAndParameters } from "../services/create-jobs";
+import { syncRecurringBestEffort } from "./client";
+import { announceOccurrences, occurrenceRows } from "./occurrences";
+import { Schedule } from "./schedule";
+
+/** How many upcoming fire times GET /jobs/recurring/{id} shows. */
+export const NEXT_RUNS_SHOWN = 5;
+
+export async function createRecurringJob(env: Env, request: RecurringJobRequest, now = Date.now()): Promise<RecurringJobRow> {
+  checkJob(env, request.type, request.parameters);
+  const row: RecurringJobRow = {
+    id: newId("rec", now),
+    type: request.type,
+    name: request.name ?? request.type,
+    cronExpression: request.cronExpression,
+    timezone: request.timezone,
+    parameters: JSON.stringify(request.parameters),
+    queue: request.queue,
+    priority: priorityRank(request.priority),
+    maxRetries: request.maxRetries,
+    timeoutMs: request.timeoutSeconds == null ? null : request.timeoutSeconds * 1000,
+    overlapPolicy: request.overlapPolicy,
+    missedRunPolicy: request.missedRunPolicy,
+    enabled: request.enabled,
+    nextRunAt: request.enabled ? new Schedule(request.cronExpression, request.timezone).next(now) : null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await insertRecurringJob(env, row);
+  await syncRecurringBestEffort(env, row.id);
+  return row;
+}
+
+/**
+ * Applies a change. A new cron expression or time zone, or enabling a disabled job, schedules
+ * from now (slots before now are not caught up); other changes keep the next slot.
+ */
+export async function updateRecurringJob(env: Env, id: string, patch: RecurringJobPatch, now = Date.now()): Promise<RecurringJobRow> {
+  const current = await getRecurringJob(env, id);
+  if (!current) throw notFound("Recurring job");
+  if (patch.parameters) checkJob(env, current.type, patch.parameters);
+  const cronExpression = patch.cronExpression ?? current.cronExpression;
+  const timezone = patch.timezone ?? current.timezone;
+  const enabled = patch.enabled ?? current.enabled;
+  const change: RecurringJobChange = {
+    ...(patch.name != null ? { name: patch.name } : {}),
+    ...(patch.parameters ? { parameters: JSON.stringify(patch.parameters) } : {}),
+    ...(patch.queue != null ? { queue: patch.queue } : {}),
+    ...(patch.priority != null ? { priority: priorityRank(patch.priority) } : {}),
+    ...(patch.maxRetries != null ? { maxRetries: patch.maxRetries } : {}),
+    ...(patch.timeoutSeconds !== undefined ? { timeoutMs: patch.timeoutSeconds == null ? null : patch.timeoutSeconds * 1000 } : {}),
+    ...(patch.overlapPolicy ? { overlapPolicy: patch.overlapPolicy } : {}),
+    ...(patch.missedRunPolicy ? { missedRunPolicy: patch.missedRunPolicy } : {}),
+    cronExpression,
+    timezone,
+    enabled,
+    updatedAt: now,
+  };
+  const reschedule = cronExpression !== current.cronExpression || timezone !== current.timezone || (enabled && !current.enabled);
+  if (!enabled) change.nextRunAt = null;
+  else if (reschedule) {
+    const next = new Schedule(cronExpression, timezone).next(now);
+    if (next == null) throw new ApiError(400, "validation_error", "Invalid request: cronExpression: never fires in this time zone", [{ path: "cronExpression", message: "never fires" }]);
+    change.nextRunAt = next;
+  }
+  const updated = await updateRow(env, id, change);
+  if (!updated) throw notFound("Recurring job");
+  await syncRecurringBestEffort(env, id);
+  return updated;
+}
+
+export async function setRecurringEnabled(env: Env, id: string, enabled: boolean, now = Date.now()): Promise<RecurringJobRow> {
+  return updateRecurringJob(env, id, { enabled }, now);
+}
+
+/** Deletes the definition; runs already created stay, as ordinary jobs with their history. */
+export async function deleteRecurringJob(env: Env, id: string): Promise<void> {
+  if (!(await deleteRow(env, id))) throw notFound("Recurring job");
+  await syncRecurringBestEffort(env, id);
+}
+
+/** One run now, outside the schedule (no slot, so it never takes a scheduled run's place). */
+export async function triggerRecurringJob(env: Env, id: string, now = Date.now()): Promise<JobRow> {
+  const def = await getRecurringJob(env, id);
+  if (!def) throw notFound("Recurring job");
+  const rows = occurrenceRows(def, [null], now);
+  await env.DB.batch(jobInsertStatements(env, rows, now));
+  await announceOccurrences(env, rows, now);
+  return asStoredRow(rows[0], now);
+}
+
+export async function getRecurringJobDetails(env: Env, id: string) {
+  const def = await getRecurringJob(env, id);
+  if (!def) return null;
+  const lastRun = await lastOccurrence(env, id);
+  return { def, lastRun, nextRuns: upcomingRuns(def) };
+}
+
+/** The next fire times: the pending slot, then the ones after it. None while disabled. */
+export function upcomingRuns(def: RecurringJobRow, count = NEXT_RUNS_SHOWN): number[] {
+  if (!def.enabled || def.nextRunAt == null) return [];
+  return [def.nextRunAt, ...new Schedule(def.cronExpression, def.timezone).upcoming(def.nextRunAt, count - 1)];
+}
+
+function checkJob(env: Env, type: string, parameters: unknown) {
+  const details = checkTypeAndParameters(type, parameters, readSettings(env), []);
+  if (details.length) throw new ApiError(400, "validation_error", `Invalid request: ${details[0].path}: ${details[0].message}`, details);
+}

@@ -1,0 +1,80 @@
+// Offsets come from the runtime's own IANA database through Intl, so no zone data is bundled.
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+      era: "short",
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The canonical IANA name ("america/new_york" → "America/New_York"), or null if the runtime does not know the zone. */
+export function canonicalTimeZone(name: string): string | null {
+  if (!IANA_NAME.test(name)) return null;
+  try {
+    return formatter(name).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+/** The zone's offset from UTC at an instant, in ms (local wall time = instant + offset). */
+export function offsetAt(timeZone: string, instant: number): number {
+  const whole = Math.floor(instant / 1000) * 1000;
+  const p: Record<string, string> = {};
+  for (const part of formatter(timeZone).formatToParts(whole)) p[part.type] = part.value;
+  const year = p.era === "BC" || p.era === "B" ? 1 - Number(p.year) : Number(p.year);
+  const wall = Date.UTC(year, Number(p.month) - 1, Number(p.day), Number(p.hour) % 24, Number(p.minute), Number(p.second));
+  return wall - whole;
+}
+
+/**
+ * The first instant in (from, to] whose offset differs from `offset` (the offset at `from`),
+ * or null if it holds throughout.
+ */
+export function firstOffsetChange(timeZone: string, from: number, to: number, offset: number): number | null {
+  // Zones change offset at most a few times a year, never twice within a day.
+  const STEP = 86_400_000;
+  let lo = from;
+  let hi: number;
+  for (let probe = Math.min(from + STEP, to); ; probe = Math.min(probe + STEP, to)) {
+    if (offsetAt(timeZone, probe) !== offset) {
+      hi = probe;
+      break;
+    }
+    if (probe >= to) return null;
+    lo = probe;
+  }
+  // Offsets change on whole seconds: find the first second with the new offset.
+  let loSec = Math.floor(lo / 1000);
+  let hiSec = Math.floor(hi / 1000);
+  while (hiSec - loSec > 1) {
+    const mid = Math.floor((loSec + hiSec) / 2);
+    if (offsetAt(timeZone, mid * 1000) !== offset) hiSec = mid;
+    else loSec = mid;
+  }
+  return hiSec * 1000;
+}
+
+/** ISO 8601 with the zone's offset at that instant, e.g. "2026-03-08T03:00:00-04:00". */
+export function localIso(timeZone: string, instant: number): string {
+  const offset = offsetAt(timeZone, instant);
+  const wall = new Date(instant + offset).toISOString().slice(0, 19);
+  const minutes = Math.round(Math.abs(offset) / 60_000);
+  const sign = offset < 0 ? "-" : "+";
+  return `${wall}${sign}${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
+}
