@@ -2,15 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN, api, targetCalls, targetUrl, waitFor, waitForStatus } from "./helpers";
 import { exports } from "cloudflare:workers";
+import { requestJson, type CallInit } from "./support/client-core";
 
 /** Calls the WbtWebJob API at /api/jobs (outside the TickerQ base path). */
-async function wbt(path: string, init: { method?: string; body?: unknown; rawBody?: string; token?: string | null } = {}) {
-  const headers: Record<string, string> = {};
-  if (init.token !== null) headers.authorization = `Bearer ${init.token ?? ADMIN}`;
-  const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await exports.default.fetch(new Request(`http://edge-ticker.test/api/jobs${path}`, { method: init.method ?? (body ? "POST" : "GET"), headers, body }));
-  return { status: res.status, json: (await res.json()) as any };
+function wbt(path: string, init: CallInit = {}) {
+  return requestJson((req) => exports.default.fetch(req), `http://edge-ticker.test/api/jobs${path}`, ADMIN, init);
 }
 
 const jobCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
