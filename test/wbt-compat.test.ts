@@ -130,7 +130,7 @@ describe("WbtWebJob-compatible API", () => {
       expect(typeof res.json.error).toBe("string");
       expect(typeof res.json.message).toBe("string");
     }
-    const malformed = await wbt("", { rawBody: '{"businessId":' });
+    const malformed = await wbt("", { rawBody: '{"businessId":', headers: { "content-type": "application/json" } });
     expect(malformed.status).toBe(400);
     expect(await jobCount()).toBe(before);
     const configError = await wbt("", { body: bad[0] });
