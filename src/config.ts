@@ -13,6 +13,7 @@ const SettingsSchema = z.object({
     .transform((p) => p.replace(/\/+$/, "") || "")
     .catch("/api/tickerq"),
   ALLOW_PRIVATE_TARGETS: flag.catch(false),
+  FAULT_INJECTION: flag.catch(false),
   RETRY_BASE_DELAY_MS: positiveInt(1000),
   RETRY_MAX_DELAY_MS: positiveInt(300_000),
 });
@@ -20,6 +21,7 @@ const SettingsSchema = z.object({
 export type Settings = {
   basePath: string;
   allowPrivateTargets: boolean;
+  faultInjection: boolean;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
 };
@@ -30,6 +32,7 @@ export function readSettings(env: Partial<Env>): Settings {
   return {
     basePath: s.API_BASE_PATH,
     allowPrivateTargets: s.ALLOW_PRIVATE_TARGETS,
+    faultInjection: s.FAULT_INJECTION,
     retryBaseDelayMs: s.RETRY_BASE_DELAY_MS,
     retryMaxDelayMs: s.RETRY_MAX_DELAY_MS,
   };

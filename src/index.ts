@@ -1,5 +1,5 @@
 import { handleExecBatch } from "./execution/consumer";
-import { reconcile } from "./execution/reconciler";
+import { reconcile, reconcileIfDue } from "./execution/reconciler";
 import { appFor } from "./http/app";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
@@ -7,9 +7,11 @@ export { RecurringScheduler } from "./recurring/recurring-scheduler";
 
 export default {
   fetch(request, env, ctx) {
+    reconcileIfDue(env, ctx);
     return appFor(env).fetch(request, env, ctx);
   },
-  async queue(batch, env, _ctx) {
+  async queue(batch, env, ctx) {
+    reconcileIfDue(env, ctx);
     await handleExecBatch(batch, env);
   },
   async scheduled(_controller, env, ctx) {

@@ -24,3 +24,18 @@ export async function reconcile(env: Env, now = Date.now()): Promise<string[]> {
   ]);
   return queues;
 }
+
+/** How often an isolate runs the reconciler on its own, between cron triggers. */
+export const SELF_RECONCILE_EVERY_MS = 60_000;
+let lastSelfReconcile = 0;
+
+/**
+ * Runs the reconciler from ordinary traffic at most once a minute per isolate. Cron triggers do
+ * not fire under `wrangler dev`, so after a local restart this is what recovers work whose queue
+ * messages died with the old process; in production it only adds a cheap query between crons.
+ */
+export function reconcileIfDue(env: Env, ctx: ExecutionContext, now = Date.now()): void {
+  if (now - lastSelfReconcile < SELF_RECONCILE_EVERY_MS) return;
+  lastSelfReconcile = now;
+  ctx.waitUntil(reconcile(env, now).catch((err) => console.error("self-reconcile failed", err)));
+}

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { faultsApi } from "../api/faults";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
 import { queuesApi } from "../api/queues";
@@ -16,7 +17,8 @@ const api = new Hono<AppEnv>()
   .route("/jobs/recurring", recurringApi)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
-  .route("/queues", queuesApi);
+  .route("/queues", queuesApi)
+  .route("/_faults", faultsApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 

@@ -11,10 +11,15 @@ export const echoJob = defineJobType({
     failTimes: z.number().int().min(0).max(100).default(0),
     fail: z.boolean().default(false),
     logLines: z.number().int().min(0).max(100).default(0),
+    /** Record this run in the echo ledger (used by the fault suite's invariant checker). */
+    ledger: z.boolean().default(false),
   }),
   builtIn: true,
   timeoutMs: 60_000,
   async run(params, ctx) {
+    if (params.ledger) {
+      await ctx.env.DB.prepare("INSERT INTO echo_ledger (job_id, attempt, started_at) VALUES (?, ?, ?)").bind(ctx.jobId, ctx.attempt, Date.now()).run();
+    }
     for (let i = 1; i <= params.logLines; i++) ctx.log("Info", `echo line ${i}`, undefined, "echo");
     if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
     if (params.fail || ctx.retryCount < params.failTimes) {

@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { readSettings } from "../config";
+import { claimJob } from "../db/execution";
+import { getJob, getJobsByIds } from "../db/jobs";
+import type { AppEnv } from "../http/app-env";
+import { requireScope } from "../http/auth";
+import { ApiError, notFound } from "../http/errors";
+import { readJson } from "../http/validate";
+import type { ExecMessage } from "../scheduler/messages";
+
+/**
+ * Fault injection for the fault suite, off unless FAULT_INJECTION=true (then admin only):
+ * duplicate `exec` messages and a consumer that dies right after claiming.
+ */
+export const faultsApi = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    if (!readSettings(c.env).faultInjection) throw notFound("Route");
+    await next();
+  })
+  .use(requireScope("tickerq:admin"))
+  .post("/duplicate-exec", async (c) => {
+    const { jobIds, copies } = await readJson(c, z.strictObject({ jobIds: z.array(z.string()).min(1).max(100), copies: z.number().int().min(1).max(5).default(2) }));
+    const jobs = await getJobsByIds(c.env, jobIds);
+    // The message of the job's current (pending) or latest (running, finished) attempt.
+    const messages = jobs.flatMap((j) =>
+      Array.from({ length: copies }, () => ({ body: { jobId: j.id, attempt: j.status === "pending" ? j.attempt : Math.max(0, j.attempt - 1), queue: j.queue } satisfies ExecMessage })),
+    );
+    if (messages.length) await c.env.EXEC_QUEUE.sendBatch(messages);
+    return c.json({ sent: messages.length });
+  })
+  .post("/crash-after-claim", async (c) => {
+    const { jobId } = await readJson(c, z.strictObject({ jobId: z.string() }));
+    const job = await getJob(c.env, jobId);
+    if (!job) throw notFound("Job");
+    if (job.status !== "pending") throw new ApiError(409, "conflict", "Only a pending job can be claimed.");
+    const now = Date.now();
+    await c.env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ? AND status = 'pending'").bind(now, jobId).run();
+    const claimed = await claimJob(c.env, { jobId, attempt: job.attempt }, now);
+    return c.json({ claimed: !!claimed, leaseUntil: claimed?.job.leaseUntil ?? null });
+  });
