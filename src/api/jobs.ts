@@ -6,7 +6,7 @@ import { requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { readJson, readQuery } from "../http/validate";
 import { MAX_BATCH_BODY_BYTES } from "../config";
-import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, toJobDetails, toJobSummary, toLogLine } from "../model/job";
+import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, jobFilterOf, ListJobsQuery, RetryRequestSchema, toJobDetails, toJobSummary, toLogLine } from "../model/job";
 import { createJobs } from "../services/create-jobs";
 import { cancelJob, executeJob, retryJob } from "../services/job-actions";
 
@@ -34,7 +34,7 @@ export const jobsApi = new Hono<AppEnv>()
     const q = readQuery(c, ListJobsQuery);
     const { rows, totalCount } = await listJobs(
       c.env,
-      { status: q.status, type: q.type, queue: q.queue, from: q.from ? Date.parse(q.from) : undefined, to: q.to ? endOf(q.to) : undefined },
+      jobFilterOf(q),
       { limit: q.limit, offset: q.offset },
     );
     return c.json({ jobs: rows.map(toJobSummary), totalCount, hasMore: q.offset + rows.length < totalCount });
@@ -64,8 +64,3 @@ export const jobsApi = new Hono<AppEnv>()
     const job = await retryJob(c.env, c.req.param("id"), body.resetRetryCount);
     return c.json(toJobSummary(job), 202);
   });
-
-/** A bare date as `to` means the whole of that day. */
-function endOf(to: string): number {
-  return /^\d{4}-\d{2}-\d{2}$/.test(to) ? Date.parse(`${to}T23:59:59.999Z`) : Date.parse(to);
-}
