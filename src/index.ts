@@ -1,6 +1,7 @@
 import { handleExecBatch } from "./execution/consumer";
 import { reconcile } from "./execution/reconciler";
 import { appFor } from "./http/app";
+import { runDueMaintenance } from "./maintenance/tasks";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
 
@@ -13,5 +14,6 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcile(env));
+    ctx.waitUntil(runDueMaintenance(env));
   },
 } satisfies ExportedHandler<Env>;
