@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { jobTypeNames } from "../jobs/registry";
 import type { GrafanaMetric, GrafanaQuery } from "../model/grafana";
-import { TargetOptions } from "../model/grafana";
 import { runQueries, type Query } from "./batch";
 import { queueGaugesQuery, type QueueGauges } from "./gauges";
 import { averageMs, byQueueAndTypeQuery, finished, HOUR_MS, hourRange, round2, seriesQuery, successRate, type Counts, type RollupFilter } from "./rollups";
@@ -49,7 +48,7 @@ export async function grafanaQuery(env: Env, q: GrafanaQuery, now: number): Prom
   const queries = q.targets
     .filter((t) => t.target && !t.hide)
     .map((t): Query<(TimeSeries | Table)[]> => {
-      const options = TargetOptions.parse(t.payload ?? t.data ?? {});
+      const options = t.payload ?? t.data ?? {};
       const filter: RollupFilter = { queue: options.queue ?? adhoc.queue, type: options.type ?? adhoc.type };
       const metric = t.target!;
       if (t.type === "table" || options.format === "table") return mapQuery(byQueueAndTypeQuery(env.DB, range, filter), (rows) => [toTable(rows, t.refId)]);

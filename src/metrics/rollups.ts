@@ -77,7 +77,7 @@ export function seriesQuery(db: D1Database, range: HourRange, f: RollupFilter, s
   return {
     statement: db
       .prepare(
-        `SELECT (hour - ?) / ? AS slot, ${split.queue ? "queue" : "NULL AS queue"}, ${split.type ? "type" : "NULL AS type"}, ${SUMS}
+        `SELECT CAST((hour - ?) / ? AS INTEGER) AS slot, ${split.queue ? "queue" : "NULL AS queue"}, ${split.type ? "type" : "NULL AS type"}, ${SUMS}
          FROM job_rollups ${w.sql} GROUP BY ${["slot", ...groups].join(", ")} ORDER BY ${["slot", ...groups].join(", ")}`,
       )
       .bind(origin, stepMs, ...w.params),

@@ -35,8 +35,8 @@ const Target = z.object({
   /** Older plugin versions: "timeserie" or "table". */
   type: z.enum(["timeserie", "timeseries", "table"]).optional(),
   hide: z.boolean().optional(),
-  payload: z.unknown().optional(),
-  data: z.unknown().optional(),
+  payload: TargetOptions.optional(),
+  data: TargetOptions.optional(),
 });
 
 export const AdhocFilter = z.object({ key: z.enum(GRAFANA_TAG_KEYS), operator: z.literal("="), value: z.string() });
