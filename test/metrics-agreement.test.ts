@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
+import { readSettings } from "../src/config";
+import { runRetention } from "../src/maintenance/retention";
 import { normalizeFailureReason } from "../src/metrics/failure-reason";
 import { api, targetUrl, uniqueQueue, waitFor } from "./helpers";
 
@@ -127,17 +127,10 @@ describe("metrics agree exactly with the jobs that ran", () => {
       }
     }
 
-    // Age this test's jobs past the retention period, then let the daily task purge them.
+    // Age this test's jobs past the retention period, then run the retention purge.
     await env.DB.prepare(`UPDATE jobs SET completed_at = completed_at - ?1, created_at = created_at - ?1 WHERE queue = ?2`).bind(40 * DAY_MS, queue).run();
-    await env.DB.prepare(`UPDATE maintenance_tasks SET next_run_at = 0, lease_until = NULL WHERE name = 'retention'`).run();
-    const controller = createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() });
-    const ctx = createExecutionContext();
-    await worker.scheduled!(controller, env, ctx);
-    await waitOnExecutionContext(ctx);
-
-    const task = await env.DB.prepare(`SELECT next_run_at, last_result FROM maintenance_tasks WHERE name = 'retention'`).first<{ next_run_at: number; last_result: string }>();
-    expect(task!.next_run_at).toBeGreaterThan(Date.now() + DAY_MS - 3600_000);
-    expect(JSON.parse(task!.last_result).jobsDeleted).toBeGreaterThanOrEqual(10);
+    const purged = await runRetention(env, Date.now(), readSettings(env));
+    expect(purged.jobsDeleted).toBeGreaterThanOrEqual(10);
     expect((await api(`/jobs?queue=${queue}`)).json.totalCount).toBe(0);
     const leftovers = await env.DB.prepare(
       `SELECT (SELECT COUNT(*) FROM job_attempts WHERE job_id IN (SELECT value FROM json_each(?1))) + (SELECT COUNT(*) FROM job_logs WHERE job_id IN (SELECT value FROM json_each(?1))) AS n`,

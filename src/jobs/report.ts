@@ -12,9 +12,10 @@ import { HttpParameters } from "./http";
 import { defineJobType } from "./job-type";
 
 const TIME_RANGE = /^(\d{1,4})(h|d)$/;
+/** Milliseconds of a "24h" / "7d" range; NaN for anything else (the object refinements run even when the field failed). */
 const rangeMs = (timeRange: string) => {
-  const [, n, unit] = TIME_RANGE.exec(timeRange)!;
-  return Number(n) * (unit === "h" ? HOUR_MS : 24 * HOUR_MS);
+  const m = TIME_RANGE.exec(timeRange);
+  return m ? Number(m[1]) * (m[2] === "h" ? HOUR_MS : 24 * HOUR_MS) : NaN;
 };
 
 export const ReportParameters = z

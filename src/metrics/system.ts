@@ -53,7 +53,7 @@ export async function systemMetrics(env: Env, now: number, colo: string | null) 
   };
 }
 
-function failureRateCheck(o: { completed: number; failed: number }) {
+export function failureRateCheck(o: { completed: number; failed: number }) {
   const finished = o.completed + o.failed;
   const rate = finished ? round2((100 * o.failed) / finished) : null;
   let status: HealthLevel = "healthy";
@@ -71,7 +71,7 @@ function failureRateCheck(o: { completed: number; failed: number }) {
   };
 }
 
-function stuckJobsCheck(queues: QueueGauges[], now: number) {
+export function stuckJobsCheck(queues: QueueGauges[], now: number) {
   const count = sum(queues, (q) => q.leaseExpired);
   const oldest = min(queues.map((q) => q.oldestLeaseExpiredAt));
   const pastMs = oldest == null ? null : now - oldest;
@@ -84,7 +84,7 @@ function stuckJobsCheck(queues: QueueGauges[], now: number) {
   };
 }
 
-function overdueCheck(queues: QueueGauges[], now: number) {
+export function overdueCheck(queues: QueueGauges[], now: number) {
   const candidates = queues.filter((q) => !q.paused && q.oldestDueRunAt != null).sort((a, b) => a.oldestDueRunAt! - b.oldestDueRunAt!);
   const oldest = candidates[0];
   const overdueMs = oldest ? now - oldest.oldestDueRunAt! : 0;
