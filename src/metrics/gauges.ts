@@ -13,6 +13,9 @@ const GaugeRow = z.object({
   paused: int,
 });
 
+const OutcomesRow = z.object({ completed: int, failed: int });
+const CountRow = z.object({ n: int });
+
 export type QueueGauges = {
   queue: string;
   /** Waiting jobs, including those scheduled for later. */
@@ -78,13 +81,13 @@ export function recentOutcomesQuery(db: D1Database, since: number): Query<{ comp
                 (SELECT COUNT(*) FROM jobs WHERE status = 'failed' AND completed_at >= ?1) AS failed`,
       )
       .bind(since),
-    read: (rows) => z.object({ completed: int, failed: int }).parse(rows[0]),
+    read: (rows) => OutcomesRow.parse(rows[0]),
   };
 }
 
 export function jobCountQuery(db: D1Database): Query<number> {
   return {
     statement: db.prepare(`SELECT COUNT(*) AS n FROM jobs`),
-    read: (rows) => z.object({ n: int }).parse(rows[0]).n,
+    read: (rows) => CountRow.parse(rows[0]).n,
   };
 }

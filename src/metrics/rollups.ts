@@ -15,6 +15,10 @@ export type HourRange = { from: number; to: number };
 const int = z.number().int();
 const SUMS = `SUM(completed) AS completed, SUM(failed) AS failed, SUM(cancelled) AS cancelled, SUM(retried) AS retried, SUM(timed) AS timed, SUM(duration_ms) AS duration_ms`;
 const CountsRow = z.object({ completed: int, failed: int, cancelled: int, retried: int, timed: int, duration_ms: int });
+const SeriesRowSchema = CountsRow.extend({ slot: int, queue: z.string().nullable(), type: z.string().nullable() });
+const QueueTypeRow = CountsRow.extend({ queue: z.string(), type: z.string() });
+const ReasonRow = z.object({ type: z.string(), reason: z.string(), count: int });
+const TotalsRow = QueueTypeRow.extend(Object.fromEntries(BUCKET_COLUMNS.map((b) => [b, int])));
 
 export const toCounts = (r: z.infer<typeof CountsRow>): Counts => ({
   completed: r.completed,
@@ -83,7 +87,7 @@ export function seriesQuery(db: D1Database, range: HourRange, f: RollupFilter, s
       .bind(origin, stepMs, ...w.params),
     read: (rows) =>
       rows.map((raw) => {
-        const r = CountsRow.extend({ slot: int, queue: z.string().nullable(), type: z.string().nullable() }).parse(raw);
+        const r = SeriesRowSchema.parse(raw);
         return { slot: r.slot, queue: r.queue, type: r.type, counts: toCounts(r) };
       }),
   };
@@ -96,7 +100,7 @@ export function byQueueAndTypeQuery(db: D1Database, range: HourRange | null, f: 
     statement: db.prepare(`SELECT queue, type, ${SUMS} FROM ${range ? "job_rollups" : "job_totals"} ${w.sql} GROUP BY queue, type ORDER BY queue, type`).bind(...w.params),
     read: (rows) =>
       rows.map((raw) => {
-        const r = CountsRow.extend({ queue: z.string(), type: z.string() }).parse(raw);
+        const r = QueueTypeRow.parse(raw);
         return { queue: r.queue, type: r.type, counts: toCounts(r) };
       }),
   };
@@ -109,7 +113,7 @@ export function failureReasonsQuery(db: D1Database, range: HourRange | null, f: 
     statement: db
       .prepare(`SELECT type, reason, SUM(count) AS count FROM ${range ? "job_failure_reasons" : "job_failure_reason_totals"} ${w.sql} GROUP BY type, reason`)
       .bind(...w.params),
-    read: (rows) => rows.map((raw) => z.object({ type: z.string(), reason: z.string(), count: int }).parse(raw)),
+    read: (rows) => rows.map((raw) => ReasonRow.parse(raw)),
   };
 }
 
@@ -117,12 +121,11 @@ export type HistogramRow = { queue: string; type: string; counts: Counts; bucket
 
 /** All-time counters and duration histogram per queue and type, for Prometheus (never purged). */
 export function totalsWithHistogramQuery(db: D1Database): Query<HistogramRow[]> {
-  const Row = CountsRow.extend({ queue: z.string(), type: z.string(), ...Object.fromEntries(BUCKET_COLUMNS.map((b) => [b, int])) });
   return {
     statement: db.prepare(`SELECT * FROM job_totals ORDER BY queue, type`),
     read: (rows) =>
       rows.map((raw) => {
-        const r = Row.parse(raw) as z.infer<typeof CountsRow> & { queue: string; type: string } & Record<string, number>;
+        const r = TotalsRow.parse(raw) as z.infer<typeof QueueTypeRow> & Record<string, number>;
         return { queue: r.queue, type: r.type, counts: toCounts(r), buckets: BUCKET_COLUMNS.map((b) => r[b]) };
       }),
   };
