@@ -6,9 +6,8 @@ import { performanceReport, type PerformanceReport } from "../metrics/performanc
 import { HOUR_MS } from "../metrics/rollups";
 import { MAX_HOURLY_DAYS, MAX_PERIOD_DAYS } from "../model/metrics";
 import { QueueNameSchema } from "../model/job";
-import { checkTarget } from "../net/ssrf";
 import { guardedFetch } from "../net/guarded-fetch";
-import { HttpParameters } from "./http";
+import { checkUrlParameter, HttpParameters } from "./http";
 import { defineJobType } from "./job-type";
 
 const TIME_RANGE = /^(\d{1,4})(h|d)$/;
@@ -53,9 +52,7 @@ export const reportJob = defineJobType({
   parameters: ReportParameters,
   timeoutMs: 60_000,
   check(params, settings) {
-    if (!params.url) return [];
-    const target = checkTarget(params.url, settings.allowPrivateTargets);
-    return target.ok ? [] : [{ path: "parameters.url", message: `The URL ${target.reason}.` }];
+    return params.url ? checkUrlParameter(params.url, settings) : [];
   },
   async run(params, ctx) {
     const job = await getJob(ctx.env, ctx.jobId);
