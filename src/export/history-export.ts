@@ -1,14 +1,9 @@
 import { iso } from "../lib/time";
 import { runQueries } from "../metrics/batch";
-import { averageMs, DAY_MS, finished, HOUR_MS, round2, seriesQuery, successRate, type Counts, type HourRange, type RollupFilter } from "../metrics/rollups";
+import { DAY_MS, finished, HOUR_MS, roundedAverageMs, seriesQuery, successRate, type Counts, type HourRange, type RollupFilter } from "../metrics/rollups";
 import type { Column } from "./stream";
 
 export type HistoryRow = { start: number; step: number; queue: string; type: string; counts: Counts };
-
-const average = (c: Counts) => {
-  const avg = averageMs(c);
-  return avg == null ? null : round2(avg);
-};
 
 export const HISTORY_COLUMNS: Column<HistoryRow>[] = [
   { name: "bucketStart", value: (r) => iso(r.start) },
@@ -21,7 +16,7 @@ export const HISTORY_COLUMNS: Column<HistoryRow>[] = [
   { name: "cancelled", value: (r) => r.counts.cancelled },
   { name: "retriedAttempts", value: (r) => r.counts.retried },
   { name: "successRate", value: (r) => successRate(r.counts) },
-  { name: "averageExecutionTimeMs", value: (r) => average(r.counts) },
+  { name: "averageExecutionTimeMs", value: (r) => roundedAverageMs(r.counts) },
 ];
 
 /**

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { jobTypeNames } from "../jobs/registry";
 import type { GrafanaMetric, GrafanaQuery } from "../model/grafana";
 import { runQueries, type Query } from "./batch";
-import { queueGaugesQuery, type QueueGauges } from "./gauges";
+import { QUEUES_WITH_JOBS, queueGaugesQuery, type QueueGauges } from "./gauges";
 import { averageMs, byQueueAndTypeQuery, finished, HOUR_MS, hourRange, round2, seriesQuery, successRate, type Counts, type RollupFilter } from "./rollups";
 
 /** Datapoints are never finer than the rollups' hour, and never more than this per series. */
@@ -111,13 +111,10 @@ function toTable(rows: { queue: string; type: string; counts: Counts }[], refId?
 
 const NameRow = z.object({ name: z.string() });
 
-/** Queue names: those with jobs now (a skip scan), with finished jobs on record, or configured. */
+/** Queue names: those with jobs now, with finished jobs on record, or configured. */
 export async function queueNames(env: Env): Promise<string[]> {
   const { results } = await env.DB.prepare(
-    `WITH RECURSIVE q(name) AS (
-       SELECT MIN(queue) FROM jobs
-       UNION ALL SELECT (SELECT MIN(queue) FROM jobs WHERE queue > q.name) FROM q WHERE q.name IS NOT NULL
-     )
+    `${QUEUES_WITH_JOBS}
      SELECT name FROM q WHERE name IS NOT NULL UNION SELECT queue FROM job_totals UNION SELECT name FROM queues ORDER BY 1`,
   ).all();
   return results.map((r) => NameRow.parse(r).name);

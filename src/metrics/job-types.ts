@@ -1,6 +1,6 @@
-import { formatTimeSpan, iso } from "../lib/time";
+import { iso } from "../lib/time";
 import { runQueries } from "./batch";
-import { addCounts, averageMs, byQueueAndTypeQuery, emptyCounts, failureReasonsQuery, finished, hourRange, round2, successRate, type Counts, type RollupFilter } from "./rollups";
+import { addCounts, byQueueAndTypeQuery, emptyCounts, failureReasonsQuery, finished, hourRange, rateAndAverage, round2, type Counts, type RollupFilter } from "./rollups";
 
 /** Failure reasons listed per type, most frequent first. */
 export const MAX_FAILURE_REASONS = 10;
@@ -16,7 +16,6 @@ export async function jobTypeReport(env: Env, q: RollupFilter & { from?: number;
   for (const r of rows) byType.set(r.type, addCounts(byType.get(r.type) ?? emptyCounts(), r.counts));
   const jobTypes = [...byType].map(([type, c]) => {
     const total = finished(c);
-    const avg = averageMs(c);
     return {
       type,
       totalExecutions: total,
@@ -24,9 +23,7 @@ export async function jobTypeReport(env: Env, q: RollupFilter & { from?: number;
       failedExecutions: c.failed,
       cancelledExecutions: c.cancelled,
       retriedAttempts: c.retried,
-      successRate: successRate(c),
-      averageExecutionTime: formatTimeSpan(avg),
-      averageExecutionTimeMs: avg == null ? null : round2(avg),
+      ...rateAndAverage(c),
       failureReasons: reasons
         .filter((r) => r.type === type)
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1))

@@ -1,22 +1,13 @@
-import { formatTimeSpan, iso } from "../lib/time";
+import { iso } from "../lib/time";
 import { runQueries } from "./batch";
-import { addCounts, averageMs, DAY_MS, emptyCounts, finished, HOUR_MS, hourRange, round2, seriesQuery, successRate, type Counts, type RollupFilter } from "./rollups";
+import { addCounts, DAY_MS, emptyCounts, finished, HOUR_MS, hourRange, rateAndAverage, round2, seriesQuery, type Counts, type RollupFilter } from "./rollups";
 
 export type Granularity = "day" | "hour";
 export type PerformanceQuery = RollupFilter & { from: number; to: number; granularity: Granularity };
 
 /** Summary fields shared by the whole period and each trend slot. */
 function describe(c: Counts) {
-  const avg = averageMs(c);
-  return {
-    successfulJobs: c.completed,
-    failedJobs: c.failed,
-    cancelledJobs: c.cancelled,
-    retriedAttempts: c.retried,
-    successRate: successRate(c),
-    averageExecutionTime: formatTimeSpan(avg),
-    averageExecutionTimeMs: avg == null ? null : round2(avg),
-  };
+  return { successfulJobs: c.completed, failedJobs: c.failed, cancelledJobs: c.cancelled, retriedAttempts: c.retried, ...rateAndAverage(c) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatTimeSpan } from "../lib/time";
 import type { Query } from "./batch";
 import { BUCKET_COLUMNS } from "./histogram";
 
@@ -48,6 +49,15 @@ export const successRate = (c: Counts) => (c.completed + c.failed ? round2((100 
 /** Mean duration of the final attempt of completed and failed jobs, null when there are none. */
 export const averageMs = (c: Counts) => (c.timed ? c.durationMs / c.timed : null);
 export const round2 = (n: number) => Math.round(n * 100) / 100;
+export const roundedAverageMs = (c: Counts) => {
+  const avg = averageMs(c);
+  return avg == null ? null : round2(avg);
+};
+
+/** The rate and average fields shared by the performance, job-type and report answers. */
+export function rateAndAverage(c: Counts) {
+  return { successRate: successRate(c), averageExecutionTime: formatTimeSpan(averageMs(c)), averageExecutionTimeMs: roundedAverageMs(c) };
+}
 
 function where(range: HourRange | null, f: RollupFilter): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
