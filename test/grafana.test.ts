@@ -141,6 +141,7 @@ describe("Grafana JSON datasource", () => {
       ["/grafana/query", queryBody([{ target: "jobs_failed", refId: "A" }], { adhocFilters: [{ key: "queue", operator: "!=", value: "x" }] })],
       ["/grafana/query", queryBody([{ target: "jobs_failed", refId: "A", payload: { groupBy: "status" } }])],
       ["/grafana/tag-values", { key: "status" }],
+      ["/grafana/query", queryBody([{ target: "jobs_failed", refId: "A" }], { range: { from: "2024-02-01T00:00:00Z", to: "2024-01-01T00:00:00Z" } })],
       ["/grafana/annotations", { annotation: {} }],
     ] as const;
     for (const [path, body] of bad) {

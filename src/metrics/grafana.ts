@@ -5,8 +5,9 @@ import { runQueries, type Query } from "./batch";
 import { QUEUES_WITH_JOBS, queueGaugesQuery, type QueueGauges } from "./gauges";
 import { averageMs, byQueueAndTypeQuery, finished, HOUR_MS, hourRange, round2, seriesQuery, successRate, type Counts, type RollupFilter } from "./rollups";
 
-/** Datapoints are never finer than the rollups' hour, and never more than this per series. */
+/** Datapoints are never finer than the rollups' hour, and never more than maxDataPoints (default 1,000, at most 10,000) per series. */
 const DEFAULT_MAX_POINTS = 1000;
+const MAX_POINTS = 10_000;
 
 const VALUE: Record<Exclude<GrafanaMetric, "queue_length" | "jobs_running">, (c: Counts) => number | null> = {
   jobs_finished: finished,
@@ -35,7 +36,7 @@ export function intervalMs(interval: string | undefined): number | null {
 /** Slot width: the panel's interval, widened so there are at most maxDataPoints slots, in whole hours. */
 export function stepFor(q: GrafanaQuery, span: number): number {
   const interval = q.intervalMs ?? intervalMs(q.interval) ?? HOUR_MS;
-  const perPoint = span / (q.maxDataPoints ?? DEFAULT_MAX_POINTS);
+  const perPoint = span / Math.min(q.maxDataPoints ?? DEFAULT_MAX_POINTS, MAX_POINTS);
   return Math.max(1, Math.ceil(Math.max(interval, perPoint) / HOUR_MS)) * HOUR_MS;
 }
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 // Grafana sends more fields than these (panelId, scopedVars, requestId, ...) and adds new ones over
 // versions, so bodies are parsed loosely (unknown fields ignored) but every field used is checked.
 const Instant = z.iso.datetime({ offset: true });
-const Range = z.object({ from: Instant, to: Instant });
+const Range = z.object({ from: Instant, to: Instant }).refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["from"] });
 
 export const GRAFANA_METRICS = {
   jobs_finished: "Jobs that reached a terminal state",
