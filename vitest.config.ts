@@ -28,7 +28,7 @@ export default defineConfig(async () => {
     resolve: { alias: { luxon: luxonCjs } },
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/e2e/**"],
+      exclude: ["test/e2e/**", "test/faults/**"],
       setupFiles: ["./test/apply-migrations.ts"],
       globalSetup: ["./test/global-setup.ts"],
       testTimeout: 30_000,

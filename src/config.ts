@@ -16,6 +16,8 @@ const SettingsSchema = z.object({
   FAULT_INJECTION: flag.catch(false),
   RETRY_BASE_DELAY_MS: positiveInt(1000),
   RETRY_MAX_DELAY_MS: positiveInt(300_000),
+  RETENTION_DAYS: positiveInt(30),
+  METRICS_RETENTION_DAYS: positiveInt(400),
 });
 
 export type Settings = {
@@ -24,6 +26,10 @@ export type Settings = {
   faultInjection: boolean;
   retryBaseDelayMs: number;
   retryMaxDelayMs: number;
+  /** Finished jobs (with their attempts and logs) are purged this long after they finished. */
+  retentionMs: number;
+  /** Hourly metrics rollups are kept this long; the all-time totals are never purged. */
+  metricsRetentionMs: number;
 };
 
 /** Reads the deployment's vars once per call site; invalid values fall back to safe defaults. */
@@ -35,6 +41,8 @@ export function readSettings(env: Partial<Env>): Settings {
     faultInjection: s.FAULT_INJECTION,
     retryBaseDelayMs: s.RETRY_BASE_DELAY_MS,
     retryMaxDelayMs: s.RETRY_MAX_DELAY_MS,
+    retentionMs: s.RETENTION_DAYS * 86_400_000,
+    metricsRetentionMs: s.METRICS_RETENTION_DAYS * 86_400_000,
   };
 }
 

@@ -1,6 +1,7 @@
 import { handleExecBatch } from "./execution/consumer";
 import { reconcile, reconcileIfDue } from "./execution/reconciler";
 import { appFor } from "./http/app";
+import { runDueMaintenance } from "./maintenance/tasks";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
 export { RecurringScheduler } from "./recurring/recurring-scheduler";
@@ -16,5 +17,6 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcile(env));
+    ctx.waitUntil(runDueMaintenance(env));
   },
 } satisfies ExportedHandler<Env>;

@@ -20,3 +20,15 @@ describe("OpenAPI and docs", () => {
     expect(String(res.json)).toContain("openapi.json");
   });
 });
+
+describe("OpenAPI: metrics, exports and Grafana", () => {
+  it("documents the metrics, export and Grafana routes, and Prometheus at the root", async () => {
+    const { paths } = (await api("/openapi.json", { token: null })).json;
+    for (const path of ["/api/tickerq/metrics/system", "/api/tickerq/metrics/performance", "/api/tickerq/metrics/job-types", "/metrics", "/api/tickerq/export/jobs", "/api/tickerq/export/history"]) {
+      expect(paths[path]?.get, path).toBeDefined();
+    }
+    for (const path of ["search", "query", "annotations", "tag-keys", "tag-values"]) expect(paths[`/api/tickerq/grafana/${path}`]?.post, path).toBeDefined();
+    expect(paths["/api/tickerq/export/jobs"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["format", "status", "queue", "from", "to", "limit"]));
+    expect(paths["/api/tickerq/metrics/performance"].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(["from", "to", "granularity", "queue", "type"]));
+  });
+});

@@ -6,7 +6,7 @@ import { requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
 import { parseWith, readJson, readQuery } from "../http/validate";
 import { MAX_BATCH_BODY_BYTES } from "../config";
-import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, toJobDetails, toJobSummary, toLogLine } from "../model/job";
+import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, jobFilterOf, ListJobsQuery, RetryRequestSchema, toJobDetails, toJobSummary, toLogLine } from "../model/job";
 import { createJobs } from "../services/create-jobs";
 import { cancelJob, executeJob, retryJob } from "../services/job-actions";
 import { CronJobRequestSchema, toRecurringJobDetails } from "../model/recurring";
@@ -41,7 +41,7 @@ export const jobsApi = new Hono<AppEnv>()
     const q = readQuery(c, ListJobsQuery);
     const { rows, totalCount } = await listJobs(
       c.env,
-      { status: q.status, type: q.type, queue: q.queue, recurringId: q.recurringId, from: q.from ? Date.parse(q.from) : undefined, to: q.to ? endOf(q.to) : undefined },
+      jobFilterOf(q),
       { limit: q.limit, offset: q.offset },
     );
     return c.json({ jobs: rows.map(toJobSummary), totalCount, hasMore: q.offset + rows.length < totalCount });
@@ -75,9 +75,4 @@ export const jobsApi = new Hono<AppEnv>()
 /** POST /jobs with a non-null cronExpression creates a recurring job, as POST /jobs/recurring does. */
 function isCronRequest(body: unknown): boolean {
   return typeof body === "object" && body !== null && !Array.isArray(body) && (body as Record<string, unknown>).cronExpression != null;
-}
-
-/** A bare date as `to` means the whole of that day. */
-function endOf(to: string): number {
-  return /^\d{4}-\d{2}-\d{2}$/.test(to) ? Date.parse(`${to}T23:59:59.999Z`) : Date.parse(to);
 }

@@ -4,10 +4,12 @@ import { WbtCreateSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
+import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
+import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
 
 type RouteDoc = {
   method: "get" | "post" | "patch" | "delete";
-  /** Relative to API_BASE_PATH, unless it starts with `/api/jobs` or `/hubs` (the seed 003 paths). */
+  /** Relative to API_BASE_PATH, unless it starts with `/api/jobs` or `/hubs` (the seed 003 paths) or is the Prometheus `/metrics`. */
   path: string;
   summary: string;
   scope?: "tickerq:read" | "tickerq:write" | "tickerq:admin";
@@ -50,6 +52,21 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: "the key" } },
   { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: "{ keys }" } },
   { method: "delete", path: "/keys/{id}", summary: "Revoke an API key at once", scope: "tickerq:admin", responses: { 204: "revoked", 404: "unknown key" } },
+  { method: "get", path: "/metrics/system", summary: "System overview: health verdict with its reasons, total jobs, running jobs, queue length", scope: "tickerq:read", responses: { 200: "{ timestamp, systemHealth, totalJobs, activeWorkers, queueLength, reasons, checks, ... }" } },
+  { method: "get", path: "/metrics/performance", summary: "Jobs, success rate, average duration and throughput over a period, with daily or hourly trends", scope: "tickerq:read", query: PerformanceQuery, responses: { 200: "{ period, summary, trends }", 400: "bad period" } },
+  { method: "get", path: "/metrics/job-types", summary: "Per job type: executions, success rate, average duration, failure reasons", scope: "tickerq:read", query: JobTypesQuery, responses: { 200: "{ jobTypes }", 400: "bad period" } },
+  { method: "get", path: "/metrics", summary: "Prometheus text exposition (served at the root, not under the base path)", scope: "tickerq:read", responses: { 200: "text/plain; version=0.0.4" } },
+  { method: "get", path: "/export/jobs", summary: "Stream jobs matching the list filters as CSV, JSON or NDJSON", scope: "tickerq:read", query: ExportJobsQuery, responses: { 200: "the export (streamed)", 400: "invalid filter" } },
+  { method: "get", path: "/export/history", summary: "Stream hourly or daily rollups per queue and type as CSV, JSON or NDJSON", scope: "tickerq:read", query: ExportHistoryQuery, responses: { 200: "the export (streamed)", 400: "bad period" } },
+  { method: "get", path: "/grafana", summary: "Grafana JSON datasource: connection test", scope: "tickerq:read", responses: { 200: "ok" } },
+  { method: "post", path: "/grafana/search", summary: "Grafana: metric names (or queue/type names for \"queues\"/\"types\")", scope: "tickerq:read", body: GrafanaSearchBody, responses: { 200: "names" } },
+  { method: "post", path: "/grafana/metrics", summary: "Grafana: metrics with their payload options (newer plugin versions)", scope: "tickerq:read", responses: { 200: "[{ label, value, payloads }]" } },
+  { method: "post", path: "/grafana/metric-payload-options", summary: "Grafana: options of a payload field", scope: "tickerq:read", body: GrafanaPayloadOptionsBody, responses: { 200: "[{ label, value }]" } },
+  { method: "post", path: "/grafana/variable", summary: "Grafana: values of a query variable (queues, types)", scope: "tickerq:read", body: GrafanaVariableBody, responses: { 200: "[{ __text, __value }]" } },
+  { method: "post", path: "/grafana/query", summary: "Grafana: time series or tables per target", scope: "tickerq:read", body: GrafanaQueryBody, responses: { 200: "series and tables", 400: "invalid target" } },
+  { method: "post", path: "/grafana/annotations", summary: "Grafana: failed jobs and queue pauses in a range", scope: "tickerq:read", body: GrafanaAnnotationsBody, responses: { 200: "annotations" } },
+  { method: "post", path: "/grafana/tag-keys", summary: "Grafana: ad hoc filter keys (queue, type)", scope: "tickerq:read", responses: { 200: "[{ type, text }]" } },
+  { method: "post", path: "/grafana/tag-values", summary: "Grafana: values of an ad hoc filter key", scope: "tickerq:read", body: GrafanaTagValuesBody, responses: { 200: "[{ text }]", 400: "unknown key" } },
   { method: "post", path: "/api/jobs", summary: "WbtWebJob: create a job (jobType 1 BuiltIn, 2 Custom, 3 Http)", scope: "tickerq:write", body: WbtCreateSchema, responses: { 201: "the job in WbtWebJob's shape", 400: "invalid" } },
   { method: "get", path: "/api/jobs/{jobId}", summary: "WbtWebJob: a job (numeric status)", scope: "tickerq:read", responses: { 200: "the job", 404: "unknown job" } },
   { method: "get", path: "/api/jobs/business/{businessId}", summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: "the job", 404: "none" } },
@@ -57,7 +74,7 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/api/jobs/{jobId}/cancel", summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: "cancelled or cancel requested", 404: "unknown job" } },
 ];
 
-const isRootPath = (path: string) => path.startsWith("/api/jobs") || path.startsWith("/hubs");
+const isRootPath = (path: string) => path.startsWith("/api/jobs") || path.startsWith("/hubs") || path === "/metrics";
 
 export function buildOpenApi(basePath: string) {
   const paths: Record<string, Record<string, unknown>> = {};

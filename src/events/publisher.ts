@@ -1,3 +1,4 @@
+import { rollupSink } from "../metrics/rollup-sink";
 import type { DomainEvent } from "./types";
 
 /**
@@ -18,7 +19,7 @@ export interface EventSink {
   deliver?(env: Env, events: DomainEvent[]): Promise<void>;
 }
 
-const SINKS: EventSink[] = [];
+const SINKS: EventSink[] = [rollupSink];
 
 /** Statements every sink wants committed with the state change that raised these events. */
 export function eventStatements(env: Env, events: GuardedEvent[]): D1PreparedStatement[] {

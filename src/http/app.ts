@@ -1,7 +1,11 @@
 import { Hono } from "hono";
 import { faultsApi } from "../api/faults";
+import { exportApi } from "../api/export";
+import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
+import { metricsApi } from "../api/metrics";
+import { prometheusApi } from "../api/prometheus";
 import { queuesApi } from "../api/queues";
 import { recurringApi } from "../api/recurring";
 import { systemApi } from "../api/system";
@@ -18,7 +22,10 @@ const api = new Hono<AppEnv>()
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
   .route("/queues", queuesApi)
-  .route("/_faults", faultsApi);
+  .route("/_faults", faultsApi)
+  .route("/metrics", metricsApi)
+  .route("/grafana", grafanaApi)
+  .route("/export", exportApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 
@@ -28,6 +35,8 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   app.onError(renderError);
   app.notFound((c) => renderError(new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), c));
   app.route(basePath || "/", api);
+  // Prometheus scrapes /metrics at the root, as the seed configures it.
+  app.route("/", prometheusApi);
   // The WbtWebJob-compatible API keeps that service's own paths, outside the base path.
   app.use("/api/jobs/*", requireAuth).use("/api/jobs", requireAuth).route("/api/jobs", wbtJobsApi);
   return app;

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { checkTarget } from "../net/ssrf";
 import { guardedFetch } from "../net/guarded-fetch";
+import type { Settings } from "../config";
+import type { ErrorDetail } from "../http/errors";
 import { defineJobType, PermanentJobError } from "./job-type";
 
 /** Response bodies are kept up to this size in the job's result. */
@@ -32,8 +34,7 @@ export const httpJob = defineJobType({
   builtIn: true,
   timeoutMs: 900_000,
   check(params, settings) {
-    const target = checkTarget(params.url, settings.allowPrivateTargets);
-    return target.ok ? [] : [{ path: "parameters.url", message: `The URL ${target.reason}.` }];
+    return checkUrlParameter(params.url, settings);
   },
   async run(params, ctx) {
     const headers = new Headers(params.headers);
@@ -76,6 +77,12 @@ export const httpJob = defineJobType({
     return result;
   },
 });
+
+/** The SSRF guard on a job's `parameters.url`, as a validation detail when the URL is refused. */
+export function checkUrlParameter(url: string, settings: Settings): ErrorDetail[] {
+  const target = checkTarget(url, settings.allowPrivateTargets);
+  return target.ok ? [] : [{ path: "parameters.url", message: `The URL ${target.reason}.` }];
+}
 
 function applyAuth(headers: Headers, auth: z.output<typeof Auth>) {
   if (auth.type === "basic") headers.set("authorization", `Basic ${btoa(`${auth.username}:${auth.password}`)}`);

@@ -31,3 +31,8 @@ export function formatTimeSpan(ms: number | null | undefined): string | null {
   const base = `${days ? `${days}.` : ""}${pad(hours)}:${pad(minutes)}:${pad(seconds)}`;
   return millis ? `${base}.${String(millis).padStart(3, "0")}` : base;
 }
+
+/** The end of a range given as a date or an instant: a bare date means the whole of that day. */
+export function endOfRange(to: string): number {
+  return /^\d{4}-\d{2}-\d{2}$/.test(to) ? Date.parse(`${to}T23:59:59.999Z`) : Date.parse(to);
+}

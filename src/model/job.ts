@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { AttemptRow, JobRow, LogRow } from "../db/schema";
-import { formatTimeSpan, iso, parseTimeSpan } from "../lib/time";
+import type { JobFilter } from "../db/jobs";
+import { endOfRange, formatTimeSpan, iso, parseTimeSpan } from "../lib/time";
 
 export const JOB_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -70,6 +71,18 @@ export const ListJobsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
 });
+
+/** The list filters of a parsed ListJobsQuery (also used by the export), with times in epoch ms. */
+export function jobFilterOf(q: Pick<z.output<typeof ListJobsQuery>, "status" | "type" | "queue" | "from" | "to"> & { recurringId?: string }): JobFilter {
+  return {
+    status: q.status,
+    type: q.type,
+    queue: q.queue,
+    recurringId: q.recurringId,
+    from: q.from ? Date.parse(q.from) : undefined,
+    to: q.to ? endOfRange(q.to) : undefined,
+  };
+}
 
 export const ExecuteRequestSchema = z.strictObject({
   priority: z.enum(PRIORITIES).optional(),
