@@ -4,6 +4,7 @@ import { keysApi } from "../api/keys";
 import { queuesApi } from "../api/queues";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
+import { webhooksApi } from "../api/webhooks";
 import { readSettings } from "../config";
 import type { AppEnv } from "./app-env";
 import { requireAuth } from "./auth";
@@ -14,7 +15,8 @@ const api = new Hono<AppEnv>()
   .use(requireAuth)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
-  .route("/queues", queuesApi);
+  .route("/queues", queuesApi)
+  .route("/webhooks", webhooksApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 
