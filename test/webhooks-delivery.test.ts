@@ -108,4 +108,151 @@ describe("webhook delivery", () => {
     const health = (await api(`/webhooks/${hook.id}`)).json.health;
     expect(health).toMatchObject({ consecutiveFailures: 0, succeededDeliveries: 1, failedDeliveries: 0, successRate: 1 });
   });
+
+  it("a dead endpoint ends failed after maxRetries, with every attempt in the log", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({
+      url: `${targetUrl()}/record/${t}?status=500`,
+      events: ["job.completed"],
+      filters: { queues: [queue] },
+      retryPolicy: { maxRetries: 2, retryDelay: "00:00:01", backoff: "fixed" },
+    });
+    await runJob(queue);
+    const [log] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 30_000);
+    expect(log).toMatchObject({ status: "failed", attempts: 3, responseCode: 500, error: "HTTP 500", nextRetryAt: null });
+    expect(log.history.map((h: any) => h.responseCode)).toEqual([500, 500, 500]);
+    expect((await targetCalls(t)).calls).toHaveLength(3);
+    const hookNow = (await api(`/webhooks/${hook.id}`)).json;
+    expect(hookNow.enabled).toBe(true);
+    expect(hookNow.health).toMatchObject({ consecutiveFailures: 1, succeededDeliveries: 0, failedDeliveries: 1, successRate: 0 });
+    expect((await deliveries(hook.id, "?status=failed")).length).toBe(1);
+    expect((await deliveries(hook.id, "?status=succeeded")).length).toBe(0);
+  });
+
+  it("disables an endpoint after its limit of consecutive failed deliveries and raises system.alert", async () => {
+    const queue = uniqueQueue("wh");
+    const dead = tag();
+    const watcher = tag();
+    const hook = await createWebhook({
+      url: `${targetUrl()}/record/${dead}?status=503`,
+      events: ["job.completed"],
+      filters: { queues: [queue] },
+      retryPolicy: { maxRetries: 0 },
+      disableAfterFailures: 2,
+    });
+    await createWebhook({ url: `${targetUrl()}/record/${watcher}`, events: ["system.alert"] });
+    await runJob(queue);
+    await waitFor(async () => (await deliveries(hook.id))[0]?.status === "failed", 20_000);
+    expect((await api(`/webhooks/${hook.id}`)).json.enabled).toBe(true);
+    await runJob(queue);
+    const disabled = await waitFor(async () => {
+      const h = (await api(`/webhooks/${hook.id}`)).json;
+      return h.enabled === false ? h : null;
+    }, 20_000);
+    expect(disabled.disabledReason).toMatch(/^2 consecutive failed deliveries/);
+    expect(disabled.health.consecutiveFailures).toBe(2);
+    const alert = await waitFor(async () => {
+      const { calls } = await targetCalls(watcher);
+      return calls.map((c: any) => JSON.parse(c.body)).find((b: any) => b.data.webhookId === hook.id);
+    }, 20_000);
+    expect(alert).toMatchObject({ event: "system.alert", data: { alert: "webhook_endpoint_disabled", webhookId: hook.id, consecutiveFailures: 2 } });
+
+    // A disabled endpoint gets no outbox rows at all.
+    const third = await runJob(queue);
+    await waitForStatus(third, ["completed"]);
+    expect(await deliveries(hook.id)).toHaveLength(2);
+
+    // Enabling it again clears the failure streak.
+    const enabled = await api(`/webhooks/${hook.id}`, { method: "PATCH", body: { enabled: true } });
+    expect(enabled.json).toMatchObject({ enabled: true, disabledReason: null, health: { consecutiveFailures: 0 } });
+  });
+
+  it("410 Gone disables the endpoint at once; a redirect and a timeout are failed attempts", async () => {
+    const queue = uniqueQueue("wh");
+    const [gone, redirect, slow] = [tag(), tag(), tag()];
+    const policy = { maxRetries: 3, retryDelay: "00:00:01" };
+    const goneHook = await createWebhook({ url: `${targetUrl()}/record/${gone}?status=410`, events: ["job.completed"], filters: { queues: [queue] }, retryPolicy: policy });
+    const redirectHook = await createWebhook({
+      url: `${targetUrl()}/redirect/${redirect}?status=302&to=/record/${redirect}-followed`,
+      events: ["job.completed"],
+      filters: { queues: [queue] },
+      retryPolicy: { maxRetries: 0 },
+    });
+    const slowHook = await createWebhook({ url: `${targetUrl()}/slow/${slow}?ms=3000`, events: ["job.completed"], filters: { queues: [queue] }, retryPolicy: { maxRetries: 0 }, timeoutSeconds: 1 });
+    await runJob(queue);
+    const finished = async (id: string) => waitFor(async () => (await deliveries(id)).find((d) => d.status !== "pending"), 20_000);
+
+    const g = await finished(goneHook.id);
+    expect(g).toMatchObject({ status: "failed", attempts: 1, responseCode: 410 });
+    const goneNow = (await api(`/webhooks/${goneHook.id}`)).json;
+    expect(goneNow.enabled).toBe(false);
+    expect(goneNow.disabledReason).toMatch(/410/);
+
+    const r = await finished(redirectHook.id);
+    expect(r).toMatchObject({ status: "failed", attempts: 1, responseCode: 302 });
+    expect(r.error).toMatch(/Redirect .* not followed/);
+    expect((await targetCalls(`${redirect}-followed`)).calls).toHaveLength(0);
+
+    const s = await finished(slowHook.id);
+    expect(s).toMatchObject({ status: "failed", attempts: 1, responseCode: null, error: "No answer within 1 s" });
+  });
+
+  it("honours Retry-After when it asks for longer than the backoff", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({
+      url: `${targetUrl()}/flaky/${t}?fail=1&failStatus=429&retryAfter=3`,
+      events: ["job.completed"],
+      filters: { queues: [queue] },
+      retryPolicy: { maxRetries: 2, retryDelay: "00:00:01" },
+    });
+    await runJob(queue);
+    await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded", 30_000);
+    const { calls } = await targetCalls(t);
+    expect(calls).toHaveLength(2);
+    expect(calls[1].at - calls[0].at).toBeGreaterThanOrEqual(2900);
+  });
+
+  it("outbox: a delivery committed with its event but never sent is sent by the reconciler; a change that did not commit writes nothing", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.paused"], filters: { queues: [queue] } });
+    const event = makeEvent("queue.paused", { queue, status: "paused" });
+    const lost = makeEvent("queue.paused", { queue, status: "paused" });
+    const longAgo = Date.now() - 120_000;
+    // As if the process stopped right after the commit, before handing the delivery to the queue.
+    await env.DB.batch([deliveryStatement(env, { event, guard: { sql: "1", params: [] } }, longAgo), deliveryStatement(env, { event: lost, guard: { sql: "0", params: [] } }, longAgo)]);
+    const [row] = await deliveries(hook.id);
+    expect(row).toMatchObject({ eventId: event.id, status: "pending", attempts: 0 });
+    expect(await deliveries(hook.id)).toHaveLength(1);
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+
+    expect(await resendStuckDeliveries(env)).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded", 20_000);
+    const { calls } = await targetCalls(t);
+    expect(calls).toHaveLength(1);
+    expect(calls[0].headers["webhook-id"]).toBe(event.id);
+    // Sent once: a second reconciler pass finds nothing of ours to resend.
+    await resendStuckDeliveries(env);
+    expect((await deliveries(hook.id))[0].attempts).toBe(1);
+  });
+
+  it("only endpoints whose events and filters match get a delivery", async () => {
+    const queue = uniqueQueue("wh");
+    const other = uniqueQueue("wh");
+    const t = tag();
+    const byQueue = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.completed", "job.started"], filters: { queues: [queue] } });
+    const byType = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.completed"], filters: { queues: [queue, other], jobTypes: ["word-count"] } });
+    const failedOnly = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.failed"], filters: { queues: [queue] } });
+    await waitForStatus(await runJob(queue), ["completed"]);
+    await waitForStatus(await runJob(other), ["completed"]);
+    await waitFor(async () => (await deliveries(byQueue.id)).filter((d) => d.status === "succeeded").length === 2, 20_000);
+    expect((await deliveries(byQueue.id)).map((d) => d.event).sort()).toEqual(["job.completed", "job.started"]);
+    expect(await deliveries(byType.id)).toHaveLength(0);
+    expect(await deliveries(failedOnly.id)).toHaveLength(0);
+  });
 });
