@@ -256,3 +256,74 @@ describe("webhook delivery", () => {
     expect(await deliveries(failedOnly.id)).toHaveLength(0);
   });
 });
+
+describe("webhook formats on the wire", () => {
+  it("a template keeps valid JSON when a job name has quotes and newlines", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({
+      url: `${targetUrl()}/record/${t}`,
+      events: ["job.completed"],
+      filters: { queues: [queue] },
+      format: "template",
+      formatOptions: {
+        template: {
+          short_description: "Job {{jobName}} is {{status}}",
+          urgency: "{{#eq status 'failed'}}1{{else}}3{{/eq}}",
+          result: "{{result}}",
+        },
+      },
+    });
+    const name = 'Say "hello"\nthen {{status}} \\ bye';
+    const res = await api("/jobs", { body: { type: "echo", name, queue, parameters: { message: "m" } } });
+    expect(res.status).toBe(201);
+    const [call] = await waitFor(async () => {
+      const { calls } = await targetCalls(t);
+      return calls.length ? calls : null;
+    }, 20_000);
+    const body = JSON.parse(call.body);
+    expect(body.short_description).toBe(`Job ${name} is completed`);
+    expect(body.urgency).toBe("3");
+    expect(JSON.parse(body.result)).toMatchObject({ echo: "m" });
+    expect(call.headers["content-type"]).toBe("application/json");
+    await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded");
+  });
+
+  it("splunk-hec sends the HEC envelope with Authorization: Splunk <token>, custom headers, and never shows the token", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({
+      url: `${targetUrl()}/record/${t}`,
+      events: ["job.started"],
+      filters: { queues: [queue] },
+      format: "splunk-hec",
+      formatOptions: { token: "hec-0000-1111", index: "jobs", sourcetype: "tickerq:event" },
+      headers: { "X-Environment": "test" },
+    });
+    expect(JSON.stringify(hook)).not.toContain("hec-0000-1111");
+    expect(hook.formatOptions).toEqual({ index: "jobs", sourcetype: "tickerq:event" });
+    const jobId = await runJob(queue);
+    const [call] = await waitFor(async () => {
+      const { calls } = await targetCalls(t);
+      return calls.length ? calls : null;
+    }, 20_000);
+    expect(call.headers.authorization).toBe("Splunk hec-0000-1111");
+    expect(call.headers["x-environment"]).toBe("test");
+    const body = JSON.parse(call.body);
+    expect(body).toMatchObject({ host: "edge-ticker", source: "edge-ticker", sourcetype: "tickerq:event", index: "jobs", event: { event: "job.started", jobId, status: "running" } });
+    expect(typeof body.time).toBe("number");
+
+    // A PATCH that leaves the token out keeps it.
+    const patched = await api(`/webhooks/${hook.id}`, { method: "PATCH", body: { formatOptions: { index: "jobs2" } } });
+    expect(patched.status).toBe(200);
+    expect(patched.json.formatOptions).toEqual({ index: "jobs2" });
+    await runJob(queue);
+    const second = await waitFor(async () => {
+      const { calls } = await targetCalls(t);
+      return calls.length > 1 ? calls[1] : null;
+    }, 20_000);
+    expect(second.headers.authorization).toBe("Splunk hec-0000-1111");
+    expect(JSON.parse(second.body).index).toBe("jobs2");
+  });
+});
+
