@@ -201,4 +201,11 @@ describe("webhooks API", () => {
     expect((await api(`/webhooks/whk_missing/deliveries`)).status).toBe(404);
     expect((await api(`/webhooks/${hook.id}/deliveries`)).json).toEqual({ deliveries: [], totalCount: 0, hasMore: false });
   });
+
+  it("is documented in the OpenAPI document", async () => {
+    const doc = (await api("/openapi.json", { token: null })).json;
+    expect(Object.keys(doc.paths["/api/tickerq/webhooks"])).toEqual(["post", "get"]);
+    expect(doc.paths["/api/tickerq/webhooks"].post.requestBody.content["application/json"].schema.required).toEqual(["url", "events"]);
+    expect(doc.paths["/api/tickerq/webhooks/deliveries/{deliveryId}/redeliver"].post.security).toEqual([{ bearer: ["tickerq:admin"] }]);
+  });
 });

@@ -69,7 +69,7 @@ describe("webhook delivery", () => {
     expect((await replay(call.body)).status).toBe(200);
     const tampered = await replay(call.body.replace('"completed"', '"failed"'));
     expect(tampered.status).toBe(401);
-    expect((await tampered.json()).verified).toEqual({ seed: false, standard: false });
+    expect(((await tampered.json()) as { verified: unknown }).verified).toEqual({ seed: false, standard: false });
 
     const [log] = await waitFor(async () => {
       const list = await deliveries(hook.id);
