@@ -4,6 +4,7 @@ import { readSettings } from "../src/config";
 import { createEndpoint, requireEndpoint } from "../src/webhooks/endpoints";
 import { CreateWebhookSchema } from "../src/webhooks/model";
 import { sendAttempt } from "../src/webhooks/send";
+import { DELIVERY_RETENTION_MS, purgeFinishedDeliveries } from "../src/webhooks/deliveries";
 import { api, targetCalls, targetUrl, waitFor } from "./helpers";
 
 const created: string[] = [];
@@ -207,5 +208,24 @@ describe("webhooks API", () => {
     expect(Object.keys(doc.paths["/api/tickerq/webhooks"])).toEqual(["post", "get"]);
     expect(doc.paths["/api/tickerq/webhooks"].post.requestBody.content["application/json"].schema.required).toEqual(["url", "events"]);
     expect(doc.paths["/api/tickerq/webhooks/deliveries/{deliveryId}/redeliver"].post.security).toEqual([{ bearer: ["tickerq:admin"] }]);
+  });
+
+  it("changes the secret only through rotation", async () => {
+    const hook = await createWebhook({ url: "https://hooks.example.com/a", events: ["job.failed"] });
+    const res = await api(`/webhooks/${hook.id}`, { method: "PATCH", body: { secret: "another-secret-123456" } });
+    expect(res.status).toBe(400);
+    expect(res.json.details).toEqual([{ path: "secret", message: "is changed with POST /webhooks/{id}/rotate-secret" }]);
+    expect((await api(`/webhooks/${hook.id}/rotate-secret`, { body: { overlap: "8.00:00:00" } })).status).toBe(400);
+    expect((await api(`/webhooks/whk_missing/rotate-secret`, { method: "POST" })).status).toBe(404);
+  });
+
+  it("drops finished deliveries and their attempts after the retention period", async () => {
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${tag()}`, events: ["job.failed"] });
+    const old = (await ping(hook.id)).delivery;
+    const recent = (await ping(hook.id)).delivery;
+    await env.DB.prepare("UPDATE webhook_deliveries SET completed_at = ? WHERE id = ?").bind(Date.now() - DELIVERY_RETENTION_MS - 1000, old.id).run();
+    expect(await purgeFinishedDeliveries(env, Date.now())).toBeGreaterThanOrEqual(1);
+    expect((await api(`/webhooks/${hook.id}/deliveries`)).json.deliveries.map((d: any) => d.id)).toEqual([recent.id]);
+    expect((await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_attempts WHERE delivery_id = ?").bind(old.id).first<{ n: number }>())!.n).toBe(0);
   });
 });

@@ -9,6 +9,9 @@ export const ATTEMPT_LEASE_MS = 60_000;
 /** A pending delivery this far past due, with no message sent for it this long, is sent again by the reconciler. */
 export const STUCK_AFTER_MS = 60_000;
 const RESEND_BATCH = 500;
+/** Finished deliveries (and their attempt log) are kept this long. */
+export const DELIVERY_RETENTION_MS = 30 * 86_400_000;
+const PURGE_BATCH = 500;
 
 export async function getDelivery(env: Env, id: string): Promise<DeliveryRow | null> {
   const row = await env.DB.prepare(`SELECT * FROM webhook_deliveries WHERE id = ?`).bind(id).first();
@@ -194,4 +197,14 @@ export async function takeStuckDeliveries(env: Env, now: number): Promise<string
     .bind(now, cutoff, RESEND_BATCH)
     .all<{ id: string }>();
   return results.map((r) => r.id);
+}
+
+/** Deletes up to one batch of deliveries that finished before the retention window, with their attempts; returns how many. */
+export async function purgeFinishedDeliveries(env: Env, now: number): Promise<number> {
+  const old = `SELECT id FROM webhook_deliveries WHERE completed_at IS NOT NULL AND completed_at < ?1 ORDER BY completed_at LIMIT ?2`;
+  const [, deleted] = await env.DB.batch([
+    env.DB.prepare(`DELETE FROM webhook_attempts WHERE delivery_id IN (${old})`).bind(now - DELIVERY_RETENTION_MS, PURGE_BATCH),
+    env.DB.prepare(`DELETE FROM webhook_deliveries WHERE id IN (${old})`).bind(now - DELIVERY_RETENTION_MS, PURGE_BATCH),
+  ]);
+  return deleted.meta.changes;
 }

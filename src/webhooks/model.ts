@@ -96,7 +96,7 @@ export const CreateWebhookSchema = z.strictObject(EndpointFields);
 export type CreateWebhook = z.output<typeof CreateWebhookSchema>;
 
 /** PATCH: absent fields stay; `secret` is changed only through rotation. */
-export const PatchWebhookSchema = z.strictObject({ ...EndpointFields, url: EndpointFields.url.optional(), events: EndpointFields.events.optional(), format: FormatSchema.optional(), secret: z.never().optional() });
+export const PatchWebhookSchema = z.strictObject({ ...EndpointFields, url: EndpointFields.url.optional(), events: EndpointFields.events.optional(), format: FormatSchema.optional(), secret: z.never({ error: "is changed with POST /webhooks/{id}/rotate-secret" }).optional() });
 export type PatchWebhook = z.output<typeof PatchWebhookSchema>;
 
 export const RotateSecretSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { takeStuckDeliveries } from "./deliveries";
+import { purgeFinishedDeliveries, takeStuckDeliveries } from "./deliveries";
 import { enqueueDeliveries } from "./dispatch";
 
 /** Sends again every delivery that is due but whose message never went out or was lost; returns how many. */
@@ -6,4 +6,9 @@ export async function resendStuckDeliveries(env: Env, now = Date.now()): Promise
   const ids = await takeStuckDeliveries(env, now);
   await enqueueDeliveries(env, ids);
   return ids.length;
+}
+
+/** The webhook part of the cron reconciler: resend what is stuck, drop what is past retention. */
+export async function reconcileWebhooks(env: Env, now = Date.now()): Promise<void> {
+  await Promise.all([resendStuckDeliveries(env, now), purgeFinishedDeliveries(env, now)]);
 }
