@@ -241,6 +241,22 @@ describe("webhook delivery", () => {
     expect((await deliveries(hook.id))[0].attempts).toBe(1);
   });
 
+  it("a pending delivery of an endpoint disabled meanwhile ends failed, with the reason, and sends nothing", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.resumed"], filters: { queues: [queue] } });
+    const event = makeEvent("queue.resumed", { queue, status: "running" });
+    await deliveryStatement(env, { event, guard: { sql: "1", params: [] } }, Date.now() - 120_000).run();
+    expect((await api(`/webhooks/${hook.id}`, { method: "PATCH", body: { enabled: false } })).status).toBe(200);
+    await resendStuckDeliveries(env);
+    const [row] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(row).toMatchObject({ attempts: 0, error: "The endpoint was disabled or deleted before this delivery was sent" });
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+  });
+
   it("only endpoints whose events and filters match get a delivery", async () => {
     const queue = uniqueQueue("wh");
     const other = uniqueQueue("wh");
