@@ -2,6 +2,8 @@ import { handleExecBatch } from "./execution/consumer";
 import { reconcile, reconcileIfDue } from "./execution/reconciler";
 import { appFor } from "./http/app";
 import { runDueMaintenance } from "./maintenance/tasks";
+import { handleWebhookBatch } from "./webhooks/consumer";
+import { WEBHOOK_QUEUE_NAME } from "./webhooks/dispatch";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
 export { RecurringScheduler } from "./recurring/recurring-scheduler";
@@ -13,7 +15,8 @@ export default {
   },
   async queue(batch, env, ctx) {
     reconcileIfDue(env, ctx);
-    await handleExecBatch(batch, env);
+    if (batch.queue === WEBHOOK_QUEUE_NAME) await handleWebhookBatch(batch, env);
+    else await handleExecBatch(batch, env);
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(reconcile(env));

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CreateKeySchema } from "./keys";
+import { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema } from "../webhooks/model";
 import { WbtCreateSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
@@ -67,6 +68,16 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/grafana/annotations", summary: "Grafana: failed jobs and queue pauses in a range", scope: "tickerq:read", body: GrafanaAnnotationsBody, responses: { 200: "annotations" } },
   { method: "post", path: "/grafana/tag-keys", summary: "Grafana: ad hoc filter keys (queue, type)", scope: "tickerq:read", responses: { 200: "[{ type, text }]" } },
   { method: "post", path: "/grafana/tag-values", summary: "Grafana: values of an ad hoc filter key", scope: "tickerq:read", body: GrafanaTagValuesBody, responses: { 200: "[{ text }]", 400: "unknown key" } },
+  { method: "post", path: "/webhooks", summary: "Create a webhook endpoint (secret generated when omitted, shown once)", scope: "tickerq:admin", body: CreateWebhookSchema, responses: { 201: "the endpoint with its secret", 400: "invalid, or URL refused by the SSRF guard" } },
+  { method: "get", path: "/webhooks", summary: "List webhook endpoints with their health (never secrets)", scope: "tickerq:admin", responses: { 200: "{ webhooks }" } },
+  { method: "get", path: "/webhooks/{id}", summary: "A webhook endpoint with its health", scope: "tickerq:admin", responses: { 200: "the endpoint", 404: "unknown webhook" } },
+  { method: "patch", path: "/webhooks/{id}", summary: "Change an endpoint; enabled: true re-enables it and clears its failure streak", scope: "tickerq:admin", body: PatchWebhookSchema, responses: { 200: "the endpoint", 400: "invalid", 404: "unknown webhook" } },
+  { method: "delete", path: "/webhooks/{id}", summary: "Delete an endpoint and its delivery log", scope: "tickerq:admin", responses: { 204: "deleted", 404: "unknown webhook" } },
+  { method: "post", path: "/webhooks/{id}/rotate-secret", summary: "New signing secret (shown once); the old one also signs during the overlap", scope: "tickerq:admin", body: RotateSecretSchema, responses: { 200: "{ id, secret, previousSecretExpiresAt }", 404: "unknown webhook" } },
+  { method: "post", path: "/webhooks/{id}/test", summary: "Send a signed ping now and log it", scope: "tickerq:admin", responses: { 200: "{ delivered, delivery }", 404: "unknown webhook" } },
+  { method: "get", path: "/webhooks/{id}/deliveries", summary: "The delivery log: event, status, attempts, response code, latency, error, next retry, attempt history", scope: "tickerq:admin", query: ListDeliveriesQuery, responses: { 200: "{ deliveries, totalCount, hasMore }", 404: "unknown webhook" } },
+  { method: "get", path: "/webhooks/deliveries/{deliveryId}", summary: "One delivery with its payload and attempt history", scope: "tickerq:admin", responses: { 200: "the delivery", 404: "unknown delivery" } },
+  { method: "post", path: "/webhooks/deliveries/{deliveryId}/redeliver", summary: "Send a finished delivery's event again (same webhook-id)", scope: "tickerq:admin", responses: { 202: "the new delivery", 404: "unknown delivery", 409: "still pending, or the endpoint is disabled" } },
   { method: "post", path: "/api/jobs", summary: "WbtWebJob: create a job (jobType 1 BuiltIn, 2 Custom, 3 Http)", scope: "tickerq:write", body: WbtCreateSchema, responses: { 201: "the job in WbtWebJob's shape", 400: "invalid" } },
   { method: "get", path: "/api/jobs/{jobId}", summary: "WbtWebJob: a job (numeric status)", scope: "tickerq:read", responses: { 200: "the job", 404: "unknown job" } },
   { method: "get", path: "/api/jobs/business/{businessId}", summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: "the job", 404: "none" } },

@@ -1,4 +1,5 @@
 import { rollupSink } from "../metrics/rollup-sink";
+import { webhookSink } from "../webhooks/sink";
 import type { DomainEvent } from "./types";
 
 /**
@@ -19,7 +20,7 @@ export interface EventSink {
   deliver?(env: Env, events: DomainEvent[]): Promise<void>;
 }
 
-const SINKS: EventSink[] = [rollupSink];
+const SINKS: EventSink[] = [rollupSink, webhookSink];
 
 /** Statements every sink wants committed with the state change that raised these events. */
 export function eventStatements(env: Env, events: GuardedEvent[]): D1PreparedStatement[] {

@@ -3,14 +3,16 @@ import { findOverdueRecurringJobs } from "../db/recurring-jobs";
 import { recurringSchedulerFor } from "../recurring/client";
 import { schedulerFor } from "../scheduler/client";
 import { LOST_AFTER_MS } from "../scheduler/queue-scheduler";
+import { reconcileWebhooks } from "../webhooks/reconcile";
 
 /** A recurring slot this overdue means its scheduler lost its alarm (or never got it). */
 export const RECURRING_OVERDUE_MS = 60_000;
 
 /**
  * The safety net behind "no job is lost": asks the scheduler of every queue that D1 says has
- * overdue pending work or expired leases to heal itself against D1, and re-arms the scheduler
- * of every recurring job whose next slot is overdue.
+ * overdue pending work or expired leases to heal itself against D1, re-arms the scheduler of
+ * every recurring job whose next slot is overdue, resends webhook deliveries whose queue message
+ * never went out or was lost, and drops webhook deliveries past retention.
  */
 export async function reconcile(env: Env, now = Date.now()): Promise<string[]> {
   const [queues, recurring] = await Promise.all([queuesNeedingHeal(env, now, LOST_AFTER_MS), findOverdueRecurringJobs(env, now - RECURRING_OVERDUE_MS)]);
@@ -21,6 +23,7 @@ export async function reconcile(env: Env, now = Date.now()): Promise<string[]> {
         .sync(id)
         .catch((err) => console.error(`could not re-arm recurring job ${id}`, err)),
     ),
+    reconcileWebhooks(env, now).catch((err) => console.error("webhook reconciliation failed", err)),
   ]);
   return queues;
 }

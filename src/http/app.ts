@@ -10,6 +10,7 @@ import { queuesApi } from "../api/queues";
 import { recurringApi } from "../api/recurring";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
+import { webhooksApi } from "../api/webhooks";
 import { readSettings } from "../config";
 import type { AppEnv } from "./app-env";
 import { requireAuth } from "./auth";
@@ -25,7 +26,8 @@ const api = new Hono<AppEnv>()
   .route("/_faults", faultsApi)
   .route("/metrics", metricsApi)
   .route("/grafana", grafanaApi)
-  .route("/export", exportApi);
+  .route("/export", exportApi)
+  .route("/webhooks", webhooksApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 

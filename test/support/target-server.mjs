@@ -1,10 +1,12 @@
 // A local stand-in for the outside world (HTTP job targets, webhook receivers), on 127.0.0.1 only.
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 
 export function startTargetServer(port = 0) {
   const calls = new Map(); // tag -> [{ method, headers, body, at }]
   const inflight = new Map(); // tag -> { now, max }
   const hits = new Map(); // tag -> count
+  const secrets = new Map(); // tag -> webhook secret the /verify receiver checks against
 
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, "http://127.0.0.1");
@@ -34,7 +36,9 @@ export function startTargetServer(port = 0) {
         const n = (hits.get(tag) ?? 0) + 1;
         hits.set(tag, n);
         const failures = Number(url.searchParams.get("fail") ?? 1);
-        return n <= failures ? send(500, { error: `failure ${n}` }) : send(200, { ok: true, call: n });
+        const retryAfter = url.searchParams.get("retryAfter");
+        const failStatus = Number(url.searchParams.get("failStatus") ?? 500);
+        return n <= failures ? send(failStatus, { error: `failure ${n}` }, retryAfter ? { "retry-after": retryAfter } : {}) : send(200, { ok: true, call: n });
       }
       case "slow": {
         record();
@@ -50,6 +54,17 @@ export function startTargetServer(port = 0) {
         record();
         res.writeHead(Number(url.searchParams.get("status") ?? 302), { location: url.searchParams.get("to") ?? "/record/redirected" });
         return res.end();
+      case "secret":
+        secrets.set(tag, body);
+        return send(204);
+      case "verify": {
+        // A webhook receiver with its own HMAC code: both signatures must verify, else 401.
+        const verified = verifyWebhook(body, req.headers, secrets.get(tag) ?? "");
+        const list = calls.get(tag) ?? [];
+        list.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body, at: Date.now(), verified });
+        calls.set(tag, list);
+        return verified.seed && verified.standard ? send(Number(url.searchParams.get("status") ?? 200), { ok: true }) : send(401, { error: "bad signature", verified });
+      }
       case "big":
         res.writeHead(200, { "content-type": "text/plain" });
         return res.end("x".repeat(Number(url.searchParams.get("bytes") ?? 100_000)));
@@ -60,4 +75,18 @@ export function startTargetServer(port = 0) {
   return new Promise((resolve) => {
     server.listen(port, "127.0.0.1", () => resolve({ server, port: server.address().port, close: () => new Promise((r) => server.close(r)) }));
   });
+}
+
+/** Verifies X-TickerQ-Signature (hex HMAC of the raw body) and Standard Webhooks v1 (base64 HMAC of id.timestamp.body). */
+export function verifyWebhook(rawBody, headers, secret) {
+  const same = (a, b) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  const seedExpected = `sha256=${createHmac("sha256", secret).update(rawBody).digest("hex")}`;
+  const seed = String(headers["x-tickerq-signature"] ?? "").split(",").some((s) => same(s.trim(), seedExpected));
+  const key = secret.startsWith("whsec_") ? Buffer.from(secret.slice(6), "base64") : Buffer.from(secret);
+  const id = String(headers["webhook-id"] ?? "");
+  const timestamp = String(headers["webhook-timestamp"] ?? "");
+  const v1 = `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${rawBody}`).digest("base64")}`;
+  const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) < 300;
+  const standard = fresh && String(headers["webhook-signature"] ?? "").split(" ").some((s) => same(s, v1));
+  return { seed, standard };
 }

@@ -1,0 +1,95 @@
+import type { Settings } from "../config";
+import { BlockedTargetError, guardedFetch } from "../net/guarded-fetch";
+import { openCredentials } from "./credentials";
+import { activeSecrets } from "./endpoints";
+import { renderBody } from "./formats";
+import type { EndpointRow, StoredEvent } from "./model";
+import { parseRetryAfter } from "./retry";
+import { signatureHeaders } from "./signing";
+
+/** Kept of each response body in the attempt log, for troubleshooting. */
+export const RESPONSE_BODY_LIMIT = 1024;
+const USER_AGENT = "EdgeTicker-Webhooks/1.0";
+
+export type AttemptResult = {
+  ok: boolean;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+  retryAfterSeconds: number | null;
+  /** The receiver answered 410 Gone: it asks never to be called again. */
+  gone: boolean;
+  /** Retrying cannot help (refused URL, unreadable secret, template that does not render). */
+  permanent: boolean;
+};
+
+/**
+ * One signed HTTP attempt of one event to one endpoint. A non-2xx answer, a redirect (never
+ * followed), a timeout or a network error is a failure. The SSRF guard is applied again here.
+ */
+export async function sendAttempt(env: Env, endpoint: EndpointRow, event: StoredEvent, settings: Settings, now = Date.now()): Promise<AttemptResult> {
+  const fail = (error: string, permanent: boolean): AttemptResult => ({ ok: false, status: null, latencyMs: 0, error, responseBody: null, retryAfterSeconds: null, gone: false, permanent });
+  let credentials;
+  let rendered;
+  try {
+    credentials = await openCredentials(env, endpoint.credentials, endpoint.id);
+    rendered = renderBody(event, endpoint.format, endpoint.format_options, credentials.token);
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err), true);
+  }
+  const signatures = await signatureHeaders(activeSecrets(endpoint, credentials, now), event.id, Math.floor(now / 1000), rendered.body);
+  const headers = new Headers({ ...credentials.headers, ...rendered.headers, ...signatures, "user-agent": USER_AGENT });
+  const started = Date.now();
+  let response: Response;
+  try {
+    ({ response } = await guardedFetch(endpoint.url, {
+      method: "POST",
+      headers,
+      body: rendered.body,
+      signal: AbortSignal.timeout(endpoint.timeout_ms),
+      allowPrivate: settings.allowPrivateTargets,
+      followRedirects: false,
+    }));
+  } catch (err) {
+    const latencyMs = Date.now() - started;
+    if (err instanceof BlockedTargetError) return fail(err.message, true);
+    const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    return { ...fail(timedOut ? `No answer within ${endpoint.timeout_ms / 1000} s` : `Request failed: ${err instanceof Error ? err.message : String(err)}`, false), latencyMs };
+  }
+  const latencyMs = Date.now() - started;
+  const responseBody = await readLimited(response);
+  const status = response.status;
+  const base = { status, latencyMs, responseBody, retryAfterSeconds: null, gone: false, permanent: false };
+  if (status >= 200 && status < 300) return { ...base, ok: true, error: null };
+  if (status >= 300 && status < 400) return { ...base, ok: false, error: `Redirect (HTTP ${status}${response.headers.get("location") ? ` to ${response.headers.get("location")}` : ""}) not followed` };
+  if (status === 410) return { ...base, ok: false, error: "HTTP 410 Gone: the endpoint asked to be removed", gone: true, permanent: true };
+  return { ...base, ok: false, error: `HTTP ${status}`, retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after"), Date.now()) };
+}
+
+async function readLimited(response: Response): Promise<string | null> {
+  if (!response.body) return null;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < RESPONSE_BODY_LIMIT) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A body cut off mid-way still leaves what was read.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const c of chunks) {
+    bytes.set(c, offset);
+    offset += c.byteLength;
+  }
+  const text = new TextDecoder().decode(bytes.slice(0, RESPONSE_BODY_LIMIT));
+  return text || null;
+}

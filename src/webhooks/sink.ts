@@ -1,0 +1,44 @@
+import type { EventSink, GuardedEvent } from "../events/publisher";
+import type { DomainEvent } from "../events/types";
+import { enqueueDeliveries } from "./dispatch";
+import { isWebhookEvent } from "./model";
+
+const asString = (v: unknown) => (typeof v === "string" ? v : null);
+
+/**
+ * The outbox: one INSERT … SELECT per event, committed in the state change's own transaction, that
+ * writes a delivery row for every enabled endpoint subscribed to the event (and passing its
+ * filters) only if the change committed. With no matching endpoint it writes nothing.
+ */
+export function deliveryStatement(env: Env, { event, guard }: GuardedEvent, now: number): D1PreparedStatement {
+  const queue = asString(event.data.queue);
+  const jobType = event.type.startsWith("job.") ? asString(event.data.jobType) : null;
+  return env.DB.prepare(
+    `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
+     SELECT 'whd_' || lower(hex(randomblob(12))), e.id, ?, ?, ?, 'pending', 0, ?, ?, ?
+     FROM webhook_endpoints e
+     WHERE e.enabled = 1
+       AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ?)
+       AND (? IS NULL OR e.filter_queues IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_queues) WHERE value = ?))
+       AND (? IS NULL OR e.filter_job_types IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_job_types) WHERE value = ?))
+       AND (${guard.sql})`,
+  ).bind(event.id, event.type, JSON.stringify(event), now, now, now, event.type, queue, queue, jobType, jobType, ...guard.params);
+}
+
+export const webhookSink: EventSink = {
+  name: "webhooks",
+  statements(env, events) {
+    const now = Date.now();
+    return events.filter((g) => isWebhookEvent(g.event.type)).map((g) => deliveryStatement(env, g, now));
+  },
+  async deliver(env, events: DomainEvent[]) {
+    const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
+    if (!ids.length) return;
+    const { results } = await env.DB.prepare(
+      `SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?)) AND redelivery_of IS NULL AND status = 'pending' AND attempts = 0`,
+    )
+      .bind(JSON.stringify(ids))
+      .all<{ id: string }>();
+    await enqueueDeliveries(env, results.map((r) => r.id));
+  },
+};
