@@ -3,6 +3,7 @@ import { reconcile } from "./execution/reconciler";
 import { appFor } from "./http/app";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
+export { RealtimeHub } from "./realtime/hub";
 
 export default {
   fetch(request, env, ctx) {

@@ -1,3 +1,4 @@
+import { realtimeSink } from "../realtime/sink";
 import type { DomainEvent } from "./types";
 
 /**
@@ -18,7 +19,7 @@ export interface EventSink {
   deliver?(env: Env, events: DomainEvent[]): Promise<void>;
 }
 
-const SINKS: EventSink[] = [];
+const SINKS: EventSink[] = [realtimeSink];
 
 /** Statements every sink wants committed with the state change that raised these events. */
 export function eventStatements(env: Env, events: GuardedEvent[]): D1PreparedStatement[] {
