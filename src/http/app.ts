@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { jobsApi } from "../api/jobs";
 import { keysApi } from "../api/keys";
 import { queuesApi } from "../api/queues";
+import { realtimeApi, signalrHubApi } from "../api/realtime";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { readSettings } from "../config";
@@ -14,7 +15,9 @@ const api = new Hono<AppEnv>()
   .use(requireAuth)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
-  .route("/queues", queuesApi);
+  .route("/queues", queuesApi)
+  .route("/hub", signalrHubApi("tickerq"))
+  .route("/", realtimeApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 
@@ -26,6 +29,8 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   app.route(basePath || "/", api);
   // The WbtWebJob-compatible API keeps that service's own paths, outside the base path.
   app.use("/api/jobs/*", requireAuth).use("/api/jobs", requireAuth).route("/api/jobs", wbtJobsApi);
+  // So is its SignalR hub (seed 003).
+  app.use("/hubs/job-progress/*", requireAuth).use("/hubs/job-progress", requireAuth).route("/hubs/job-progress", signalrHubApi("job-progress"));
   return app;
 }
 
