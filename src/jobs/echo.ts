@@ -11,12 +11,18 @@ export const echoJob = defineJobType({
     failTimes: z.number().int().min(0).max(100).default(0),
     fail: z.boolean().default(false),
     logLines: z.number().int().min(0).max(100).default(0),
+    progressSteps: z.number().int().min(0).max(100).default(0).describe("report progress in this many steps, spread over sleepMs"),
   }),
   builtIn: true,
   timeoutMs: 60_000,
   async run(params, ctx) {
     for (let i = 1; i <= params.logLines; i++) ctx.log("Info", `echo line ${i}`, undefined, "echo");
-    if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
+    if (params.progressSteps > 0) {
+      for (let step = 1; step <= params.progressSteps; step++) {
+        await sleep(params.sleepMs / params.progressSteps, ctx.signal);
+        ctx.progress((100 * step) / params.progressSteps, `step ${step} of ${params.progressSteps}`);
+      }
+    } else if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
     if (params.fail || ctx.retryCount < params.failTimes) {
       throw new Error(`echo failed on request (attempt ${ctx.attempt})`);
     }
