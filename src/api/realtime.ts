@@ -63,14 +63,14 @@ export const realtimeApi = new Hono<AppEnv>()
     return sseStream(c.env, subscriptions(q, SSE_DEFAULT_TOPICS), since, q.heartbeat * 1000);
   });
 
-const NegotiateQuery = z.object({ negotiateVersion: z.coerce.number().int().min(0).optional() });
+export const SignalRNegotiateQuery = z.object({ negotiateVersion: z.coerce.number().int().min(0).optional().describe("1 for connectionToken (current clients)") });
 const ConnectQuery = z.object({ id: z.string().min(1).max(100).optional() });
 
 /** A SignalR hub endpoint: `POST /negotiate` and the WebSocket transport at the hub URL itself. */
 export function signalrHubApi(hub: HubName) {
   return new Hono<AppEnv>()
     .post("/negotiate", requireScope("tickerq:read"), (c) => {
-      const { negotiateVersion } = readQuery(c, NegotiateQuery);
+      const { negotiateVersion } = readQuery(c, SignalRNegotiateQuery);
       const connectionId = newId("conn");
       const availableTransports = [{ transport: "WebSockets", transferFormats: ["Text"] }];
       if (!negotiateVersion) return c.json({ connectionId, availableTransports });
