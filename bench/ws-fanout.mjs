@@ -73,6 +73,8 @@ async function startDevServer() {
   };
 }
 
+let disconnected = 0;
+
 /** Opens one subscriber; `onCompleted(jobId, receivedAt, completedAt)` fires on each job's "completed". */
 function subscriber(url, token, queue, onCompleted) {
   return new Promise((resolve, reject) => {
@@ -84,6 +86,7 @@ function subscriber(url, token, queue, onCompleted) {
       else if (m.type === "job-status-changed" && m.data.status === "completed") onCompleted(m.data.jobId, at, Date.parse(m.data.completedAt));
     });
     ws.once("error", reject);
+    ws.once("close", () => disconnected++);
   });
 }
 
@@ -125,6 +128,7 @@ async function main() {
       const { id } = await res.json();
       const deadline = Date.now() + 120_000;
       while ((receipts.get(id)?.times.length ?? 0) < SUBSCRIBERS) {
+        if (disconnected) throw new Error(`${disconnected} subscribers were disconnected (did wrangler dev reload?)`);
         if (Date.now() > deadline) throw new Error(`only ${receipts.get(id)?.times.length ?? 0} of ${SUBSCRIBERS} subscribers got job ${id}`);
         await new Promise((r) => setTimeout(r, 5));
       }
