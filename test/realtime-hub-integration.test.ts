@@ -1,5 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CONNECT_HEADER, type ConnectInit } from "../src/realtime/connection";
 import type { RealtimeHub } from "../src/realtime/hub";
@@ -7,7 +7,7 @@ import type { Draft } from "../src/realtime/messages";
 import { METRICS_INTERVAL_MS, QueueMetrics } from "../src/realtime/queue-metrics";
 import { REPLAY_LIMIT } from "../src/realtime/replay-buffer";
 import { RS } from "../src/realtime/signalr-protocol";
-import { api, uniqueQueue, waitFor } from "./helpers";
+import { ADMIN, api, BASE, uniqueQueue, waitFor } from "./helpers";
 
 /** A hub instance of its own, so tests do not see each other's messages. */
 const freshHub = () => env.REALTIME_HUB.get(env.REALTIME_HUB.idFromName(`test-${crypto.randomUUID()}`));
@@ -86,6 +86,33 @@ describe("RealtimeHub", () => {
     await waitFor(async () => c.frames.length === 3);
     expect(JSON.parse(c.frames[2].slice(0, -1))).toMatchObject({ type: 1, target: "JobStatusChanged", arguments: ["job_4", null, { n: 4 }] });
     c.ws.close();
+  });
+});
+
+describe("the live path, end to end in the Worker", () => {
+  it("relays a job's messages from the primary hub to a SignalR client of the Worker's hub route, in order", async () => {
+    const queue = uniqueQueue();
+    const res = await exports.default.fetch(new Request(`${BASE}/hub?access_token=${ADMIN}`, { headers: { upgrade: "websocket" } }));
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    const frames: string[] = [];
+    ws.accept();
+    ws.addEventListener("message", (e) => frames.push(...String(e.data).split(RS).filter(Boolean)));
+    ws.send(`{"protocol":"json","version":1}${RS}{"type":1,"invocationId":"1","target":"JoinGroup","arguments":["queue:${queue}"]}${RS}`);
+    await waitFor(async () => frames.length === 2);
+    expect(frames).toEqual(["{}", `{"type":3,"invocationId":"1"}`]);
+
+    const created = await api("/jobs", { body: { type: "echo", queue, parameters: { message: "relay" } } });
+    const calls = await waitFor(async () => {
+      const c = frames.slice(2).map((f) => JSON.parse(f)).filter((m) => m.target === "JobStatusChanged");
+      return c.length === 3 ? c : null;
+    });
+    expect(calls.map((c) => [c.arguments[0], c.arguments[1]])).toEqual([
+      [created.json.id, "pending"],
+      [created.json.id, "running"],
+      [created.json.id, "completed"],
+    ]);
+    ws.close();
   });
 });
 

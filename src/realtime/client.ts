@@ -1,4 +1,4 @@
-import { CONNECT_HEADER, HUB_INSTANCES, instanceFor, type ConnectInit, type HubInstance } from "./connection";
+import { CONNECT_HEADER, instanceFor, type ConnectInit, type HubInstance } from "./connection";
 import type { PublishInput } from "./messages";
 
 export function hubFor(env: Env, instance: HubInstance) {
@@ -11,7 +11,7 @@ export function connectHub(env: Env, init: ConnectInit): Promise<Response> {
   return hubFor(env, instanceFor(init.kind)).fetch(new Request("https://realtime-hub/connect", { headers }));
 }
 
-/** One RPC per hub instance for a whole batch of messages. */
-export async function publishToHubs(env: Env, input: PublishInput): Promise<void> {
-  await Promise.all(HUB_INSTANCES.map((name) => hubFor(env, name).publish(input)));
+/** One RPC for a whole batch of messages, to the primary hub. */
+export async function publishToHub(env: Env, input: PublishInput): Promise<void> {
+  await hubFor(env, "topics").publish(input);
 }

@@ -29,7 +29,10 @@ export type Attachment = z.infer<typeof AttachmentSchema>;
 
 export const MAX_ATTACHMENT_BYTES = 2048;
 
-/** Which hub instance serves a kind of connection. SignalR clients get their own, because each instance has one auto-response pair. */
+/**
+ * Which hub instance serves a kind of connection. `topics` is the primary: it receives the events,
+ * numbers and buffers them, and relays them to `signalr` while SignalR clients are connected.
+ * SignalR clients get an instance of their own because each instance has one auto-response pair.
+ */
 export type HubInstance = "topics" | "signalr";
-export const HUB_INSTANCES: readonly HubInstance[] = ["topics", "signalr"];
 export const instanceFor = (kind: ConnectInit["kind"]): HubInstance => (kind === "signalr" ? "signalr" : "topics");

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
+import { hubFor } from "./client";
 import { AttachmentSchema, CONNECT_HEADER, ConnectInitSchema, MAX_ATTACHMENT_BYTES, TOPIC_PING, TOPIC_PONG, type Attachment } from "./connection";
-import { controlFrame, matches, PublishInput, TOPICS, type Draft, type Published, type Stored, type Subscription } from "./messages";
+import { controlFrame, envelope, matches, PublishInput, RelayInput, TOPICS, type Draft, type Published, type Stored, type Subscription } from "./messages";
 import { QUEUE_METRICS_SCHEMA, QueueMetrics } from "./queue-metrics";
 import { REPLAY_BUFFER_SCHEMA, REPLAY_LIMIT, ReplayBuffer } from "./replay-buffer";
 import { hubFrames, type HubFrame } from "./signalr-events";
@@ -17,7 +18,8 @@ type Health = "healthy" | "unhealthy";
 /**
  * Live subscribers and the messages they get. Sockets are accepted with the hibernation API: each
  * one's subscriptions live in its attachment and pings are answered by auto-response, so idle
- * subscribers cost nothing. Messages are numbered and the latest are kept for replay.
+ * subscribers cost nothing. The primary instance (`topics`) numbers messages, keeps the latest for
+ * replay, reads queue metrics, and relays everything to the `signalr` instance while it has clients.
  */
 export class RealtimeHub extends DurableObject<Env> {
   #sql: SqlStorage;
@@ -26,6 +28,11 @@ export class RealtimeHub extends DurableObject<Env> {
   /** Parsed attachments while the object is awake; rebuilt from the sockets after hibernation. */
   #conns = new WeakMap<WebSocket, Attachment>();
   #alarmAt: number | null | undefined;
+  /** Relays go out one after another, so the SignalR instance sees messages in order. */
+  #relayChain: Promise<void> = Promise.resolve();
+  /** Whether the SignalR instance may have clients; it says so on every new connection, and a relay reaching none turns this off. */
+  #relayOn = true;
+  #relayEpoch = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -46,6 +53,7 @@ export class RealtimeHub extends DurableObject<Env> {
     );
     this.ctx.acceptWebSocket(server, [init.kind]);
     if (init.kind === "signalr") {
+      await hubFor(this.env, "topics").signalrListening();
       this.#save(server, { kind: "signalr", hub: init.hub, connectionId: init.connectionId, ready: false, groups: [] });
     } else {
       this.#save(server, { kind: init.kind, subs: init.subs });
@@ -57,24 +65,39 @@ export class RealtimeHub extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** One call per batch of events: number them, keep them for replay, send them to whoever subscribed. */
+  /** One call per batch of events (primary instance): number them, keep them for replay, send them to whoever subscribed. */
   async publish(input: z.input<typeof PublishInput>): Promise<{ seq: number }> {
     const { messages, queues } = PublishInput.parse(input);
-    const sockets = this.ctx.getWebSockets();
-    this.#fanOut(this.#buffer.append(messages), sockets);
+    this.#emit(messages);
     // Counts are read only while someone listens; the next change after a subscriber arrives brings them.
-    if (queues.length && sockets.length) {
+    if (queues.length && this.#listening()) {
       this.#metrics.markDirty(queues);
       await this.#armAlarm();
     }
     return { seq: this.#buffer.latestSeq };
   }
 
+  /** Messages the primary numbered (SignalR instance): send them to the joined groups. Returns how many clients there are. */
+  async relay(input: z.input<typeof RelayInput>): Promise<{ listeners: number }> {
+    const sockets = this.ctx.getWebSockets();
+    this.#fanOut(
+      RelayInput.parse(input).map(({ seq, ...draft }) => envelope(draft, seq)),
+      sockets,
+    );
+    return { listeners: sockets.length };
+  }
+
+  /** The SignalR instance accepted a client (primary instance): relay from now on. */
+  async signalrListening(): Promise<void> {
+    this.#relayEpoch++;
+    this.#relayOn = true;
+  }
+
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     const now = Date.now();
     const due = this.#metrics.takeDue(now);
-    if (due.length && this.ctx.getWebSockets().length) {
+    if (due.length && this.#listening()) {
       try {
         const drafts = await this.#metrics.refresh(this.env, due, now);
         this.#emit([...this.#healthChange("healthy", null), ...drafts]);
@@ -190,7 +213,26 @@ export class RealtimeHub extends DurableObject<Env> {
   }
 
   #emit(drafts: Draft[]) {
-    if (drafts.length) this.#fanOut(this.#buffer.append(drafts), this.ctx.getWebSockets());
+    if (!drafts.length) return;
+    const published = this.#buffer.append(drafts);
+    this.#fanOut(published, this.ctx.getWebSockets());
+    if (this.#relayOn) this.#relay(published);
+  }
+
+  #relay(published: Published[]) {
+    const epoch = this.#relayEpoch;
+    const batch = published.map(({ json: _, ...m }) => m);
+    this.#relayChain = this.#relayChain
+      .then(async () => {
+        const { listeners } = await hubFor(this.env, "signalr").relay(batch);
+        if (listeners === 0 && epoch === this.#relayEpoch) this.#relayOn = false;
+      })
+      .catch((err) => console.warn("relay to the SignalR hub failed", err));
+    this.ctx.waitUntil(this.#relayChain);
+  }
+
+  #listening(): boolean {
+    return this.#relayOn || this.ctx.getWebSockets().length > 0;
   }
 
   #fanOut(published: Published[], sockets: WebSocket[]) {

@@ -33,6 +33,9 @@ export const PublishInput = z.object({
 });
 export type PublishInput = z.infer<typeof PublishInput>;
 
+/** The relay RPC: messages the primary hub numbered, for the SignalR instance to fan out. */
+export const RelayInput = z.array(DraftSchema.extend({ seq: z.number().int().min(1) })).max(10_000);
+
 /** A numbered message as subscribers receive it: `{ type, data, timestamp, seq }`. */
 export type Envelope = { type: string; data: Record<string, unknown>; timestamp: string; seq: number };
 

@@ -1,5 +1,5 @@
 import type { EventSink } from "../events/publisher";
-import { publishToHubs } from "./client";
+import { publishToHub } from "./client";
 import { toPublishInput } from "./event-mapping";
 
 /** Live subscribers: WebSocket topics, SSE streams and the SignalR hubs. */
@@ -7,6 +7,6 @@ export const realtimeSink: EventSink = {
   name: "realtime",
   async deliver(env, events) {
     const input = toPublishInput(events);
-    if (input.messages.length || input.queues.length) await publishToHubs(env, input);
+    if (input.messages.length || input.queues.length) await publishToHub(env, input);
   },
 };
