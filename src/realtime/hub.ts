@@ -47,13 +47,14 @@ export class RealtimeHub extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("Expected a WebSocket upgrade.", { status: 426 });
     const init = ConnectInitSchema.parse(JSON.parse(request.headers.get(CONNECT_HEADER) ?? "null"));
+    // Before the client can send anything: the primary must relay to this instance from now on.
+    if (init.kind === "signalr") await hubFor(this.env, "topics").signalrListening();
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.setWebSocketAutoResponse(
       init.kind === "signalr" ? new WebSocketRequestResponsePair(PING_FRAME, PING_FRAME) : new WebSocketRequestResponsePair(TOPIC_PING, TOPIC_PONG),
     );
     this.ctx.acceptWebSocket(server, [init.kind]);
     if (init.kind === "signalr") {
-      await hubFor(this.env, "topics").signalrListening();
       this.#save(server, { kind: "signalr", hub: init.hub, connectionId: init.connectionId, ready: false, groups: [] });
     } else {
       this.#save(server, { kind: init.kind, subs: init.subs });
