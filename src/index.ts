@@ -7,6 +7,7 @@ import { WEBHOOK_QUEUE_NAME } from "./webhooks/dispatch";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
 export { RecurringScheduler } from "./recurring/recurring-scheduler";
+export { RealtimeHub } from "./realtime/hub";
 
 export default {
   fetch(request, env, ctx) {

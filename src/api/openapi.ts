@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CreateKeySchema } from "./keys";
 import { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema } from "../webhooks/model";
+import { SignalRNegotiateQuery, SseQuery, WsQuery } from "./realtime";
 import { WbtCreateSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
@@ -50,6 +51,10 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/queues/{name}/pause", summary: "Start nothing new in this queue (running jobs finish); emits queue.paused", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
   { method: "post", path: "/queues/{name}/resume", summary: "Start the backlog again, in priority order; emits queue.resumed", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
   { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:write", body: ClearQueueSchema, responses: { 200: "{ queue, clearedPending, clearedFailed, hasMore }", 400: "unknown queue or nothing selected" } },
+  { method: "get", path: "/ws", summary: "WebSocket live updates: { action: subscribe|unsubscribe, topics, filters, since } messages; frames { type, data, timestamp, seq }", scope: "tickerq:read", query: WsQuery, responses: { 101: "switching protocols", 400: "invalid query", 426: "not a WebSocket upgrade" } },
+  { method: "get", path: "/events", summary: "Server-sent events: the same messages with id: <seq>, Last-Event-ID resume and heartbeat comments", scope: "tickerq:read", query: SseQuery, responses: { 200: "text/event-stream", 400: "invalid query or Last-Event-ID" } },
+  { method: "post", path: "/hub/negotiate", summary: "SignalR negotiate for the TickerQ hub (WebSockets, JSON protocol)", scope: "tickerq:read", query: SignalRNegotiateQuery, responses: { 200: "{ negotiateVersion, connectionId, connectionToken, availableTransports }" } },
+  { method: "get", path: "/hub", summary: "SignalR TickerQ hub (WebSocket): JoinGroup/LeaveGroup; JobStatusChanged, MetricsUpdated, SystemHealthAlert", scope: "tickerq:read", responses: { 101: "switching protocols", 426: "not a WebSocket upgrade" } },
   { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: "the key" } },
   { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: "{ keys }" } },
   { method: "delete", path: "/keys/{id}", summary: "Revoke an API key at once", scope: "tickerq:admin", responses: { 204: "revoked", 404: "unknown key" } },
@@ -83,6 +88,8 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/api/jobs/business/{businessId}", summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: "the job", 404: "none" } },
   { method: "get", path: "/api/jobs/{jobId}/logs", summary: "WbtWebJob: the job's log lines (array)", scope: "tickerq:read", responses: { 200: "log lines", 404: "unknown job" } },
   { method: "post", path: "/api/jobs/{jobId}/cancel", summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: "cancelled or cancel requested", 404: "unknown job" } },
+  { method: "post", path: "/hubs/job-progress/negotiate", summary: "WbtWebJob: SignalR negotiate for the job-progress hub", scope: "tickerq:read", query: SignalRNegotiateQuery, responses: { 200: "{ negotiateVersion, connectionId, connectionToken, availableTransports }" } },
+  { method: "get", path: "/hubs/job-progress", summary: "WbtWebJob: SignalR job-progress hub (WebSocket): SubscribeToJob/UnsubscribeFromJob; JobProgress, JobCompleted, JobFailed", scope: "tickerq:read", responses: { 101: "switching protocols", 426: "not a WebSocket upgrade" } },
 ];
 
 const isRootPath = (path: string) => path.startsWith("/api/jobs") || path.startsWith("/hubs") || path === "/metrics";

@@ -1,5 +1,6 @@
 import { rollupSink } from "../metrics/rollup-sink";
 import { webhookSink } from "../webhooks/sink";
+import { realtimeSink } from "../realtime/sink";
 import type { DomainEvent } from "./types";
 
 /**
@@ -20,7 +21,7 @@ export interface EventSink {
   deliver?(env: Env, events: DomainEvent[]): Promise<void>;
 }
 
-const SINKS: EventSink[] = [rollupSink, webhookSink];
+const SINKS: EventSink[] = [rollupSink, webhookSink, realtimeSink];
 
 /** Statements every sink wants committed with the state change that raised these events. */
 export function eventStatements(env: Env, events: GuardedEvent[]): D1PreparedStatement[] {

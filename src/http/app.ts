@@ -7,7 +7,8 @@ import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
 import { queuesApi } from "../api/queues";
-import { recurringApi } from "../api/recurring";
+import { recurringApi } from "../api/recurring"
+import { realtimeApi, signalrHubApi } from "../api/realtime";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { webhooksApi } from "../api/webhooks";
@@ -27,7 +28,9 @@ const api = new Hono<AppEnv>()
   .route("/metrics", metricsApi)
   .route("/grafana", grafanaApi)
   .route("/export", exportApi)
-  .route("/webhooks", webhooksApi);
+  .route("/webhooks", webhooksApi)
+  .route("/hub", signalrHubApi("tickerq"))
+  .route("/", realtimeApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 
@@ -41,6 +44,8 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   app.route("/", prometheusApi);
   // The WbtWebJob-compatible API keeps that service's own paths, outside the base path.
   app.use("/api/jobs/*", requireAuth).use("/api/jobs", requireAuth).route("/api/jobs", wbtJobsApi);
+  // So is its SignalR hub (seed 003).
+  app.use("/hubs/job-progress/*", requireAuth).use("/hubs/job-progress", requireAuth).route("/hubs/job-progress", signalrHubApi("job-progress"));
   return app;
 }
 

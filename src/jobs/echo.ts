@@ -13,6 +13,7 @@ export const echoJob = defineJobType({
     logLines: z.number().int().min(0).max(100).default(0),
     /** Record this run in the echo ledger (used by the fault suite's invariant checker). */
     ledger: z.boolean().default(false),
+    progressSteps: z.number().int().min(0).max(100).default(0).describe("report progress in this many steps, spread over sleepMs"),
   }),
   builtIn: true,
   timeoutMs: 60_000,
@@ -21,7 +22,12 @@ export const echoJob = defineJobType({
       await ctx.env.DB.prepare("INSERT INTO echo_ledger (job_id, attempt, started_at) VALUES (?, ?, ?)").bind(ctx.jobId, ctx.attempt, Date.now()).run();
     }
     for (let i = 1; i <= params.logLines; i++) ctx.log("Info", `echo line ${i}`, undefined, "echo");
-    if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
+    if (params.progressSteps > 0) {
+      for (let step = 1; step <= params.progressSteps; step++) {
+        await sleep(params.sleepMs / params.progressSteps, ctx.signal);
+        ctx.progress((100 * step) / params.progressSteps, `step ${step} of ${params.progressSteps}`);
+      }
+    } else if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
     if (params.fail || ctx.retryCount < params.failTimes) {
       throw new Error(`echo failed on request (attempt ${ctx.attempt})`);
     }

@@ -74,12 +74,13 @@ export async function createJobs(
     if (conflicts.length) throw new ApiError(409, "idempotency_conflict", conflicts[0].message, conflicts);
     const fresh = rows.filter((r) => !(r.idempotencyKey && existing.has(r.idempotencyKey)));
     if (!(await insertJobs(env, fresh, now, options.extraStatements?.(fresh) ?? []))) continue;
+    const created = fresh.map((r) => asStoredRow(r, now));
+    // Announced before the scheduler may start them, so live subscribers see pending before running.
+    await deliverEvents(env, created.map((job) => makeEvent("job.created", jobEventData(job, { status: "pending", previousStatus: null }), now)));
     await armJobsBestEffort(
       env,
       fresh.map((r) => ({ queue: r.queue, item: { jobId: r.id, attempt: 0, runAt: r.runAt, priority: r.priority } })),
     );
-    const created = fresh.map((r) => asStoredRow(r, now));
-    await deliverEvents(env, created.map((job) => makeEvent("job.created", jobEventData(job, { status: "pending", previousStatus: null }), now)));
     return rows.map((r) => {
       const prior = r.idempotencyKey ? existing.get(r.idempotencyKey) : undefined;
       return prior ? { job: prior, replayed: true } : { job: asStoredRow(r, now), replayed: false };

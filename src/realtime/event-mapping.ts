@@ -1,0 +1,65 @@
+import { z } from "zod";
+import type { DomainEvent, EventType } from "../events/types";
+import type { Draft, PublishInput } from "./messages";
+
+/** A job's result rides along in live messages only up to this size; GET /jobs/{id} has the whole of it. */
+export const MAX_LIVE_RESULT_BYTES = 4096;
+
+const STATUS_EVENTS: readonly EventType[] = ["job.created", "job.requeued", "job.started", "job.completed", "job.failed", "job.cancelled", "job.retrying"];
+const QUEUE_EVENTS: readonly EventType[] = ["queue.paused", "queue.resumed", "queue.cleared"];
+
+const JobRef = z.looseObject({ jobId: z.string(), queue: z.string(), jobType: z.string() });
+const LogLine = z.looseObject({ level: z.unknown(), message: z.unknown(), details: z.unknown(), stepName: z.unknown(), createdAt: z.unknown() });
+const QueueRef = z.looseObject({ queue: z.string() });
+
+/**
+ * Turns a batch of domain events into live messages: one `job-status-changed` per status change,
+ * the latest `job-progress` per job, one `job-logs` per job with all its lines, `system-health-alert`
+ * per alert; and the queues whose counts may have changed (for `queue-metrics-updated`).
+ */
+export function toPublishInput(events: DomainEvent[]): PublishInput {
+  const messages: Draft[] = [];
+  const queues = new Set<string>();
+  const progress = new Map<string, number>();
+  const logs = new Map<string, number>();
+
+  for (const event of events) {
+    if (STATUS_EVENTS.includes(event.type)) {
+      const ref = JobRef.safeParse(event.data);
+      if (!ref.success) continue;
+      queues.add(ref.data.queue);
+      messages.push(draft(event, "job-status", ref.data, { event: event.type, ...withBoundedResult(event.data) }));
+    } else if (event.type === "job.progress") {
+      const ref = JobRef.safeParse(event.data);
+      if (!ref.success) continue;
+      const at = progress.get(ref.data.jobId);
+      const msg = draft(event, "job-progress", ref.data, event.data);
+      if (at === undefined) progress.set(ref.data.jobId, messages.push(msg) - 1);
+      else messages[at] = msg;
+    } else if (event.type === "job.log") {
+      const ref = JobRef.safeParse(event.data);
+      if (!ref.success) continue;
+      const { level, message, details, stepName, createdAt, ...job } = LogLine.parse(event.data);
+      const line = { level, message, details, stepName, createdAt };
+      const at = logs.get(ref.data.jobId);
+      if (at === undefined) logs.set(ref.data.jobId, messages.push(draft(event, "job-logs", ref.data, { ...job, logs: [line] })) - 1);
+      else (messages[at].data.logs as unknown[]).push(line);
+    } else if (QUEUE_EVENTS.includes(event.type)) {
+      const ref = QueueRef.safeParse(event.data);
+      if (ref.success) queues.add(ref.data.queue);
+    } else if (event.type === "system.alert") {
+      messages.push({ topic: "system-health", data: event.data, timestamp: event.timestamp, queue: null, jobId: null, jobType: null });
+    }
+  }
+  return { messages, queues: [...queues] };
+}
+
+function draft(event: DomainEvent, topic: Draft["topic"], ref: z.infer<typeof JobRef>, data: Record<string, unknown>): Draft {
+  return { topic, data, timestamp: event.timestamp, queue: ref.queue, jobId: ref.jobId, jobType: ref.jobType };
+}
+
+function withBoundedResult(data: Record<string, unknown>): Record<string, unknown> {
+  if (!("result" in data) || data.result == null) return data;
+  const size = JSON.stringify(data.result)?.length ?? 0;
+  return size <= MAX_LIVE_RESULT_BYTES ? data : { ...data, result: null, resultTruncated: true };
+}
