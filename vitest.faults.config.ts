@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/faults/**/*.faults.test.ts"],
-    testTimeout: 900_000,
+    testTimeout: 1_800_000,
     hookTimeout: 180_000,
     fileParallelism: false,
   },

@@ -95,8 +95,10 @@ describe("fault suite", () => {
 
   it("answers property-based bad input with 4xx in the one error shape and stores nothing", async () => {
     const count = async () => (await call("/jobs?limit=1")).json.totalCount as number;
+    // Execute and retry get a job of their own, so re-runs the fuzzer triggers stay out of the invariants.
+    const target = (await call("/jobs", { body: { type: "echo", queue: "fuzz" } })).json.id;
     const before = await count();
-    const targets = ["/jobs", "/jobs/batch", "/jobs/recurring", `/jobs/${accepted[0].id}/execute`, `/jobs/${accepted[0].id}/retry`, "/keys", `/queues/${QUEUE}`, `/queues/${QUEUE}/clear`];
+    const targets = ["/jobs", "/jobs/batch", "/jobs/recurring", `/jobs/${target}/execute`, `/jobs/${target}/retry`, "/keys", "/queues/fuzz", "/queues/fuzz/clear"];
     const jsonish = fc.oneof(
       fc.jsonValue(),
       fc.record({ type: fc.oneof(fc.string(), fc.constant("echo"), fc.integer()), delay: fc.oneof(fc.string(), fc.integer()), priority: fc.string(), maxRetries: fc.oneof(fc.integer(), fc.double()), queue: fc.string() }, { requiredKeys: [] }),
@@ -110,21 +112,20 @@ describe("fault suite", () => {
         const init: CallInit = raw
           ? { method, rawBody: JSON.stringify(body).slice(0, -1) || "{", headers: { "content-type": "application/json" } }
           : { method, body };
+        const jobsBefore = await count();
         const res = await call(path, init);
         expect(res.status).toBeLessThan(500);
         if (res.status >= 400) {
           expect(typeof res.json.error).toBe("string");
           expect(typeof res.json.message).toBe("string");
+          expect(await count()).toBe(jobsBefore);
         }
         return true;
       }),
       { numRuns: 1000 },
     );
     expect(cases).toBeGreaterThanOrEqual(1000);
-    // Bodies that happened to be valid may have created jobs; everything 4xx created nothing.
-    const created = (await call(`/jobs?limit=1`)).json.totalCount - before;
-    const valid = (await call(`/jobs?queue=default&limit=1`)).json.totalCount;
-    expect(created).toBeLessThanOrEqual(valid);
+    expect(await count()).toBeGreaterThanOrEqual(before);
   });
 
   it("passes the invariant checker on the persisted D1", async () => {
@@ -134,7 +135,7 @@ describe("fault suite", () => {
       persistDir,
       `SELECT job_id, attempt, COUNT(*) AS n, MIN(started_at) AS first FROM echo_ledger GROUP BY job_id, attempt`,
     );
-    const completedTwice = queryLocalD1<{ n: number }>(persistDir, `SELECT COUNT(*) AS n FROM (SELECT job_id FROM job_attempts WHERE status = 'completed' GROUP BY job_id HAVING COUNT(*) > 1)`)[0].n;
+    const completedTwice = queryLocalD1<{ n: number }>(persistDir, `SELECT COUNT(*) AS n FROM (SELECT a.job_id FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.queue = '${QUEUE}' AND a.status = 'completed' GROUP BY a.job_id HAVING COUNT(*) > 1)`)[0].n;
     const runs = new Map<string, { attempt: number; n: number; first: number }[]>();
     for (const l of ledger) runs.set(l.job_id, [...(runs.get(l.job_id) ?? []), l]);
 
