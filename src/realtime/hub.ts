@@ -1,3 +1,4 @@
+import { migrateSqlite } from "../lib/sqlite-migrations";
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import { hubFor } from "./client";
@@ -9,7 +10,6 @@ import { hubFrames, type HubFrame } from "./signalr-events";
 import { closeFrame, completion, parseRecord, PING_FRAME, records, resolveInvocation, handshakeReply } from "./signalr-protocol";
 import { parseClientMessage, subscribe, unsubscribe } from "./topic-protocol";
 
-const SCHEMA_VERSION = 1;
 const MIGRATIONS: string[][] = [[...REPLAY_BUFFER_SCHEMA, ...QUEUE_METRICS_SCHEMA, `CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`]];
 const MAX_GROUPS = 50;
 
@@ -39,7 +39,7 @@ export class RealtimeHub extends DurableObject<Env> {
     this.#sql = ctx.storage.sql;
     this.#metrics = new QueueMetrics(this.#sql);
     void ctx.blockConcurrencyWhile(async () => {
-      this.#migrate();
+      migrateSqlite(this.#sql, MIGRATIONS);
       this.#buffer = new ReplayBuffer(this.#sql);
     });
   }
@@ -303,15 +303,6 @@ export class RealtimeHub extends DurableObject<Env> {
     this.#sql.exec(`INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)`, key, value);
   }
 
-  #migrate() {
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
-    const row = this.#sql.exec(`SELECT MAX(version) AS v FROM schema_version`).one();
-    const current = typeof row.v === "number" ? row.v : 0;
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      for (const stmt of MIGRATIONS[v]) this.#sql.exec(stmt);
-      this.#sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, v + 1);
-    }
-  }
 }
 
 function send(ws: WebSocket, frame: string) {

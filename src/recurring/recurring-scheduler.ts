@@ -1,3 +1,4 @@
+import { migrateSqlite } from "../lib/sqlite-migrations";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { fireDue } from "./fire";
@@ -6,7 +7,6 @@ import { fireDue } from "./fire";
 export const RETRY_AFTER_ERROR_MS = 5_000;
 
 const RecurringIdSchema = z.string().min(1).max(100);
-const SCHEMA_VERSION = 1;
 const MIGRATIONS: string[][] = [[`CREATE TABLE schedule (id INTEGER PRIMARY KEY CHECK (id = 1), recurring_id TEXT NOT NULL, alarm_at INTEGER)`]];
 
 /**
@@ -19,7 +19,7 @@ export class RecurringScheduler extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => migrate(ctx.storage.sql));
+    void ctx.blockConcurrencyWhile(async () => migrateSqlite(ctx.storage.sql, MIGRATIONS));
   }
 
   /** Re-reads the definition from D1, runs whatever is due, and sets the alarm at the next slot (or clears it). */
@@ -61,19 +61,10 @@ export async function advance(ctx: DurableObjectState, env: Env, recurringId: st
     console.error(`recurring job ${recurringId}: fire failed; trying again`, err);
     alarmAt = now + RETRY_AFTER_ERROR_MS;
   }
-  migrate(ctx.storage.sql);
+  migrateSqlite(ctx.storage.sql, MIGRATIONS);
   ctx.storage.sql.exec(`INSERT OR REPLACE INTO schedule (id, recurring_id, alarm_at) VALUES (1, ?, ?)`, recurringId, alarmAt);
   if (alarmAt == null) await ctx.storage.deleteAlarm();
   else await ctx.storage.setAlarm(alarmAt);
   return alarmAt;
 }
 
-function migrate(sql: SqlStorage) {
-  sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
-  const row = sql.exec(`SELECT MAX(version) AS v FROM schema_version`).one();
-  const current = typeof row.v === "number" ? row.v : 0;
-  for (let v = current; v < SCHEMA_VERSION; v++) {
-    for (const stmt of MIGRATIONS[v]) sql.exec(stmt);
-    sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, v + 1);
-  }
-}

@@ -1,3 +1,4 @@
+import { migrateSqlite } from "../lib/sqlite-migrations";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
@@ -25,7 +26,6 @@ const HEAL_HORIZON_MS = 5 * 60_000;
 export const DEFAULT_WORKERS = 10;
 const SEND_BATCH_LIMIT = 100;
 
-const SCHEMA_VERSION = 2;
 const MIGRATIONS: string[][] = [
   [
     `CREATE TABLE due (job_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, run_at INTEGER NOT NULL, priority INTEGER NOT NULL)`,
@@ -57,7 +57,7 @@ export class QueueScheduler extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#sql = ctx.storage.sql;
-    void ctx.blockConcurrencyWhile(async () => this.#migrate());
+    void ctx.blockConcurrencyWhile(async () => migrateSqlite(this.#sql, MIGRATIONS));
   }
 
   async enqueue(input: z.input<typeof EnqueueInput>): Promise<void> {
@@ -323,13 +323,4 @@ export class QueueScheduler extends DurableObject<Env> {
     if (this.#setting("queue") !== queue) this.#setSetting("queue", queue);
   }
 
-  #migrate() {
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
-    const row = this.#sql.exec(`SELECT MAX(version) AS v FROM schema_version`).one();
-    const current = typeof row.v === "number" ? row.v : 0;
-    for (let v = current; v < SCHEMA_VERSION; v++) {
-      for (const stmt of MIGRATIONS[v]) this.#sql.exec(stmt);
-      this.#sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, v + 1);
-    }
-  }
 }

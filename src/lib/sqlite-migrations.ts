@@ -1,0 +1,13 @@
+/**
+ * Versioned schema setup for a Durable Object's SQLite storage: `migrations[v]` moves the schema
+ * from version v to v + 1. Idempotent, so every constructor can call it.
+ */
+export function migrateSqlite(sql: SqlStorage, migrations: readonly (readonly string[])[]): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`);
+  const row = sql.exec(`SELECT MAX(version) AS v FROM schema_version`).one();
+  const current = typeof row.v === "number" ? row.v : 0;
+  for (let v = current; v < migrations.length; v++) {
+    for (const stmt of migrations[v]) sql.exec(stmt);
+    sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, v + 1);
+  }
+}
