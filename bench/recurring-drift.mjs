@@ -2,61 +2,10 @@
 // How late an every-second (6-field) recurring job starts compared to its slot, on a real
 // `wrangler dev` (same flags as test/e2e/dev-server.ts). Prints one JSON object.
 //   node bench/recurring-drift.mjs [runs=60]
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { sleep, startDevServer } from "./lib/dev-server.mjs";
 
 const RUNS = Number(process.argv[2] ?? 60);
 const WARMUP = 3;
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function startDevServer() {
-  const persistDir = mkdtempSync(join(tmpdir(), "edge-ticker-bench-"));
-  const token = `bench-${crypto.randomUUID()}`;
-  const port = await freePort();
-  const migrated = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { env, encoding: "utf8" });
-  if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
-  for (const [k, v] of Object.entries({ ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true" })) args.push("--var", `${k}:${v}`);
-  const child = spawn("npx", args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode != null) throw new Error(`wrangler dev exited:\n${output}`);
-    try {
-      if ((await fetch(`${url}/api/tickerq/health`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not become healthy:\n${output}`);
-    await sleep(200);
-  }
-  const stop = async () => {
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-    await Promise.race([new Promise((r) => child.once("exit", r)), sleep(10_000)]);
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {}
-    rmSync(persistDir, { recursive: true, force: true });
-  };
-  return { url, token, stop };
-}
 
 function stats(values) {
   const v = [...values].sort((a, b) => a - b);

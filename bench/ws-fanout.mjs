@@ -3,11 +3,7 @@
 // subscriber receiving job-status-changed "completed". Prints JSON.
 //   node bench/ws-fanout.mjs [--subscribers 1000] [--jobs 30] [--url http://127.0.0.1:8787 --token T]
 // Without --url it starts its own wrangler dev (fresh local state, the black-box tests' flags).
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { sleep, startDevServer } from "./lib/dev-server.mjs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 
@@ -23,55 +19,6 @@ const SUBSCRIBERS = Number(opts.subscribers);
 const JOBS = Number(opts.jobs);
 const OPEN_CONCURRENCY = 50;
 const now = () => performance.timeOrigin + performance.now();
-
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startDevServer() {
-  const persistDir = mkdtempSync(join(tmpdir(), "edge-ticker-bench-"));
-  const token = `bench-${crypto.randomUUID()}`;
-  const port = await freePort();
-  const migrated = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { env, encoding: "utf8" });
-  if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
-  for (const [k, v] of Object.entries({ ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true" })) args.push("--var", `${k}:${v}`);
-  const child = spawn("npx", args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode != null) throw new Error(`wrangler dev exited:\n${output}`);
-    try {
-      if ((await fetch(`${url}/api/tickerq/health`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not become healthy:\n${output}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    url,
-    token,
-    async stop() {
-      const exited = new Promise((r) => child.once("exit", r));
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {}
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      rmSync(persistDir, { recursive: true, force: true });
-    },
-  };
-}
 
 let disconnected = 0;
 

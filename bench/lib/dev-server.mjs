@@ -1,0 +1,61 @@
+// Starts a real `wrangler dev` for the benchmarks, with the black-box tests' flags
+// (test/e2e/dev-server.ts): fresh local state unless one is given, log level warn, its own ports.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" };
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startDevServer({ persistDir, token = `bench-${crypto.randomUUID()}`, vars = {} } = {}) {
+  const ownState = !persistDir;
+  const dir = persistDir ?? mkdtempSync(join(tmpdir(), "edge-ticker-bench-"));
+  const port = await freePort();
+  const migrated = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir], { env: wranglerEnv, encoding: "utf8" });
+  if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
+  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
+  for (const [k, v] of Object.entries({ ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", ...vars })) args.push("--var", `${k}:${v}`);
+  const child = spawn("npx", args, { env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode != null) throw new Error(`wrangler dev exited:\n${output}`);
+    try {
+      if ((await fetch(`${url}/api/tickerq/health`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not become healthy:\n${output}`);
+    await sleep(200);
+  }
+  return {
+    url,
+    token,
+    pid: child.pid,
+    async stop() {
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+      await Promise.race([exited, sleep(10_000)]);
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {}
+      if (ownState) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
