@@ -1,0 +1,1 @@
+CREATE TABLE jobs (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);

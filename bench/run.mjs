@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick]`: the platform floor and the scheduler's figures under the same
+// `wrangler dev`, each API figure also as a ratio to the floor. One JSON object per scenario on
+// stdout; all of them in bench/results/<date>.json.
+import autocannon from "autocannon";
+import { execSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { sleep, startDevServer } from "./lib/dev-server.mjs";
+
+const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
+const Q = opts.quick;
+const RUNS = Q ? 1 : 3;
+const DURATION = Q ? 3 : 10;
+const E2E_JOBS = Q ? 2_000 : 20_000;
+const PICKUP_JOBS = Q ? 300 : 2_000;
+const results = [];
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (xs) => pct([...xs].sort((a, b) => a - b), 50);
+function summary(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return { count: v.length, median: pct(v, 50), p95: pct(v, 95), p99: pct(v, 99), min: v[0], max: v[v.length - 1] };
+}
+function emit(name, figures) {
+  const row = { scenario: name, runs: RUNS, ...figures };
+  results.push(row);
+  console.log(JSON.stringify(row));
+}
+
+async function load(url, init = {}) {
+  const r = await autocannon({ url, connections: 50, duration: DURATION, ...init });
+  return { rps: r.requests.average, non2xx: r.non2xx, p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99 };
+}
+
+/** RSS in MB of every workerd process started by this dev server's process group. */
+function workerdRssMb(pgid) {
+  const out = execSync("ps -eo pgid=,rss=,comm=", { encoding: "utf8" });
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([g, , comm]) => Number(g) === pgid && /workerd/.test(comm ?? ""))
+    .reduce((mb, [, rss]) => mb + Number(rss) / 1024, 0);
+}
+
+// 1. Floor: one D1 insert, one DO RPC, one Queue send per request.
+const floor = await startDevServer({ config: "bench/floor/wrangler.toml" });
+const floorRuns = [];
+try {
+  await load(`${floor.url}/all`, { duration: 2 });
+  for (let i = 0; i < RUNS; i++) floorRuns.push(await load(`${floor.url}/all`));
+} finally {
+  await floor.stop();
+}
+const floorRps = median(floorRuns.map((r) => r.rps));
+emit("floor", { rate: floorRps, median: median(floorRuns.map((r) => r.p50)), p97_5: median(floorRuns.map((r) => r.p97_5)), p99: median(floorRuns.map((r) => r.p99)), unit: "req/s; latency ms" });
+
+const server = await startDevServer();
+const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
+const api = async (path, body, method) => {
+  const res = await fetch(`${server.url}/api/tickerq${path}`, { method: method ?? (body ? "POST" : "GET"), headers, body: body ? JSON.stringify(body) : undefined });
+  const json = res.status === 204 ? null : await res.json();
+  if (res.status >= 400) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+};
+try {
+  // 2. Create: single POST /jobs at 50 connections (jobs a day out, so only creation is measured), then batches of 1,000.
+  const createBody = JSON.stringify({ type: "echo", delay: "1.00:00:00", queue: "bench-create" });
+  await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody, duration: 2 });
+  const createRuns = [];
+  for (let i = 0; i < RUNS; i++) createRuns.push(await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody }));
+  const createRps = median(createRuns.map((r) => r.rps));
+  emit("create-single-c50", {
+    rate: createRps,
+    ratioToFloor: createRps / floorRps,
+    median: median(createRuns.map((r) => r.p50)),
+    p97_5: median(createRuns.map((r) => r.p97_5)),
+    p99: median(createRuns.map((r) => r.p99)),
+    non2xx: createRuns.reduce((n, r) => n + r.non2xx, 0),
+    unit: "req/s; latency ms",
+  });
+
+  const batchRates = [];
+  for (let run = 0; run < RUNS; run++) {
+    const t0 = performance.now();
+    for (let b = 0; b < 10; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, () => ({ type: "echo", delay: "1.00:00:00", queue: "bench-create" })) });
+    batchRates.push(10_000 / ((performance.now() - t0) / 1000));
+  }
+  emit("create-batch-1000", { rate: median(batchRates), ratioToFloor: median(batchRates) / floorRps, runs: batchRates, unit: "jobs/s" });
+  await api("/queues/bench-create/clear", { clearPending: true });
+
+  // 3. End to end: N echo jobs in batches of 1,000 on a queue with 50 workers.
+  const rssBefore = workerdRssMb(server.pid);
+  const e2eRates = [];
+  let e2eCheck = null;
+  for (let run = 0; run < RUNS; run++) {
+    const queue = `bench-e2e-${run}`;
+    await api(`/queues/${queue}`, { workers: 50 }, "PATCH");
+    const t0 = Date.now();
+    for (let b = 0; b < E2E_JOBS / 1000; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, (_, i) => ({ type: "echo", parameters: { message: b * 1000 + i }, queue })) });
+    for (;;) {
+      const done = await api(`/jobs?queue=${queue}&status=completed&limit=1`);
+      if (done.totalCount >= E2E_JOBS) break;
+      if (Date.now() - t0 > 30 * 60_000) throw new Error("end-to-end run did not finish in 30 minutes");
+      await sleep(250);
+    }
+    const last = (await api(`/jobs?queue=${queue}&status=completed&limit=1`)).jobs[0];
+    const lastCompletion = Math.max(Date.parse(last.completedAt), Date.now() - 250);
+    e2eRates.push(E2E_JOBS / ((lastCompletion - t0) / 1000));
+    // Every job: exactly one attempt, one terminal state.
+    const text = await (await fetch(`${server.url}/api/tickerq/export/jobs?format=ndjson&queue=${queue}`, { headers })).text();
+    const rows = text.trim().split("\n").map((l) => JSON.parse(l));
+    e2eCheck = { jobs: rows.length, completed: rows.filter((r) => r.status === "completed").length, notExactlyOneAttempt: rows.filter((r) => r.attempts !== 1).length };
+  }
+  const rssAfter = workerdRssMb(server.pid);
+  emit("end-to-end", { count: E2E_JOBS, rate: median(e2eRates), ratioToFloor: median(e2eRates) / floorRps, runs: e2eRates, check: e2eCheck, unit: "completed jobs/s, first create to last completion" });
+  emit("memory", { workerdRssMbBefore: Math.round(rssBefore), workerdRssMbAfter: Math.round(rssAfter), around: "end-to-end" });
+
+  // 4. Pickup latency: immediate jobs at 100/s, open loop; handler start minus the create call.
+  const pickup = [];
+  for (let run = 0; run < RUNS; run++) {
+    const sent = [];
+    const t0 = performance.now();
+    const calls = [];
+    for (let i = 0; i < PICKUP_JOBS; i++) {
+      const due = t0 + i * 10;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const at = Date.now();
+      calls.push(api("/jobs", { type: "echo", queue: "bench-pickup" }).then((j) => sent.push({ id: j.id, at })));
+    }
+    await Promise.all(calls);
+    await waitUntilDone("bench-pickup");
+    const byId = await startTimes("bench-pickup");
+    for (const s of sent) pickup.push(byId.get(s.id) - s.at);
+    await api("/queues/bench-pickup/clear", { clearPending: true });
+  }
+  emit("pickup-latency", { ...summary(pickup), unit: "ms, handler start minus create call" });
+
+  // 5. Delayed lateness: 1,000 due in the same second and 500 spread over 1-3 s; start minus run_at.
+  const lateness = [];
+  let early = 0;
+  for (let run = 0; run < RUNS; run++) {
+    const at = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000).toISOString();
+    await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, () => ({ type: "echo", executeAt: at, queue: "bench-late" })) });
+    const spread = Array.from({ length: 500 }, (_, i) => ({ type: "echo", delay: `00:00:0${1 + Math.floor((i / 500) * 2)}.${String((i * 7) % 1000).padStart(3, "0")}`, queue: "bench-late" }));
+    await api("/jobs/batch", { jobs: spread });
+    await api("/queues/bench-late", { workers: 100 }, "PATCH");
+    await waitUntilDone("bench-late");
+    const text = await (await fetch(`${server.url}/api/tickerq/export/jobs?format=ndjson&queue=bench-late`, { headers })).text();
+    for (const r of text.trim().split("\n").map((l) => JSON.parse(l))) {
+      const late = Date.parse(r.executedAt) - Date.parse(r.scheduledAt);
+      if (late < 0) early++;
+      lateness.push(late);
+    }
+    await api("/queues/bench-late/clear", { clearPending: true, clearFailed: true });
+  }
+  emit("delayed-lateness", { ...summary(lateness), early, unit: "ms, handler start minus run_at" });
+} finally {
+  await server.stop();
+}
+
+async function waitUntilDone(queue) {
+  for (;;) {
+    const [p, r] = await Promise.all([api(`/jobs?queue=${queue}&status=pending&limit=1`), api(`/jobs?queue=${queue}&status=running&limit=1`)]);
+    if (p.totalCount + r.totalCount === 0) return;
+    await sleep(250);
+  }
+}
+
+async function startTimes(queue) {
+  const text = await (await fetch(`${server.url}/api/tickerq/export/jobs?format=ndjson&queue=${queue}`, { headers })).text();
+  return new Map(text.trim().split("\n").map((l) => JSON.parse(l)).map((r) => [r.id, Date.parse(r.executedAt)]));
+}
+
+mkdirSync("bench/results", { recursive: true });
+const file = `bench/results/${new Date().toISOString().slice(0, 19).replace(/:/g, "-")}.json`;
+writeFileSync(file, JSON.stringify({ machine: { cpus: (await import("node:os")).cpus().length, node: process.version }, quick: Q, results }, null, 2));
+console.error(`written to ${file}`);
