@@ -1,27 +1,17 @@
 import { env } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readSettings } from "../src/config";
 import { createEndpoint, requireEndpoint } from "../src/webhooks/endpoints";
 import { CreateWebhookSchema } from "../src/webhooks/model";
 import { sendAttempt } from "../src/webhooks/send";
 import { DELIVERY_RETENTION_MS, purgeFinishedDeliveries } from "../src/webhooks/deliveries";
 import { api, targetCalls, targetUrl, waitFor } from "./helpers";
+import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
 
-const created: string[] = [];
-afterAll(async () => {
-  for (const id of created) await api(`/webhooks/${id}`, { method: "DELETE" });
-});
-
-async function createWebhook(body: Record<string, unknown>) {
-  const res = await api("/webhooks", { body });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  created.push(res.json.id);
-  return res.json;
-}
+const createWebhook = webhookFactory();
 
 const tag = () => `wa-${crypto.randomUUID().slice(0, 8)}`;
 const endpointCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_endpoints").first<{ n: number }>())!.n;
-const setReceiverSecret = (t: string, secret: string) => fetch(`${targetUrl()}/secret/${t}`, { method: "PUT", body: secret });
 const ping = async (id: string) => {
   const res = await api(`/webhooks/${id}/test`, { method: "POST" });
   expect(res.status).toBe(200);

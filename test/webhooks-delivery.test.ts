@@ -1,24 +1,14 @@
 import { env } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { deliveryStatement } from "../src/webhooks/sink";
 import { resendStuckDeliveries } from "../src/webhooks/reconcile";
 import { makeEvent } from "../src/events/types";
 import { api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
 
-const created: string[] = [];
-afterAll(async () => {
-  for (const id of created) await api(`/webhooks/${id}`, { method: "DELETE" });
-});
-
-async function createWebhook(body: Record<string, unknown>) {
-  const res = await api("/webhooks", { body });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  created.push(res.json.id);
-  return res.json;
-}
+const createWebhook = webhookFactory();
 
 const tag = () => `wh-${crypto.randomUUID().slice(0, 8)}`;
-const setReceiverSecret = (t: string, secret: string) => fetch(`${targetUrl()}/secret/${t}`, { method: "PUT", body: secret });
 
 async function deliveries(id: string, query = "") {
   const res = await api(`/webhooks/${id}/deliveries${query}`);
