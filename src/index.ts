@@ -4,22 +4,30 @@ import { appFor } from "./http/app";
 import { runDueMaintenance } from "./maintenance/tasks";
 import { handleWebhookBatch } from "./webhooks/consumer";
 import { WEBHOOK_QUEUE_NAME } from "./webhooks/dispatch";
+import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/meter";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
 export { RecurringScheduler } from "./recurring/recurring-scheduler";
 export { RealtimeHub } from "./realtime/hub";
 
 export default {
-  fetch(request, env, ctx) {
+  fetch(request, rawEnv, ctx) {
+    const env = meteredEnv(rawEnv);
+    countInvocation(env);
     reconcileIfDue(env, ctx);
     return appFor(env).fetch(request, env, ctx);
   },
-  async queue(batch, env, ctx) {
+  async queue(rawBatch, rawEnv, ctx) {
+    const env = meteredEnv(rawEnv);
+    countInvocation(env);
+    const batch = meterConsumedBatch(env, rawBatch);
     reconcileIfDue(env, ctx);
     if (batch.queue === WEBHOOK_QUEUE_NAME) await handleWebhookBatch(batch, env);
     else await handleExecBatch(batch, env);
   },
-  async scheduled(_controller, env, ctx) {
+  async scheduled(_controller, rawEnv, ctx) {
+    const env = meteredEnv(rawEnv);
+    countInvocation(env);
     ctx.waitUntil(reconcile(env));
     ctx.waitUntil(runDueMaintenance(env));
   },

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { faultsApi } from "../api/faults";
+import { meterApi } from "../api/meter";
 import { exportApi } from "../api/export";
 import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
@@ -25,6 +26,7 @@ const api = new Hono<AppEnv>()
   .route("/keys", keysApi)
   .route("/queues", queuesApi)
   .route("/_faults", faultsApi)
+  .route("/_meter", meterApi)
   .route("/metrics", metricsApi)
   .route("/grafana", grafanaApi)
   .route("/export", exportApi)

@@ -1,4 +1,5 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
+import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import { hubFor } from "./client";
@@ -35,8 +36,8 @@ export class RealtimeHub extends DurableObject<Env> {
   #relayEpoch = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.#sql = ctx.storage.sql;
+    super(ctx, meteredEnv(env));
+    this.#sql = meteredSql(ctx.storage.sql, env);
     this.#metrics = new QueueMetrics(this.#sql);
     void ctx.blockConcurrencyWhile(async () => {
       migrateSqlite(this.#sql, MIGRATIONS);
@@ -95,6 +96,7 @@ export class RealtimeHub extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    countAlarm(this.env);
     this.#alarmAt = null;
     const now = Date.now();
     const due = this.#metrics.takeDue(now);

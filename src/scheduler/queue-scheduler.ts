@@ -1,4 +1,5 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
+import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
@@ -55,8 +56,8 @@ export class QueueScheduler extends DurableObject<Env> {
   #sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.#sql = ctx.storage.sql;
+    super(ctx, meteredEnv(env));
+    this.#sql = meteredSql(ctx.storage.sql, env);
     void ctx.blockConcurrencyWhile(async () => migrateSqlite(this.#sql, MIGRATIONS));
   }
 
@@ -151,6 +152,7 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    countAlarm(this.env);
     const lastHeal = Number(this.#setting("last_heal_at") ?? 0);
     try {
       if (Date.now() - lastHeal >= HEAL_INTERVAL_MS) await this.#heal();

@@ -1,0 +1,36 @@
+// Cost per million jobs from the operations the Worker actually performed (its METERING counters),
+// priced at Cloudflare's published Workers Paid rates (usage beyond the monthly inclusions).
+export const PRICES_USD_PER_MILLION = {
+  workerRequests: 0.3,
+  d1RowsRead: 0.001,
+  d1RowsWritten: 1.0,
+  doRequests: 0.15,
+  doRowsRead: 0.001,
+  doRowsWritten: 1.0,
+  queueOperations: 0.4,
+};
+/** Durable Object duration: $12.50 per million GB-s, billed at 128 MB per active object. */
+const DO_GB_S_USD = 12.5 / 1e6;
+const DO_GB = 0.128;
+
+/**
+ * Per-job operation counts and the dollar figure per million jobs.
+ * `activeDoSeconds` bounds DO duration from above: the wall time of the run times the objects involved.
+ */
+export function costPerMillion(counts, jobs, activeDoSeconds) {
+  const perJob = {
+    workerRequests: counts.workerInvocations / jobs,
+    d1RowsRead: counts.d1RowsRead / jobs,
+    d1RowsWritten: counts.d1RowsWritten / jobs,
+    doRequests: (counts.doRequests + counts.doAlarms) / jobs,
+    doRowsRead: counts.doRowsRead / jobs,
+    doRowsWritten: counts.doRowsWritten / jobs,
+    queueOperations: (counts.queueWrites + counts.queueReads + counts.queueDeletes) / jobs,
+  };
+  const dollars = Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, round(v * PRICES_USD_PER_MILLION[k], 4)]));
+  dollars.doDurationUpperBound = round(((activeDoSeconds * DO_GB * DO_GB_S_USD) / jobs) * 1e6, 4);
+  const total = round(Object.values(dollars).reduce((a, b) => a + b, 0), 3);
+  return { perJob: Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, round(v, 3)])), usdPerMillion: dollars, totalUsdPerMillion: total, d1Queries: round(counts.d1Queries / jobs, 3) };
+}
+
+const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
