@@ -1,4 +1,4 @@
-import type { EventSink, GuardedEvent } from "../events/publisher";
+import { byGuardKind, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
 import type { DomainEvent } from "../events/types";
 import { enqueueDeliveries } from "./dispatch";
 import { isWebhookEvent } from "./model";
@@ -25,11 +25,34 @@ export function deliveryStatement(env: Env, { event, guard }: GuardedEvent, now:
   ).bind(event.id, event.type, JSON.stringify(event), now, now, now, event.type, queue, queue, jobType, jobType, ...guard.params);
 }
 
+/** The outbox for many job-guarded events in one statement: a delivery row per committed event and matching endpoint. */
+function deliveriesStatement(env: Env, events: (GuardedEvent & { guard: { job: JobState } })[], now: number): D1PreparedStatement {
+  const rows = events.map(({ event, guard }) => ({
+    id: event.id,
+    type: event.type,
+    payload: JSON.stringify(event),
+    queue: asString(event.data.queue),
+    jobType: asString(event.data.jobType),
+    g: jobStateTuple(guard.job),
+  }));
+  return env.DB.prepare(
+    `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
+     SELECT 'whd_' || lower(hex(randomblob(12))), e.id, v.value ->> '$.id', v.value ->> '$.type', v.value ->> '$.payload', 'pending', 0, ?2, ?2, ?2
+     FROM json_each(?1) v JOIN webhook_endpoints e
+       ON e.enabled = 1
+       AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = v.value ->> '$.type')
+       AND (v.value ->> '$.queue' IS NULL OR e.filter_queues IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_queues) WHERE value = v.value ->> '$.queue'))
+       AND (v.value ->> '$.jobType' IS NULL OR e.filter_job_types IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_job_types) WHERE value = v.value ->> '$.jobType'))
+     WHERE ${JOB_STATE_EXISTS}`,
+  ).bind(JSON.stringify(rows), now);
+}
+
 export const webhookSink: EventSink = {
   name: "webhooks",
   statements(env, events) {
     const now = Date.now();
-    return events.filter((g) => isWebhookEvent(g.event.type)).map((g) => deliveryStatement(env, g, now));
+    const { jobGuarded, other } = byGuardKind(events.filter((g) => isWebhookEvent(g.event.type)));
+    return [...(jobGuarded.length ? [deliveriesStatement(env, jobGuarded, now)] : []), ...other.map((g) => deliveryStatement(env, g, now))];
   },
   async deliver(env, events: DomainEvent[]) {
     const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
