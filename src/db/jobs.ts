@@ -73,7 +73,8 @@ export function jobInsertStatements(env: Env, newJobs: NewJob[], now: number, gu
   );
 }
 
-function chunkByJsonSize(rows: object[]): string[] {
+/** Rows as JSON arrays of at most JSON_CHUNK_BYTES each, to bind as one `json_each` parameter. */
+export function chunkByJsonSize(rows: object[]): string[] {
   const out: string[] = [];
   let current: string[] = [];
   let size = 0;

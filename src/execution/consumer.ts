@@ -1,68 +1,108 @@
-import { readSettings, type Settings } from "../config";
-import { claimJob, finishAttempt, type AttemptOutcome } from "../db/execution";
-import { getJob } from "../db/jobs";
+import { readSettings } from "../config";
+import { claimJobs, finishAttempts, type AttemptOutcome, type Claim, type FinishedAttempt } from "../db/execution";
+import { getJobsByIds } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
 import { schedulerFor } from "../scheduler/client";
-import { ExecMessageSchema, type ExecMessage } from "../scheduler/messages";
+import { ExecMessageSchema, type ExecMessage, type ReleaseItem } from "../scheduler/messages";
+import { GroupCommit } from "./group-commit";
 import { runAttempt } from "./run-attempt";
 
-/** The `exec` queue consumer: every message of a batch is claimed and run concurrently. */
+/** Attempts that end within this long of each other are recorded in one transaction. */
+export const FINISH_WINDOW_MS = 10;
+
+type Delivery = { message: Message<unknown>; msg: ExecMessage };
+type Ended = FinishedAttempt & { queue: string; next?: ReleaseItem["next"]; dispatched: number; message: Message<unknown> };
+
+/**
+ * The `exec` queue consumer. A batch is claimed in one transaction, its attempts run concurrently,
+ * and attempts that end close together are recorded, announced and released together, so the
+ * store and the schedulers see a few calls per batch rather than several per job.
+ */
 export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const settings = readSettings(env);
-  await Promise.all(batch.messages.map((m) => handleMessage(m, env, settings)));
-}
-
-async function handleMessage(message: Message<unknown>, env: Env, settings: Settings): Promise<void> {
-  const parsed = ExecMessageSchema.safeParse(message.body);
-  if (!parsed.success) {
-    console.error("dropping malformed exec message", parsed.error.issues);
-    message.ack();
-    return;
+  const deliveries: Delivery[] = [];
+  for (const message of batch.messages) {
+    const parsed = ExecMessageSchema.safeParse(message.body);
+    if (parsed.success) deliveries.push({ message, msg: parsed.data });
+    else {
+      console.error("dropping malformed exec message", parsed.error.issues);
+      message.ack();
+    }
   }
-  const msg = parsed.data;
-  let claim;
+  if (!deliveries.length) return;
+
+  let claims: Map<string, Claim>;
   try {
-    claim = await claimJob(env, msg, Date.now());
+    claims = await claimJobs(env, deliveries.map((d) => d.msg), Date.now());
   } catch (err) {
     console.error("claim failed; the queue will redeliver", err);
-    message.retry({ delaySeconds: 1 });
+    for (const d of deliveries) d.message.retry({ delaySeconds: 1 });
     return;
   }
-  if (!claim) {
-    await releaseUnclaimed(env, msg);
-    message.ack();
-    return;
+  // A job claimed once per batch: a second copy of its message in the same batch is a duplicate.
+  const winners: (Delivery & Claim)[] = [];
+  const losers: Delivery[] = [];
+  for (const d of deliveries) {
+    const claim = claims.get(d.msg.jobId);
+    if (claim && claim.job.attempt === d.msg.attempt + 1) {
+      winners.push({ ...d, ...claim });
+      claims.delete(d.msg.jobId);
+    } else losers.push(d);
   }
-  const { job } = claim;
-  await deliverEvents(env, [claim.event]);
-  const report = await runAttempt(env, job, settings);
-  const event = outcomeEvent(job, report.outcome, report.finishedAt);
+  await releaseUnclaimed(env, losers.map((d) => d.msg));
+  for (const d of losers) d.message.ack();
+  if (!winners.length) return;
+
+  await deliverEvents(env, winners.map((w) => w.event));
+  const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, ended));
+  await Promise.all(
+    winners.map(async ({ job, msg, message }) => {
+      const report = await runAttempt(env, job, settings);
+      const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
+      await recorder.add({
+        job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },
+        outcome: report.outcome,
+        logs: report.logs,
+        at: report.finishedAt,
+        progress: report.progress,
+        event: outcomeEvent(job, report.outcome, report.finishedAt),
+        queue: job.queue,
+        next,
+        dispatched: msg.attempt,
+        message,
+      });
+    }),
+  );
+}
+
+/** Records, announces and releases attempts that ended together; each message is acked once its end is settled. */
+async function recordEnds(env: Env, ended: Ended[]): Promise<void> {
+  let recorded: Set<string>;
   try {
-    await finishAttempt(
-      env,
-      { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },
-      report.outcome,
-      report.logs,
-      report.finishedAt,
-      report.progress,
-      event,
-    );
+    recorded = await finishAttempts(env, ended);
   } catch (err) {
-    // The job stays running in D1; its lease expires and the reconciler settles it.
-    console.error("could not record the attempt's end", err);
-    message.ack();
+    // The jobs stay running in D1; their leases expire and the reconciler settles them.
+    console.error("could not record the attempts' end", err);
+    for (const e of ended) e.message.ack();
     return;
   }
-  const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
+  const byQueue = new Map<string, ReleaseItem[]>();
+  for (const e of ended) {
+    const items = byQueue.get(e.queue) ?? [];
+    items.push({ jobId: e.job.id, attempt: e.dispatched, next: recorded.has(e.job.id) ? e.next : undefined });
+    byQueue.set(e.queue, items);
+  }
   await Promise.all([
-    deliverEvents(env, [event]),
-    schedulerFor(env, job.queue)
-      .release({ queue: job.queue, jobId: job.id, attempt: msg.attempt, next })
-      .catch((err) => console.error("scheduler release failed; its heal will recover the slot", err)),
+    deliverEvents(env, ended.filter((e) => recorded.has(e.job.id)).map((e) => e.event)),
+    ...[...byQueue].map(([queue, items]) =>
+      schedulerFor(env, queue)
+        .release({ queue, items })
+        .catch((err) => console.error("scheduler release failed; its heal will recover the slots", err)),
+    ),
   ]);
-  message.ack();
+  for (const e of ended) e.message.ack();
 }
 
 function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainEvent {
@@ -87,12 +127,20 @@ function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainE
  * A message that claims nothing is either a duplicate of a running attempt (its slot is still in
  * use) or stale (cancelled, finished or rescheduled job), whose slot must be given back.
  */
-async function releaseUnclaimed(env: Env, msg: ExecMessage): Promise<void> {
+async function releaseUnclaimed(env: Env, msgs: ExecMessage[]): Promise<void> {
+  if (!msgs.length) return;
   try {
-    const job = await getJob(env, msg.jobId);
-    if (job && job.status === "running" && job.attempt === msg.attempt + 1) return;
-    await schedulerFor(env, msg.queue).release({ queue: msg.queue, jobId: msg.jobId, attempt: msg.attempt });
+    const jobs = new Map((await getJobsByIds(env, msgs.map((m) => m.jobId))).map((j) => [j.id, j]));
+    const byQueue = new Map<string, ReleaseItem[]>();
+    for (const msg of msgs) {
+      const job = jobs.get(msg.jobId);
+      if (job && job.status === "running" && job.attempt === msg.attempt + 1) continue;
+      const items = byQueue.get(msg.queue) ?? [];
+      items.push({ jobId: msg.jobId, attempt: msg.attempt });
+      byQueue.set(msg.queue, items);
+    }
+    await Promise.all([...byQueue].map(([queue, items]) => schedulerFor(env, queue).release({ queue, items })));
   } catch (err) {
-    console.error("could not release a stale dispatch; the scheduler's heal will", err);
+    console.error("could not release stale dispatches; the scheduler's heal will", err);
   }
 }

@@ -11,7 +11,10 @@ export type DueItem = z.infer<typeof DueItemSchema>;
 
 export const EnqueueInput = z.object({ queue: z.string().min(1), items: z.array(DueItemSchema).max(10_000) });
 export const RemoveInput = z.object({ queue: z.string().min(1), jobIds: z.array(z.string().min(1)).max(10_000) });
-export const ReleaseInput = z.object({ queue: z.string().min(1), jobId: z.string().min(1), attempt: z.number().int().min(0), next: DueItemSchema.optional() });
+/** A dispatched attempt that ended (or was stale): its slot is free; a retry comes back as `next`. */
+export const ReleaseItemSchema = z.object({ jobId: z.string().min(1), attempt: z.number().int().min(0), next: DueItemSchema.optional() });
+export type ReleaseItem = z.infer<typeof ReleaseItemSchema>;
+export const ReleaseInput = z.object({ queue: z.string().min(1), items: z.array(ReleaseItemSchema).max(10_000) });
 
 /** The body of an `exec` queue message: ids only, never the job's parameters. */
 export const ExecMessageSchema = z.object({ jobId: z.string().min(1), attempt: z.number().int().min(0), queue: z.string().min(1) });

@@ -36,6 +36,19 @@ const MIGRATIONS: string[][] = [
   ],
   // Start times inside the rate-limit window (pruned as the window moves).
   [`CREATE TABLE starts (job_id TEXT NOT NULL, at INTEGER NOT NULL)`, `CREATE INDEX starts_at ON starts (at)`],
+  // Without a rowid, a row is one written row instead of a row plus its primary-key index entry.
+  // `seq` keeps first-in-first-out order within a priority.
+  [
+    `CREATE TABLE due_v3 (job_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, run_at INTEGER NOT NULL, priority INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID`,
+    `INSERT INTO due_v3 (job_id, attempt, run_at, priority, seq) SELECT job_id, attempt, run_at, priority, rowid FROM due`,
+    `DROP TABLE due`,
+    `ALTER TABLE due_v3 RENAME TO due`,
+    `CREATE INDEX due_run_at ON due (run_at)`,
+    `CREATE TABLE inflight_v3 (job_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, dispatched_at INTEGER NOT NULL) WITHOUT ROWID`,
+    `INSERT INTO inflight_v3 (job_id, attempt, dispatched_at) SELECT job_id, attempt, dispatched_at FROM inflight`,
+    `DROP TABLE inflight`,
+    `ALTER TABLE inflight_v3 RENAME TO inflight`,
+  ],
 ];
 
 const DueRow = z.object({ job_id: z.string(), attempt: z.number(), run_at: z.number(), priority: z.number() });
@@ -54,18 +67,31 @@ const StoredRateLimit = z
  */
 export class QueueScheduler extends DurableObject<Env> {
   #sql: SqlStorage;
+  /** Last `seq` given to a due row. */
+  #seq = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
     this.#sql = meteredSql(ctx.storage.sql, env);
-    void ctx.blockConcurrencyWhile(async () => migrateSqlite(this.#sql, MIGRATIONS));
+    void ctx.blockConcurrencyWhile(async () => {
+      migrateSqlite(this.#sql, MIGRATIONS);
+      this.#seq = Number(this.#sql.exec(`SELECT COALESCE(MAX(seq), 0) AS s FROM due`).one().s);
+    });
   }
 
   async enqueue(input: z.input<typeof EnqueueInput>): Promise<void> {
     const { queue, items } = EnqueueInput.parse(input);
     this.#setQueueName(queue);
-    for (const item of items) this.#upsertDue(item);
-    await this.#dispatch();
+    const now = Date.now();
+    // Work due now, with a slot free and nothing already waiting, goes straight to the queue:
+    // no timeline row is written only to be deleted a moment later.
+    const direct = new Set<DueItem>();
+    if (!this.#paused() && !this.#hasDueNow(now)) {
+      const ready = items.filter((i) => i.runAt <= now).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
+      for (const item of ready.slice(0, Math.max(0, this.#freeSlots(now)))) direct.add(item);
+    }
+    for (const item of items) if (!direct.has(item)) this.#upsertDue(item);
+    await this.#dispatch([...direct]);
   }
 
   async remove(input: z.input<typeof RemoveInput>): Promise<void> {
@@ -75,12 +101,14 @@ export class QueueScheduler extends DurableObject<Env> {
     await this.#schedule();
   }
 
-  /** A job of this queue finished an attempt: free its slot and, for a retry, put it back on the timeline. */
+  /** Jobs of this queue finished an attempt: free their slots and put retries back on the timeline. */
   async release(input: z.input<typeof ReleaseInput>): Promise<void> {
-    const { queue, jobId, attempt, next } = ReleaseInput.parse(input);
+    const { queue, items } = ReleaseInput.parse(input);
     this.#setQueueName(queue);
-    this.#sql.exec(`DELETE FROM inflight WHERE job_id = ? AND attempt = ?`, jobId, attempt);
-    if (next) this.#upsertDue(next);
+    for (const { jobId, attempt, next } of items) {
+      this.#sql.exec(`DELETE FROM inflight WHERE job_id = ? AND attempt = ?`, jobId, attempt);
+      if (next) this.#upsertDue(next);
+    }
     await this.#dispatch();
   }
 
@@ -174,20 +202,32 @@ export class QueueScheduler extends DurableObject<Env> {
     return { changed, status: this.status() };
   }
 
-  async #dispatch(): Promise<void> {
+  /** How many more jobs may start now: free slots, within the rate limit. */
+  #freeSlots(now: number): number {
+    return Math.min(this.#workers() - this.#count("inflight"), this.#rateRoom(now));
+  }
+
+  #hasDueNow(now: number): boolean {
+    return this.#sql.exec(`SELECT 1 FROM due WHERE run_at <= ? LIMIT 1`, now).toArray().length > 0;
+  }
+
+  /** Sends what is due to the exec queue, as far as slots allow; `direct` items (due now, never on the timeline) go first. */
+  async #dispatch(direct: DueItem[] = []): Promise<void> {
     const queue = this.#setting("queue");
     if (queue && !this.#paused()) {
       const now = Date.now();
-      const free = Math.min(this.#workers() - this.#count("inflight"), this.#rateRoom(now));
+      const free = this.#freeSlots(now);
       if (free > 0) {
-        const rows = this.#sql
-          .exec(`SELECT job_id, attempt, run_at, priority FROM due WHERE run_at <= ? ORDER BY priority DESC, run_at, rowid LIMIT ?`, now, free)
+        const fromTimeline = this.#sql
+          .exec(`SELECT job_id, attempt, run_at, priority FROM due WHERE run_at <= ? ORDER BY priority DESC, run_at, seq LIMIT ?`, now, Math.max(0, free - direct.length))
           .toArray()
           .map((r) => DueRow.parse(r));
+        const rows = [...direct.slice(0, free).map((d) => ({ job_id: d.jobId, attempt: d.attempt, run_at: d.runAt, priority: d.priority })), ...fromTimeline];
         const limited = this.#rateLimit() != null;
         // Claim the rows synchronously, before any await, so interleaved calls cannot dispatch them twice.
+        // A direct item may still have an older timeline row (a job re-armed for now): it goes too.
+        for (const r of rows) this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, r.job_id);
         for (const r of rows) {
-          this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, r.job_id);
           this.#sql.exec(`INSERT OR REPLACE INTO inflight (job_id, attempt, dispatched_at) VALUES (?, ?, ?)`, r.job_id, r.attempt, now);
           if (limited) this.#sql.exec(`INSERT INTO starts (job_id, at) VALUES (?, ?)`, r.job_id, now);
         }
@@ -267,12 +307,13 @@ export class QueueScheduler extends DurableObject<Env> {
 
   #upsertDue(item: DueItem) {
     this.#sql.exec(
-      `INSERT INTO due (job_id, attempt, run_at, priority) VALUES (?, ?, ?, ?)
+      `INSERT INTO due (job_id, attempt, run_at, priority, seq) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (job_id) DO UPDATE SET attempt = excluded.attempt, run_at = excluded.run_at, priority = excluded.priority`,
       item.jobId,
       item.attempt,
       item.runAt,
       item.priority,
+      ++this.#seq,
     );
   }
 
