@@ -68,7 +68,7 @@ export function jobInsertStatements(env: Env, newJobs: NewJob[], now: number, gu
   return chunkByJsonSize(newJobs.map((j) => ({ ...j, status: "pending", updatedAt: now }))).map((chunk) =>
     env.DB.prepare(
       `INSERT INTO jobs (${cols}) SELECT ${extract} FROM json_each(?) WHERE ${guard?.sql ?? "true"}
-       ON CONFLICT (recurring_id, scheduled_for) DO NOTHING RETURNING id`,
+       ON CONFLICT (recurring_id, scheduled_for) WHERE recurring_id IS NOT NULL DO NOTHING RETURNING id`,
     ).bind(chunk, ...(guard?.params ?? [])),
   );
 }

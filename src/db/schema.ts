@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { sqliteTable, text, integer, real, primaryKey, index } from "drizzle-orm/sqlite-core";
 
 // Mirrors migrations/*.sql; the migrations are the authority for the live schema.
@@ -31,7 +32,7 @@ export const jobs = sqliteTable(
     recurringId: text("recurring_id"),
     scheduledFor: integer("scheduled_for"),
   },
-  (t) => [index("jobs_status_run_at").on(t.status, t.runAt), index("jobs_created_at").on(t.createdAt)],
+  (t) => [index("jobs_pending_run_at").on(t.runAt).where(sql`status = 'pending'`), index("jobs_created_at").on(t.createdAt)],
 );
 
 export const jobAttempts = sqliteTable(
