@@ -6,12 +6,12 @@ import { hubFor } from "./client";
 import { AttachmentSchema, CONNECT_HEADER, ConnectInitSchema, MAX_ATTACHMENT_BYTES, TOPIC_PING, TOPIC_PONG, type Attachment } from "./connection";
 import { controlFrame, envelope, matches, PublishInput, RelayInput, TOPICS, type Draft, type Published, type Stored, type Subscription } from "./messages";
 import { QUEUE_METRICS_SCHEMA, QueueMetrics } from "./queue-metrics";
-import { REPLAY_BUFFER_SCHEMA, REPLAY_LIMIT, ReplayBuffer } from "./replay-buffer";
+import { REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_SCHEMA, REPLAY_LIMIT, ReplayBuffer } from "./replay-buffer";
 import { hubFrames, type HubFrame } from "./signalr-events";
 import { closeFrame, completion, parseRecord, PING_FRAME, records, resolveInvocation, handshakeReply } from "./signalr-protocol";
 import { parseClientMessage, subscribe, unsubscribe } from "./topic-protocol";
 
-const MIGRATIONS: string[][] = [[...REPLAY_BUFFER_SCHEMA, ...QUEUE_METRICS_SCHEMA, `CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`]];
+const MIGRATIONS: string[][] = [[...REPLAY_BUFFER_SCHEMA, ...QUEUE_METRICS_SCHEMA, `CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`], REPLAY_BUFFER_CHUNKS];
 const MAX_GROUPS = 50;
 
 type Health = "healthy" | "unhealthy";
