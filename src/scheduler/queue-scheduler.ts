@@ -1,4 +1,5 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
+import { INFLIGHT_SET_MIGRATION, InflightSet } from "./inflight";
 import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -49,6 +50,7 @@ const MIGRATIONS: string[][] = [
     `DROP TABLE inflight`,
     `ALTER TABLE inflight_v3 RENAME TO inflight`,
   ],
+  INFLIGHT_SET_MIGRATION,
 ];
 
 const DueRow = z.object({ job_id: z.string(), attempt: z.number(), run_at: z.number(), priority: z.number() });
@@ -69,6 +71,7 @@ export class QueueScheduler extends DurableObject<Env> {
   #sql: SqlStorage;
   /** Last `seq` given to a due row. */
   #seq = 0;
+  #inflight!: InflightSet;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
@@ -76,6 +79,7 @@ export class QueueScheduler extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       migrateSqlite(this.#sql, MIGRATIONS);
       this.#seq = Number(this.#sql.exec(`SELECT COALESCE(MAX(seq), 0) AS s FROM due`).one().s);
+      this.#inflight = new InflightSet(this.#sql);
     });
   }
 
@@ -106,9 +110,10 @@ export class QueueScheduler extends DurableObject<Env> {
     const { queue, items } = ReleaseInput.parse(input);
     this.#setQueueName(queue);
     for (const { jobId, attempt, next } of items) {
-      this.#sql.exec(`DELETE FROM inflight WHERE job_id = ? AND attempt = ?`, jobId, attempt);
+      this.#inflight.delete(jobId, attempt);
       if (next) this.#upsertDue(next);
     }
+    this.#inflight.save();
     await this.#dispatch();
   }
 
@@ -161,8 +166,9 @@ export class QueueScheduler extends DurableObject<Env> {
     let removed = 0;
     for (const id of jobIds) {
       removed += this.#sql.exec(`DELETE FROM due WHERE job_id = ? RETURNING job_id`, id).toArray().length;
-      removed += this.#sql.exec(`DELETE FROM inflight WHERE job_id = ? RETURNING job_id`, id).toArray().length;
+      if (this.#inflight.delete(id)) removed++;
     }
+    this.#inflight.save();
     await this.#dispatch();
     return removed;
   }
@@ -175,7 +181,7 @@ export class QueueScheduler extends DurableObject<Env> {
       rateLimit: this.#rateLimit(),
       version: StoredVersion.parse(this.#setting("version") ?? 0),
       due: this.#count("due"),
-      inflight: this.#count("inflight"),
+      inflight: this.#inflight.size,
     };
   }
 
@@ -204,7 +210,7 @@ export class QueueScheduler extends DurableObject<Env> {
 
   /** How many more jobs may start now: free slots, within the rate limit. */
   #freeSlots(now: number): number {
-    return Math.min(this.#workers() - this.#count("inflight"), this.#rateRoom(now));
+    return Math.min(this.#workers() - this.#inflight.size, this.#rateRoom(now));
   }
 
   #hasDueNow(now: number): boolean {
@@ -228,9 +234,10 @@ export class QueueScheduler extends DurableObject<Env> {
         // A direct item may still have an older timeline row (a job re-armed for now): it goes too.
         for (const r of rows) this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, r.job_id);
         for (const r of rows) {
-          this.#sql.exec(`INSERT OR REPLACE INTO inflight (job_id, attempt, dispatched_at) VALUES (?, ?, ?)`, r.job_id, r.attempt, now);
+          this.#inflight.add(r.job_id, r.attempt, now);
           if (limited) this.#sql.exec(`INSERT INTO starts (job_id, at) VALUES (?, ?)`, r.job_id, now);
         }
+        this.#inflight.save();
         for (let i = 0; i < rows.length; i += SEND_BATCH_LIMIT) {
           const chunk = rows.slice(i, i + SEND_BATCH_LIMIT);
           try {
@@ -238,10 +245,11 @@ export class QueueScheduler extends DurableObject<Env> {
           } catch (err) {
             console.error("exec queue send failed; will retry", err);
             for (const r of rows.slice(i)) {
-              this.#sql.exec(`DELETE FROM inflight WHERE job_id = ?`, r.job_id);
+              this.#inflight.delete(r.job_id);
               this.#sql.exec(`DELETE FROM starts WHERE job_id = ? AND at = ?`, r.job_id, now);
               this.#upsertDue({ jobId: r.job_id, attempt: r.attempt, runAt: r.run_at, priority: r.priority });
             }
+            this.#inflight.save();
             break;
           }
         }
@@ -253,14 +261,14 @@ export class QueueScheduler extends DurableObject<Env> {
   /** Sets the one alarm to the earliest moment there is something to do, or deletes it. */
   async #schedule(): Promise<void> {
     const now = Date.now();
-    const hasFreeSlot = this.#workers() > this.#count("inflight");
+    const hasFreeSlot = this.#workers() > this.#inflight.size;
     let next: number | null = null;
     if (!this.#paused()) {
       // With every slot busy, due work waits for a release rather than a busy-looping alarm.
       const row = this.#sql.exec(`SELECT MIN(run_at) AS t FROM due WHERE run_at > ?`, hasFreeSlot ? -1 : now).one();
       if (typeof row.t === "number") next = Math.max(row.t, now, this.#rateFreeAt(now));
     }
-    if (this.#count("due") + this.#count("inflight") > 0) {
+    if (this.#count("due") + this.#inflight.size > 0) {
       const heal = Number(this.#setting("last_heal_at") ?? now) + HEAL_INTERVAL_MS;
       next = next == null ? heal : Math.min(next, heal);
     }
@@ -281,27 +289,26 @@ export class QueueScheduler extends DurableObject<Env> {
 
     for (const expired of await findExpiredLeases(this.env, queue, now)) {
       const outcome = await expireLease(this.env, expired, now, settings);
-      this.#sql.exec(`DELETE FROM inflight WHERE job_id = ?`, expired.id);
+      this.#inflight.delete(expired.id);
+      this.#inflight.save();
       if (outcome) this.#upsertDue(outcome);
     }
 
-    const stale = this.#sql
-      .exec(`SELECT job_id FROM inflight WHERE dispatched_at < ? LIMIT 500`, now - LOST_AFTER_MS)
-      .toArray()
-      .map((r) => String(r.job_id));
+    const stale = this.#inflight.dispatchedBefore(now - LOST_AFTER_MS, 500);
     if (stale.length) {
       const states = await getJobStates(this.env, stale);
       for (const id of stale) {
         const state = states.get(id);
         if (state?.status === "running") continue;
-        this.#sql.exec(`DELETE FROM inflight WHERE job_id = ?`, id);
+        this.#inflight.delete(id);
         if (state?.status === "pending") this.#upsertDue({ jobId: id, attempt: state.attempt, runAt: state.runAt, priority: state.priority });
       }
+      this.#inflight.save();
     }
 
     for (const job of await findDuePendingJobs(this.env, queue, now + HEAL_HORIZON_MS)) {
-      const held = this.#sql.exec(`SELECT 1 FROM due WHERE job_id = ? UNION ALL SELECT 1 FROM inflight WHERE job_id = ?`, job.jobId, job.jobId).toArray();
-      if (held.length === 0) this.#upsertDue(job);
+      const held = this.#inflight.has(job.jobId) || this.#sql.exec(`SELECT 1 FROM due WHERE job_id = ?`, job.jobId).toArray().length > 0;
+      if (!held) this.#upsertDue(job);
     }
   }
 
@@ -349,7 +356,7 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#setSetting("version", String(StoredVersion.parse(this.#setting("version") ?? 0) + 1));
   }
 
-  #count(table: "due" | "inflight" | "starts"): number {
+  #count(table: "due" | "starts"): number {
     return Number(this.#sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
   }
 
