@@ -6,8 +6,8 @@ import { reconcile } from "../src/execution/reconciler";
 import { api, uniqueQueue, waitForStatus } from "./helpers";
 
 /** A job that is pending and due in D1 but not dispatched yet: the scheduler holds it for an hour. */
-async function dueButHeldJob(queue: string) {
-  const created = await api("/jobs", { body: { type: "echo", parameters: { message: "dup" }, delay: "01:00:00", queue } });
+async function dueButHeldJob(queue: string, parameters: Record<string, unknown> = { message: "dup" }, maxRetries?: number) {
+  const created = await api("/jobs", { body: { type: "echo", parameters, delay: "01:00:00", queue, maxRetries } });
   await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
   return created.json.id as string;
 }
@@ -40,6 +40,35 @@ describe("exec consumer", () => {
     expect(after.executionHistory).toHaveLength(1);
     expect(after.completedAt).toBe(job.completedAt);
     await api(`/jobs/${id}/cancel`, { method: "POST" });
+  });
+
+  it("claims and records a batch of mixed outcomes in one delivery, each job as if it ran alone", async () => {
+    const queue = uniqueQueue();
+    const ok = await dueButHeldJob(queue, { message: "ok", logLines: 2 });
+    const retry = await dueButHeldJob(queue, { failTimes: 1 }, 3);
+    const failed = await dueButHeldJob(queue, { fail: true }, 0);
+    const slow = await dueButHeldJob(queue, { message: "slow", sleepMs: 300 });
+    // Paused, the scheduler holds the retry instead of running it again while we look.
+    expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
+    const result = await deliver([ok, retry, failed, slow].map((jobId) => ({ jobId, attempt: 0, queue })));
+    expect(result.explicitAcks).toHaveLength(4);
+
+    const [a, b, c, d] = await Promise.all([ok, retry, failed, slow].map(async (id) => (await api(`/jobs/${id}`)).json));
+    expect(a).toMatchObject({ status: "completed", result: { echo: "ok", attempt: 1 }, attempts: 1, error: null });
+    expect(a.executionHistory).toMatchObject([{ attempt: 1, status: "completed" }]);
+    expect(b).toMatchObject({ status: "pending", retryCount: 1, attempts: 1 });
+    expect(b.error).toMatch(/failed on request/);
+    expect(b.executionHistory).toMatchObject([{ attempt: 1, status: "failed" }]);
+    expect(c).toMatchObject({ status: "failed", retryCount: 0, attempts: 1 });
+    expect(c.executionHistory).toMatchObject([{ attempt: 1, status: "failed" }]);
+    expect(d).toMatchObject({ status: "completed", result: { echo: "slow", attempt: 1 } });
+    expect(d.durationMs).toBeGreaterThanOrEqual(300);
+
+    const logs = (await api(`/jobs/${ok}/logs`)).json.logs.map((l: { message: string }) => l.message);
+    expect(logs).toEqual(["echo line 1", "echo line 2"]);
+    const totals = await env.DB.prepare("SELECT completed, failed, retried FROM job_totals WHERE queue = ? AND type = 'echo'").bind(queue).first();
+    expect(totals).toEqual({ completed: 2, failed: 1, retried: 1 });
+    await api(`/jobs/${retry}/cancel`, { method: "POST" });
   });
 
   it("acks and drops a malformed message", async () => {
