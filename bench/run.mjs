@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick]`: the platform floor and the scheduler's figures under the same
-// `wrangler dev`, each API figure also as a ratio to the floor. One JSON object per scenario on
-// stdout; all of them in bench/results/<date>.json.
+// `npm run bench [-- --quick] [-- --peers]`: the platform floor and the scheduler's figures under the
+// same `wrangler dev`, each API figure also as a ratio to the floor, the operations a job costs, and
+// with --peers BullMQ on the same machine. One JSON object per scenario on stdout; all of them in
+// bench/results/<date>.json.
 import autocannon from "autocannon";
 import { execSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { costPerMillion } from "./lib/cost.mjs";
 import { sleep, startDevServer } from "./lib/dev-server.mjs";
 
-const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
+const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, peers: { type: "boolean", default: false } } });
 const Q = opts.quick;
 const RUNS = Q ? 1 : 3;
 const DURATION = Q ? 3 : 10;
 const E2E_JOBS = Q ? 2_000 : 20_000;
 const PICKUP_JOBS = Q ? 300 : 2_000;
+const COST_JOBS = Q ? 500 : 2_000;
 const results = [];
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -33,15 +36,41 @@ async function load(url, init = {}) {
   return { rps: r.requests.average, non2xx: r.non2xx, p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99 };
 }
 
-/** RSS in MB of every workerd process started by this dev server's process group. */
-function workerdRssMb(pgid) {
-  const out = execSync("ps -eo pgid=,rss=,comm=", { encoding: "utf8" });
+/** The workerd processes started by this dev server's process group: [pid, rss KB]. */
+function workerdProcesses(pgid) {
+  const out = execSync("ps -eo pgid=,pid=,rss=,comm=", { encoding: "utf8" });
   return out
     .split("\n")
     .map((l) => l.trim().split(/\s+/))
-    .filter(([g, , comm]) => Number(g) === pgid && /workerd/.test(comm ?? ""))
-    .reduce((mb, [, rss]) => mb + Number(rss) / 1024, 0);
+    .filter(([g, , , comm]) => Number(g) === pgid && /workerd/.test(comm ?? ""))
+    .map(([, pid, rss]) => [Number(pid), Number(rss)]);
 }
+
+/** RSS in MB of every workerd process of the dev server. */
+const workerdRssMb = (pgid) => workerdProcesses(pgid).reduce((mb, [, rss]) => mb + rss / 1024, 0);
+
+/** CPU time (user + system) in ms used so far by these processes (clock ticks of 10 ms). */
+function cpuMs(pids) {
+  return pids.reduce((ms, pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      return ms + (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return ms;
+    }
+  }, 0);
+}
+/** The Worker's runtime only: both workerd processes. */
+const workerdCpuMs = (pgid) => cpuMs(workerdProcesses(pgid).map(([pid]) => pid));
+/** Everything `wrangler dev` runs: its Node process, esbuild and both workerd processes. */
+const devServerCpuMs = (pgid) =>
+  cpuMs(
+    execSync("ps -eo pgid=,pid=", { encoding: "utf8" })
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).map(Number))
+      .filter(([g]) => g === pgid)
+      .map(([, pid]) => pid),
+  );
 
 // 1. Floor: one D1 insert, one DO RPC, one Queue send per request.
 const floor = await startDevServer({ config: "bench/floor/wrangler.toml" });
@@ -55,14 +84,32 @@ try {
 const floorRps = median(floorRuns.map((r) => r.rps));
 emit("floor", { rate: floorRps, median: median(floorRuns.map((r) => r.p50)), p97_5: median(floorRuns.map((r) => r.p97_5)), p99: median(floorRuns.map((r) => r.p99)), unit: "req/s; latency ms" });
 
+/** The API of one dev server, with the waits and read-backs the scenarios share. */
+function clientFor(srv) {
+  const headers = { authorization: `Bearer ${srv.token}`, "content-type": "application/json" };
+  const api = async (path, body, method) => {
+    const res = await fetch(`${srv.url}/api/tickerq${path}`, { method: method ?? (body ? "POST" : "GET"), headers, body: body ? JSON.stringify(body) : undefined });
+    const json = res.status === 204 ? null : await res.json();
+    if (res.status >= 400) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const exportRows = async (queue) => {
+    const text = await (await fetch(`${srv.url}/api/tickerq/export/jobs?format=ndjson&queue=${queue}`, { headers })).text();
+    return text.trim() ? text.trim().split("\n").map((l) => JSON.parse(l)) : [];
+  };
+  const waitUntilDone = async (queue) => {
+    for (const t0 = Date.now(); Date.now() - t0 < 30 * 60_000; await sleep(250)) {
+      const [p, r] = await Promise.all([api(`/jobs?queue=${queue}&status=pending&limit=1`), api(`/jobs?queue=${queue}&status=running&limit=1`)]);
+      if (p.totalCount + r.totalCount === 0) return;
+    }
+    throw new Error(`queue ${queue} did not drain in 30 minutes`);
+  };
+  return { headers, api, exportRows, waitUntilDone };
+}
+
 const server = await startDevServer();
-const headers = { authorization: `Bearer ${server.token}`, "content-type": "application/json" };
-const api = async (path, body, method) => {
-  const res = await fetch(`${server.url}/api/tickerq${path}`, { method: method ?? (body ? "POST" : "GET"), headers, body: body ? JSON.stringify(body) : undefined });
-  const json = res.status === 204 ? null : await res.json();
-  if (res.status >= 400) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-};
+const { headers, api, exportRows, waitUntilDone } = clientFor(server);
+const ours = {};
 try {
   // 2. Create: single POST /jobs at 50 connections (jobs a day out, so only creation is measured), then batches of 1,000.
   const createBody = JSON.stringify({ type: "echo", delay: "1.00:00:00", queue: "bench-create" });
@@ -70,6 +117,7 @@ try {
   const createRuns = [];
   for (let i = 0; i < RUNS; i++) createRuns.push(await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody }));
   const createRps = median(createRuns.map((r) => r.rps));
+  ours.createSingle = createRps;
   emit("create-single-c50", {
     rate: createRps,
     ratioToFloor: createRps / floorRps,
@@ -86,6 +134,7 @@ try {
     for (let b = 0; b < 10; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, () => ({ type: "echo", delay: "1.00:00:00", queue: "bench-create" })) });
     batchRates.push(10_000 / ((performance.now() - t0) / 1000));
   }
+  ours.createBatch = median(batchRates);
   emit("create-batch-1000", { rate: median(batchRates), ratioToFloor: median(batchRates) / floorRps, runs: batchRates, unit: "jobs/s" });
   await api("/queues/bench-create/clear", { clearPending: true });
 
@@ -108,34 +157,40 @@ try {
     const lastCompletion = Math.max(Date.parse(last.completedAt), Date.now() - 250);
     e2eRates.push(E2E_JOBS / ((lastCompletion - t0) / 1000));
     // Every job: exactly one attempt, one terminal state.
-    const text = await (await fetch(`${server.url}/api/tickerq/export/jobs?format=ndjson&queue=${queue}`, { headers })).text();
-    const rows = text.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = await exportRows(queue);
     e2eCheck = { jobs: rows.length, completed: rows.filter((r) => r.status === "completed").length, notExactlyOneAttempt: rows.filter((r) => r.attempts !== 1).length };
   }
   const rssAfter = workerdRssMb(server.pid);
+  ours.endToEnd = median(e2eRates);
   emit("end-to-end", { count: E2E_JOBS, rate: median(e2eRates), ratioToFloor: median(e2eRates) / floorRps, runs: e2eRates, check: e2eCheck, unit: "completed jobs/s, first create to last completion" });
   emit("memory", { workerdRssMbBefore: Math.round(rssBefore), workerdRssMbAfter: Math.round(rssAfter), around: "end-to-end" });
 
   // 4. Pickup latency: immediate jobs at 100/s, open loop; handler start minus the create call.
-  const pickup = [];
-  for (let run = 0; run < RUNS; run++) {
-    const sent = [];
-    const t0 = performance.now();
-    const calls = [];
-    for (let i = 0; i < PICKUP_JOBS; i++) {
-      const due = t0 + i * 10;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
-      const at = Date.now();
-      calls.push(api("/jobs", { type: "echo", queue: "bench-pickup" }).then((j) => sent.push({ id: j.id, at })));
+  // Also at 25/s, and the dev server's CPU per job, to show how much of it is queueing on 2 cores.
+  for (const [rate, jobs, name] of [[100, PICKUP_JOBS, "pickup-latency"], [25, PICKUP_JOBS / 4, "pickup-latency-25-per-s"]]) {
+    const pickup = [];
+    let cpuMsPerJob = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const queue = `bench-pickup-${rate}-${run}`;
+      const sent = [];
+      const calls = [];
+      const cpu0 = devServerCpuMs(server.pid);
+      const t0 = performance.now();
+      for (let i = 0; i < jobs; i++) {
+        const wait = t0 + (i * 1000) / rate - performance.now();
+        if (wait > 0) await sleep(wait);
+        const at = Date.now();
+        calls.push(api("/jobs", { type: "echo", queue }).then((j) => sent.push({ id: j.id, at })));
+      }
+      await Promise.all(calls);
+      await waitUntilDone(queue);
+      cpuMsPerJob += (devServerCpuMs(server.pid) - cpu0) / jobs / RUNS;
+      const byId = new Map((await exportRows(queue)).map((r) => [r.id, Date.parse(r.executedAt)]));
+      for (const s of sent) pickup.push(byId.get(s.id) - s.at);
     }
-    await Promise.all(calls);
-    await waitUntilDone("bench-pickup");
-    const byId = await startTimes("bench-pickup");
-    for (const s of sent) pickup.push(byId.get(s.id) - s.at);
-    await api("/queues/bench-pickup/clear", { clearPending: true });
+    if (rate === 100) ours.pickupP50 = summary(pickup).median;
+    emit(name, { ...summary(pickup), rate, devServerCpuMsPerJob: Math.round(cpuMsPerJob * 10) / 10, unit: "ms, handler start minus create call; rate jobs/s offered" });
   }
-  emit("pickup-latency", { ...summary(pickup), unit: "ms, handler start minus create call" });
 
   // 5. Delayed lateness: 1,000 due in the same second and 500 spread over 1-3 s; start minus run_at.
   const lateness = [];
@@ -147,30 +202,71 @@ try {
     await api("/jobs/batch", { jobs: spread });
     await api("/queues/bench-late", { workers: 100 }, "PATCH");
     await waitUntilDone("bench-late");
-    const text = await (await fetch(`${server.url}/api/tickerq/export/jobs?format=ndjson&queue=bench-late`, { headers })).text();
-    for (const r of text.trim().split("\n").map((l) => JSON.parse(l))) {
+    for (const r of await exportRows("bench-late")) {
       const late = Date.parse(r.executedAt) - Date.parse(r.scheduledAt);
       if (late < 0) early++;
       lateness.push(late);
     }
     await api("/queues/bench-late/clear", { clearPending: true, clearFailed: true });
   }
+  ours.latenessP99 = summary(lateness).p99;
   emit("delayed-lateness", { ...summary(lateness), early, unit: "ms, handler start minus run_at" });
 } finally {
   await server.stop();
 }
 
-async function waitUntilDone(queue) {
-  for (;;) {
-    const [p, r] = await Promise.all([api(`/jobs?queue=${queue}&status=pending&limit=1`), api(`/jobs?queue=${queue}&status=running&limit=1`)]);
-    if (p.totalCount + r.totalCount === 0) return;
-    await sleep(250);
+// 7. Cost: every billable operation the Worker performs, counted by its METERING counters on a
+// server of its own (the counting wrappers would slow the figures above), for simple jobs created
+// in batches of 100 and one by one; workerd's CPU time per job bounds Workers CPU from above.
+const metered = await startDevServer({ vars: { METERING: "true" } });
+try {
+  const m = clientFor(metered);
+  for (const mode of ["batch-100", "single"]) {
+    const perRun = [];
+    for (let run = 0; run < RUNS; run++) {
+      const queue = `bench-cost-${mode}-${run}`;
+      await m.api(`/queues/${queue}`, { workers: 50 }, "PATCH");
+      await m.api("/_meter", null, "DELETE");
+      const cpu0 = workerdCpuMs(metered.pid);
+      const t0 = Date.now();
+      if (mode === "batch-100") {
+        for (let b = 0; b < COST_JOBS / 100; b++) await m.api("/jobs/batch", { jobs: Array.from({ length: 100 }, () => ({ type: "echo", queue })) });
+      } else {
+        for (let i = 0; i < COST_JOBS; i += 20) await Promise.all(Array.from({ length: 20 }, () => m.api("/jobs", { type: "echo", queue })));
+      }
+      await m.waitUntilDone(queue);
+      const seconds = (Date.now() - t0) / 1000;
+      const counts = await m.api("/_meter");
+      const cpuMsPerJob = (workerdCpuMs(metered.pid) - cpu0) / COST_JOBS;
+      // DO duration bound: the queue's scheduler and the realtime hub active for the whole run.
+      const cost = costPerMillion(counts, COST_JOBS, seconds * 2);
+      cost.usdPerMillion.workersCpuUpperBound = Math.round(cpuMsPerJob * 0.02 * 1e4) / 1e4;
+      cost.totalUsdPerMillion = Math.round((cost.totalUsdPerMillion + cost.usdPerMillion.workersCpuUpperBound) * 1000) / 1000;
+      perRun.push({ ...cost, workerdCpuMsPerJob: Math.round(cpuMsPerJob * 100) / 100 });
+    }
+    const mid = perRun.toSorted((a, b) => a.totalUsdPerMillion - b.totalUsdPerMillion)[Math.floor(perRun.length / 2)];
+    ours[`cost-${mode}`] = mid.totalUsdPerMillion;
+    emit(`cost-per-million-${mode}`, { count: COST_JOBS, ...mid, runsUsdPerMillion: perRun.map((r) => r.totalUsdPerMillion), unit: "USD per million simple jobs (Workers Paid, beyond inclusions)" });
   }
+} finally {
+  await metered.stop();
 }
 
-async function startTimes(queue) {
-  const text = await (await fetch(`${server.url}/api/tickerq/export/jobs?format=ndjson&queue=${queue}`, { headers })).text();
-  return new Map(text.trim().split("\n").map((l) => JSON.parse(l)).map((r) => [r.id, Date.parse(r.executedAt)]));
+// --peers: BullMQ + Redis on the same machine, same scenarios.
+if (opts.peers) {
+  const { runBullmqPeer } = await import("./peers/bullmq.mjs");
+  const peer = await runBullmqPeer({ quick: Q });
+  emit("peer-bullmq", {
+    ...peer,
+    oursOverBullmq: {
+      createSingle: ours.createSingle / peer.createSingleC50,
+      createBatch: ours.createBatch / peer.createBulk1000,
+      endToEnd: ours.endToEnd / peer.endToEnd,
+      pickupP50: ours.pickupP50 / peer.pickup.median,
+      latenessP99: ours.latenessP99 / peer.delayedLateness.p99,
+    },
+    unit: "peer figures as its bench prints them; oursOverBullmq: rates (above 1 is faster) and latencies (above 1 is slower)",
+  });
 }
 
 mkdirSync("bench/results", { recursive: true });
