@@ -39,18 +39,20 @@ export async function claimJobs(env: Env, msgs: { jobId: string; attempt: number
     }),
   );
   const expected = JSON.stringify(claimable.map((j) => ({ id: j.id, attempt: j.attempt })));
+  // In these statements `+status` keeps SQLite from scanning every pending (or running) job through
+  // the status indexes: each job is looked up by its id.
   const [claimed] = await env.DB.batch([
     env.DB.prepare(
       `UPDATE jobs SET status = 'running', attempt = attempt + 1, executed_at = ?1, lease_until = ?1 + COALESCE(timeout_ms, 60000) + ?3,
          progress = NULL, progress_message = NULL, updated_at = ?1
        FROM json_each(?2) v
-       WHERE jobs.id = v.value ->> '$.id' AND jobs.attempt = v.value ->> '$.attempt' AND status = 'pending' AND run_at <= ?1 AND cancel_requested = 0
+       WHERE jobs.id = v.value ->> '$.id' AND jobs.attempt = v.value ->> '$.attempt' AND +status = 'pending' AND +run_at <= ?1 AND cancel_requested = 0
        RETURNING *`,
     ).bind(now, expected, LEASE_GRACE_MS),
     env.DB.prepare(
       `INSERT OR IGNORE INTO job_attempts (job_id, attempt, status, started_at)
        SELECT id, attempt, 'running', executed_at FROM jobs
-       WHERE id IN (SELECT value ->> '$.id' FROM json_each(?1)) AND status = 'running' AND updated_at = ?2
+       WHERE id IN (SELECT value ->> '$.id' FROM json_each(?1)) AND +status = 'running' AND updated_at = ?2
          AND attempt = 1 + (SELECT value ->> '$.attempt' FROM json_each(?1) WHERE value ->> '$.id' = jobs.id)`,
     ).bind(expected, now),
     ...eventStatements(env, [...events.values()]),
@@ -119,7 +121,7 @@ export async function finishAttempts(env: Env, finished: FinishedAttempt[]): Pro
          lease_until = NULL,
          updated_at = v.value ->> '$.at'
        FROM json_each(?) v
-       WHERE jobs.id = v.value ->> '$.id' AND jobs.status = 'running' AND jobs.attempt = v.value ->> '$.attempt'
+       WHERE jobs.id = v.value ->> '$.id' AND +jobs.status = 'running' AND jobs.attempt = v.value ->> '$.attempt'
        RETURNING jobs.id`,
     ).bind(json),
     env.DB.prepare(

@@ -51,7 +51,12 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE inflight_v3 RENAME TO inflight`,
   ],
   INFLIGHT_SET_MIGRATION,
+  // Dispatch reads the oldest due rows of each priority: a range of this index per priority, not a
+  // sort of every due row.
+  [`DROP INDEX due_run_at`, `CREATE INDEX due_order ON due (priority, run_at, seq)`],
 ];
+/** Priorities, most urgent first (DueItemSchema: 0..2). */
+const PRIORITIES = [2, 1, 0] as const;
 
 const DueRow = z.object({ job_id: z.string(), attempt: z.number(), run_at: z.number(), priority: z.number() });
 const StoredWorkers = z.coerce.number().int().min(1).catch(DEFAULT_WORKERS);
@@ -214,7 +219,30 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   #hasDueNow(now: number): boolean {
-    return this.#sql.exec(`SELECT 1 FROM due WHERE run_at <= ? LIMIT 1`, now).toArray().length > 0;
+    return this.#sql.exec(`SELECT 1 FROM due WHERE priority IN (0, 1, 2) AND run_at <= ? LIMIT 1`, now).toArray().length > 0;
+  }
+
+  /** Up to `limit` due rows, by priority, then run_at, then arrival. */
+  #takeDue(now: number, limit: number) {
+    const rows: z.infer<typeof DueRow>[] = [];
+    for (const priority of PRIORITIES) {
+      if (rows.length >= limit) break;
+      const batch = this.#sql
+        .exec(`SELECT job_id, attempt, run_at, priority FROM due WHERE priority = ? AND run_at <= ? ORDER BY run_at, seq LIMIT ?`, priority, now, limit - rows.length)
+        .toArray();
+      for (const r of batch) rows.push(DueRow.parse(r));
+    }
+    return rows;
+  }
+
+  /** The earliest run_at after `after`, or null. */
+  #nextRunAt(after: number): number | null {
+    let next: number | null = null;
+    for (const priority of PRIORITIES) {
+      const t = this.#sql.exec(`SELECT MIN(run_at) AS t FROM due WHERE priority = ? AND run_at > ?`, priority, after).one().t;
+      if (typeof t === "number" && (next == null || t < next)) next = t;
+    }
+    return next;
   }
 
   /** Sends what is due to the exec queue, as far as slots allow; `direct` items (due now, never on the timeline) go first. */
@@ -224,10 +252,7 @@ export class QueueScheduler extends DurableObject<Env> {
       const now = Date.now();
       const free = this.#freeSlots(now);
       if (free > 0) {
-        const fromTimeline = this.#sql
-          .exec(`SELECT job_id, attempt, run_at, priority FROM due WHERE run_at <= ? ORDER BY priority DESC, run_at, seq LIMIT ?`, now, Math.max(0, free - direct.length))
-          .toArray()
-          .map((r) => DueRow.parse(r));
+        const fromTimeline = this.#takeDue(now, Math.max(0, free - direct.length));
         const rows = [...direct.slice(0, free).map((d) => ({ job_id: d.jobId, attempt: d.attempt, run_at: d.runAt, priority: d.priority })), ...fromTimeline];
         const limited = this.#rateLimit() != null;
         // Claim the rows synchronously, before any await, so interleaved calls cannot dispatch them twice.
@@ -265,10 +290,10 @@ export class QueueScheduler extends DurableObject<Env> {
     let next: number | null = null;
     if (!this.#paused()) {
       // With every slot busy, due work waits for a release rather than a busy-looping alarm.
-      const row = this.#sql.exec(`SELECT MIN(run_at) AS t FROM due WHERE run_at > ?`, hasFreeSlot ? -1 : now).one();
-      if (typeof row.t === "number") next = Math.max(row.t, now, this.#rateFreeAt(now));
+      const t = this.#nextRunAt(hasFreeSlot ? -1 : now);
+      if (t != null) next = Math.max(t, now, this.#rateFreeAt(now));
     }
-    if (this.#count("due") + this.#inflight.size > 0) {
+    if (this.#inflight.size > 0 || this.#sql.exec(`SELECT 1 FROM due LIMIT 1`).toArray().length > 0) {
       const heal = Number(this.#setting("last_heal_at") ?? now) + HEAL_INTERVAL_MS;
       next = next == null ? heal : Math.min(next, heal);
     }
