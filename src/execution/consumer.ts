@@ -55,11 +55,13 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   for (const d of losers) d.message.ack();
   if (!winners.length) return;
 
-  await deliverEvents(env, winners.map((w) => w.event));
-  const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, ended));
+  // Not awaited before the handlers start; every later delivery of this batch waits for it, so
+  // subscribers still see each job start before it ends.
+  const started = deliverEvents(env, winners.map((w) => w.event));
+  const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, ended, started));
   await Promise.all(
     winners.map(async ({ job, msg, message }) => {
-      const report = await runAttempt(env, job, settings);
+      const report = await runAttempt(env, job, settings, started);
       const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
       await recorder.add({
         job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },
@@ -78,7 +80,7 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
 }
 
 /** Records, announces and releases attempts that ended together; each message is acked once its end is settled. */
-async function recordEnds(env: Env, ended: Ended[]): Promise<void> {
+async function recordEnds(env: Env, ended: Ended[], started: Promise<void>): Promise<void> {
   let recorded: Set<string>;
   try {
     recorded = await finishAttempts(env, ended);
@@ -95,7 +97,7 @@ async function recordEnds(env: Env, ended: Ended[]): Promise<void> {
     byQueue.set(e.queue, items);
   }
   await Promise.all([
-    deliverEvents(env, ended.filter((e) => recorded.has(e.job.id)).map((e) => e.event)),
+    started.then(() => deliverEvents(env, ended.filter((e) => recorded.has(e.job.id)).map((e) => e.event))),
     ...[...byQueue].map(([queue, items]) =>
       schedulerFor(env, queue)
         .release({ queue, items })

@@ -27,12 +27,15 @@ export type AttemptReport = {
   finishedAt: number;
 };
 
-/** Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next. */
-export async function runAttempt(env: Env, job: JobRow, settings: Settings): Promise<AttemptReport> {
+/**
+ * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
+ * Its live events (progress, log lines) are delivered only after `announced` (the job.started delivery) settles.
+ */
+export async function runAttempt(env: Env, job: JobRow, settings: Settings, announced: Promise<void> = Promise.resolve()): Promise<AttemptReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
-  const live = liveEmitter(env);
+  const live = liveEmitter(env, announced);
   const base = { jobId: job.id, jobType: job.type, jobName: job.name, queue: job.queue, attempt: job.attempt };
   const log = (level: LogLevel, message: string, details?: string, stepName?: string) => {
     if (logs.length >= MAX_LOG_LINES) return;
@@ -98,10 +101,10 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings): Pro
 }
 
 /** Buffers ephemeral events (progress, log lines) and hands them to the sinks in small batches. */
-function liveEmitter(env: Env) {
+function liveEmitter(env: Env, after: Promise<void>) {
   let buffer: DomainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
-  let inflight: Promise<void> = Promise.resolve();
+  let inflight: Promise<void> = after.catch(() => {});
   const flush = () => {
     timer = null;
     const events = buffer;
