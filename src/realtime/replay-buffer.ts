@@ -67,7 +67,8 @@ export class ReplayBuffer {
       if (size >= CHUNK_BYTES) write();
     }
     write();
-    if (out.length) this.#sql.exec(`DELETE FROM message_chunks WHERE last_seq <= ?`, this.#latest - REPLAY_LIMIT);
+    // The first_seq term lets SQLite read only the old chunks (by primary key), not every chunk.
+    if (out.length) this.#sql.exec(`DELETE FROM message_chunks WHERE first_seq <= ?1 AND last_seq <= ?1`, this.#latest - REPLAY_LIMIT);
     return out;
   }
 
