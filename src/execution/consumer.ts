@@ -4,7 +4,7 @@ import { getJobsByIds } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
-import { schedulerFor } from "../scheduler/client";
+import { releaseSlots } from "../scheduler/client";
 import { ExecMessageSchema, type ExecMessage, type ReleaseItem } from "../scheduler/messages";
 import { GroupCommit } from "./group-commit";
 import { runAttempt } from "./run-attempt";
@@ -90,19 +90,12 @@ async function recordEnds(env: Env, ended: Ended[], started: Promise<void>): Pro
     for (const e of ended) e.message.ack();
     return;
   }
-  const byQueue = new Map<string, ReleaseItem[]>();
-  for (const e of ended) {
-    const items = byQueue.get(e.queue) ?? [];
-    items.push({ jobId: e.job.id, attempt: e.dispatched, next: recorded.has(e.job.id) ? e.next : undefined });
-    byQueue.set(e.queue, items);
-  }
   await Promise.all([
     started.then(() => deliverEvents(env, ended.filter((e) => recorded.has(e.job.id)).map((e) => e.event))),
-    ...[...byQueue].map(([queue, items]) =>
-      schedulerFor(env, queue)
-        .release({ queue, items })
-        .catch((err) => console.error("scheduler release failed; its heal will recover the slots", err)),
-    ),
+    releaseSlots(
+      env,
+      ended.map((e) => ({ queue: e.queue, item: { jobId: e.job.id, attempt: e.dispatched, next: recorded.has(e.job.id) ? e.next : undefined } })),
+    ).catch((err) => console.error("scheduler release failed; its heal will recover the slots", err)),
   ]);
   for (const e of ended) e.message.ack();
 }
@@ -133,15 +126,11 @@ async function releaseUnclaimed(env: Env, msgs: ExecMessage[]): Promise<void> {
   if (!msgs.length) return;
   try {
     const jobs = new Map((await getJobsByIds(env, msgs.map((m) => m.jobId))).map((j) => [j.id, j]));
-    const byQueue = new Map<string, ReleaseItem[]>();
-    for (const msg of msgs) {
+    const stale = msgs.filter((msg) => {
       const job = jobs.get(msg.jobId);
-      if (job && job.status === "running" && job.attempt === msg.attempt + 1) continue;
-      const items = byQueue.get(msg.queue) ?? [];
-      items.push({ jobId: msg.jobId, attempt: msg.attempt });
-      byQueue.set(msg.queue, items);
-    }
-    await Promise.all([...byQueue].map(([queue, items]) => schedulerFor(env, queue).release({ queue, items })));
+      return !(job && job.status === "running" && job.attempt === msg.attempt + 1);
+    });
+    await releaseSlots(env, stale.map((msg) => ({ queue: msg.queue, item: { jobId: msg.jobId, attempt: msg.attempt } })));
   } catch (err) {
     console.error("could not release stale dispatches; the scheduler's heal will", err);
   }

@@ -1,18 +1,27 @@
-import type { DueItem } from "./messages";
+import type { DueItem, ReleaseItem } from "./messages";
 
 export function schedulerFor(env: Env, queue: string) {
   return env.QUEUE_SCHEDULER.get(env.QUEUE_SCHEDULER.idFromName(queue));
 }
 
+function byQueue<T>(entries: { queue: string; item: T }[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const { queue, item } of entries) {
+    const list = out.get(queue) ?? [];
+    list.push(item);
+    out.set(queue, list);
+  }
+  return out;
+}
+
 /** Hands due work to each queue's scheduler: one call per queue. */
 export async function armJobs(env: Env, jobs: { queue: string; item: DueItem }[]): Promise<void> {
-  const byQueue = new Map<string, DueItem[]>();
-  for (const { queue, item } of jobs) {
-    const list = byQueue.get(queue) ?? [];
-    list.push(item);
-    byQueue.set(queue, list);
-  }
-  await Promise.all([...byQueue].map(([queue, items]) => schedulerFor(env, queue).enqueue({ queue, items })));
+  await Promise.all([...byQueue(jobs)].map(([queue, items]) => schedulerFor(env, queue).enqueue({ queue, items })));
+}
+
+/** Gives finished (or stale) dispatches back to each queue's scheduler: one call per queue. */
+export async function releaseSlots(env: Env, released: { queue: string; item: ReleaseItem }[]): Promise<void> {
+  await Promise.all([...byQueue(released)].map(([queue, items]) => schedulerFor(env, queue).release({ queue, items })));
 }
 
 /**
