@@ -6,34 +6,19 @@ import { isWebhookEvent } from "./model";
 const asString = (v: unknown) => (typeof v === "string" ? v : null);
 
 /**
- * The outbox: one INSERT … SELECT per event, committed in the state change's own transaction, that
- * writes a delivery row for every enabled endpoint subscribed to the event (and passing its
- * filters) only if the change committed. With no matching endpoint it writes nothing.
+ * The outbox: an INSERT … SELECT, committed in the state change's own transaction, that writes a
+ * delivery row for every enabled endpoint subscribed to each event (and passing its filters) only
+ * if the change committed (`guard`, over the `json_each` row `v`). With no matching endpoint it
+ * writes nothing.
  */
-export function deliveryStatement(env: Env, { event, guard }: GuardedEvent, now: number): D1PreparedStatement {
-  const queue = asString(event.data.queue);
-  const jobType = event.type.startsWith("job.") ? asString(event.data.jobType) : null;
-  return env.DB.prepare(
-    `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
-     SELECT 'whd_' || lower(hex(randomblob(12))), e.id, ?, ?, ?, 'pending', 0, ?, ?, ?
-     FROM webhook_endpoints e
-     WHERE e.enabled = 1
-       AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = ?)
-       AND (? IS NULL OR e.filter_queues IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_queues) WHERE value = ?))
-       AND (? IS NULL OR e.filter_job_types IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_job_types) WHERE value = ?))
-       AND (${guard.sql})`,
-  ).bind(event.id, event.type, JSON.stringify(event), now, now, now, event.type, queue, queue, jobType, jobType, ...guard.params);
-}
-
-/** The outbox for many job-guarded events in one statement: a delivery row per committed event and matching endpoint. */
-function deliveriesStatement(env: Env, events: (GuardedEvent & { guard: { job: JobState } })[], now: number): D1PreparedStatement {
-  const rows = events.map(({ event, guard }) => ({
+function outboxStatement(env: Env, rows: { event: DomainEvent; g?: unknown[] }[], now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement {
+  const json = rows.map(({ event, g }) => ({
     id: event.id,
     type: event.type,
     payload: JSON.stringify(event),
     queue: asString(event.data.queue),
-    jobType: asString(event.data.jobType),
-    g: jobStateTuple(guard.job),
+    jobType: event.type.startsWith("job.") ? asString(event.data.jobType) : null,
+    g,
   }));
   return env.DB.prepare(
     `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
@@ -43,8 +28,18 @@ function deliveriesStatement(env: Env, events: (GuardedEvent & { guard: { job: J
        AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = v.value ->> '$.type')
        AND (v.value ->> '$.queue' IS NULL OR e.filter_queues IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_queues) WHERE value = v.value ->> '$.queue'))
        AND (v.value ->> '$.jobType' IS NULL OR e.filter_job_types IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_job_types) WHERE value = v.value ->> '$.jobType'))
-     WHERE ${JOB_STATE_EXISTS}`,
-  ).bind(JSON.stringify(rows), now);
+     WHERE (${guard.sql})`,
+  ).bind(JSON.stringify(json), now, ...guard.params);
+}
+
+/** The outbox for one event under any guard. */
+export function deliveryStatement(env: Env, { event, guard }: GuardedEvent, now: number): D1PreparedStatement {
+  return outboxStatement(env, [{ event }], now, guard);
+}
+
+/** The outbox for many job-guarded events in one statement. */
+function deliveriesStatement(env: Env, events: (GuardedEvent & { guard: { job: JobState } })[], now: number): D1PreparedStatement {
+  return outboxStatement(env, events.map(({ event, guard }) => ({ event, g: jobStateTuple(guard.job) })), now, { sql: JOB_STATE_EXISTS, params: [] });
 }
 
 export const webhookSink: EventSink = {
