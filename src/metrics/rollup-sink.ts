@@ -57,7 +57,7 @@ export const rollupSink: EventSink = {
 
 type Counted = { hour: number; queue: string; type: string; counters: number[]; reason: string | null };
 
-function counted({ event }: GuardedEvent): Counted | null {
+function countOf({ event }: GuardedEvent): Counted | null {
   const counted = COUNTED[event.type];
   if (!counted) return null;
   const parsed = JobEventData.safeParse(event.data);
@@ -85,7 +85,7 @@ function statementsFor(db: D1Database, { event, guard }: GuardedEvent): D1Prepar
     if (!data.success) return [];
     return [guarded(db, { head: QUEUE_EVENT_SQL, tail: "" }, [event.id, Date.parse(event.timestamp), data.data.queue, event.type, JSON.stringify(event.data)], guard)];
   }
-  const c = counted({ event, guard });
+  const c = countOf({ event, guard });
   if (!c) return [];
   const statements = [guarded(db, ROLLUP, [c.hour, c.queue, c.type, ...c.counters], guard), guarded(db, TOTAL, [c.queue, c.type, ...c.counters], guard)];
   if (c.reason != null) {
@@ -101,7 +101,7 @@ function guarded(db: D1Database, sql: { head: string; tail: string }, values: un
 /** One upsert per table for all job-guarded events: the committed ones summed per key. */
 function aggregatedStatements(db: D1Database, events: (GuardedEvent & { guard: { job: JobState } })[]): D1PreparedStatement[] {
   const rows = events.flatMap((e) => {
-    const c = counted(e);
+    const c = countOf(e);
     return c ? [{ ...c, g: jobStateTuple(e.guard.job) }] : [];
   });
   if (!rows.length) return [];
