@@ -242,10 +242,7 @@ try {
       const counts = await m.api("/_meter");
       const cpuMsPerJob = (workerdCpuMs(metered.pid) - cpu0) / COST_JOBS;
       // DO duration bound: the queue's scheduler and the realtime hub active for the whole run.
-      const cost = costPerMillion(counts, COST_JOBS, seconds * 2);
-      cost.usdPerMillion.workersCpuUpperBound = Math.round(cpuMsPerJob * 0.02 * 1e4) / 1e4;
-      cost.totalUsdPerMillion = Math.round((cost.totalUsdPerMillion + cost.usdPerMillion.workersCpuUpperBound) * 1000) / 1000;
-      perRun.push({ ...cost, workerdCpuMsPerJob: Math.round(cpuMsPerJob * 100) / 100 });
+      perRun.push(costPerMillion(counts, COST_JOBS, seconds * 2, cpuMsPerJob));
     }
     const mid = perRun.toSorted((a, b) => a.totalUsdPerMillion - b.totalUsdPerMillion)[Math.floor(perRun.length / 2)];
     ours[`cost-${mode}`] = mid.totalUsdPerMillion;

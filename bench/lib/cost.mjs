@@ -13,11 +13,15 @@ export const PRICES_USD_PER_MILLION = {
 const DO_GB_S_USD = 12.5 / 1e6;
 const DO_GB = 0.128;
 
+/** Workers CPU: $0.02 per million CPU-ms. */
+const CPU_MS_USD = 0.02 / 1e6;
+
 /**
- * Per-job operation counts and the dollar figure per million jobs.
- * `activeDoSeconds` bounds DO duration from above: the wall time of the run times the objects involved.
+ * Per-job operation counts and the dollar figure per million jobs. Two upper bounds: `activeDoSeconds`
+ * for DO duration (the wall time of the run times the objects involved) and `cpuMsPerJob` for
+ * Workers CPU (all of workerd's CPU time).
  */
-export function costPerMillion(counts, jobs, activeDoSeconds) {
+export function costPerMillion(counts, jobs, activeDoSeconds, cpuMsPerJob) {
   const perJob = {
     workerRequests: counts.workerInvocations / jobs,
     d1RowsRead: counts.d1RowsRead / jobs,
@@ -29,8 +33,15 @@ export function costPerMillion(counts, jobs, activeDoSeconds) {
   };
   const dollars = Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, round(v * PRICES_USD_PER_MILLION[k], 4)]));
   dollars.doDurationUpperBound = round(((activeDoSeconds * DO_GB * DO_GB_S_USD) / jobs) * 1e6, 4);
+  dollars.workersCpuUpperBound = round(cpuMsPerJob * CPU_MS_USD * 1e6, 4);
   const total = round(Object.values(dollars).reduce((a, b) => a + b, 0), 3);
-  return { perJob: Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, round(v, 3)])), usdPerMillion: dollars, totalUsdPerMillion: total, d1Queries: round(counts.d1Queries / jobs, 3) };
+  return {
+    perJob: Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, round(v, 3)])),
+    usdPerMillion: dollars,
+    totalUsdPerMillion: total,
+    d1Queries: round(counts.d1Queries / jobs, 3),
+    workerdCpuMsPerJob: round(cpuMsPerJob, 2),
+  };
 }
 
 const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
