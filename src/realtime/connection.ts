@@ -42,7 +42,7 @@ export const MAX_ATTACHMENT_BYTES = 2048;
 export const MAX_SUBSCRIPTION_BYTES = 1536;
 
 /** Open connections one API key may hold on one hub instance (WebSocket and SSE share the `topics` one). */
-export const MAX_CONNECTIONS_PER_KEY = 25;
+export const MAX_CONNECTIONS_PER_KEY = 20;
 /** Open connections on one hub instance, whoever holds them. */
 export const MAX_CONNECTIONS_PER_HUB = 5_000;
 /** Replays (`since`, `Last-Event-ID`, subscribe with `since`) one key may ask for per minute; each reads the replay buffer. */
