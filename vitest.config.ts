@@ -14,10 +14,11 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           // Small enough that a test can reach it with a fresh key; the bootstrap token is exempt.
-          ratelimits: { API_RATE_LIMITER: { simple: { limit: 25, period: 10 } } },
+          // Failed authentications share one budget here (requests without CF-Connecting-IP): large enough for the suite.
+          ratelimits: { API_RATE_LIMITER: { simple: { limit: 25, period: 10 } }, AUTH_FAILURE_RATE_LIMITER: { simple: { limit: 60, period: 60 } } },
           bindings: {
             TEST_MIGRATIONS: migrations,
-            ADMIN_TOKEN: "test-admin-token",
+            ADMIN_TOKEN: "test-admin-token-0123456789abcdef-0123",
             ALLOW_PRIVATE_TARGETS: "true",
             RETRY_BASE_DELAY_MS: "200",
             RETRY_MAX_DELAY_MS: "2000",

@@ -18,6 +18,7 @@ const SettingsSchema = z.object({
   RETRY_MAX_DELAY_MS: positiveInt(300_000),
   RETENTION_DAYS: positiveInt(30),
   METRICS_RETENTION_DAYS: positiveInt(400),
+  SELF_RECONCILE: flag.catch(false),
 });
 
 export type Settings = {
@@ -30,6 +31,8 @@ export type Settings = {
   retentionMs: number;
   /** Hourly metrics rollups are kept this long; the all-time totals are never purged. */
   metricsRetentionMs: number;
+  /** Request- and batch-driven reconciliation, for local development where crons do not fire. */
+  selfReconcile: boolean;
 };
 
 /** Reads the deployment's vars once per call site; invalid values fall back to safe defaults. */
@@ -43,6 +46,7 @@ export function readSettings(env: Partial<Env>): Settings {
     retryMaxDelayMs: s.RETRY_MAX_DELAY_MS,
     retentionMs: s.RETENTION_DAYS * 86_400_000,
     metricsRetentionMs: s.METRICS_RETENTION_DAYS * 86_400_000,
+    selfReconcile: s.SELF_RECONCILE,
   };
 }
 

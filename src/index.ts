@@ -1,5 +1,6 @@
 import { handleExecBatch } from "./execution/consumer";
 import { reconcile, reconcileIfDue } from "./execution/reconciler";
+import { readSettings } from "./config";
 import { appFor } from "./http/app";
 import { runDueMaintenance } from "./maintenance/tasks";
 import { handleWebhookBatch } from "./webhooks/consumer";
@@ -14,14 +15,14 @@ export default {
   fetch(request, rawEnv, ctx) {
     const env = meteredEnv(rawEnv);
     countInvocation(env);
-    reconcileIfDue(env, ctx);
+    if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
     return appFor(env).fetch(request, env, ctx);
   },
   async queue(rawBatch, rawEnv, ctx) {
     const env = meteredEnv(rawEnv);
     countInvocation(env);
     const batch = meterConsumedBatch(env, rawBatch);
-    reconcileIfDue(env, ctx);
+    if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
     if (batch.queue === WEBHOOK_QUEUE_NAME) await handleWebhookBatch(batch, env);
     else await handleExecBatch(batch, env);
   },

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_SCHEMA, ReplayBuffer } from "../src/realtime/replay-buffer";
+import { REPLAY_BUFFER_BYTES, REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_SCHEMA, ReplayBuffer } from "../src/realtime/replay-buffer";
 import { INFLIGHT_SET_MIGRATION, InflightSet } from "../src/scheduler/inflight";
 
 // Each test rebuilds the older layout inside a fresh object's storage, then runs the step that
@@ -35,7 +35,7 @@ describe("Durable Object storage migrations", () => {
         sql.exec(`INSERT INTO messages VALUES (?, 'job-status', 'mail', ?, 'echo', ?)`, seq, `job_${seq}`, JSON.stringify({ seq }));
       }
       sql.exec(`INSERT INTO counters VALUES ('seq', 9)`);
-      for (const stmt of REPLAY_BUFFER_CHUNKS) sql.exec(stmt);
+      for (const stmt of [...REPLAY_BUFFER_CHUNKS, ...REPLAY_BUFFER_BYTES]) sql.exec(stmt);
       const buffer = new ReplayBuffer(sql);
       expect(buffer.latestSeq).toBe(9);
       expect(buffer.oldestSeq()).toBe(7);

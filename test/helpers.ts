@@ -5,7 +5,7 @@ import { requestJson, waitFor, type CallInit } from "./support/client-core";
 export { waitFor };
 
 export const BASE = "http://edge-ticker.test/api/tickerq";
-export const ADMIN = "test-admin-token";
+export const ADMIN = "test-admin-token-0123456789abcdef-0123";
 
 /** Calls the Worker's own fetch handler, as a client would. */
 export function api(path: string, init: CallInit = {}) {

@@ -13,7 +13,7 @@ type Expected = { completed: number; failed: number; cancelled: number; retried:
 const expectedFor = () => ({ completed: 0, failed: 0, cancelled: 0, retried: 0, durations: [], reasons: new Map() }) as Expected;
 
 async function prometheus(): Promise<{ families: any[]; lines: Sample[] }> {
-  const res = await exports.default.fetch(new Request("http://edge-ticker.test/metrics", { headers: { authorization: "Bearer test-admin-token" } }));
+  const res = await exports.default.fetch(new Request("http://edge-ticker.test/metrics", { headers: { authorization: "Bearer test-admin-token-0123456789abcdef-0123" } }));
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await res.text();

@@ -13,8 +13,12 @@ import { ADMIN, api, BASE, uniqueQueue, waitFor } from "./helpers";
 const freshHub = () => env.REALTIME_HUB.get(env.REALTIME_HUB.idFromName(`test-${crypto.randomUUID()}`));
 type Hub = ReturnType<typeof freshHub>;
 
-async function connect(hub: Hub, init: ConnectInit) {
-  const res = await hub.fetch("https://hub/connect", { headers: { upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify(init) } });
+const ADMIN_KEY = { id: "admin-token", expiresAt: null, capped: false };
+type Init = DistributiveOmit<ConnectInit, "key"> & { key?: ConnectInit["key"] };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+async function connect(hub: Hub, init: Init) {
+  const res = await hub.fetch("https://hub/connect", { headers: { upgrade: "websocket", [CONNECT_HEADER]: JSON.stringify({ key: ADMIN_KEY, ...init }) } });
   const ws = res.webSocket!;
   const frames: string[] = [];
   ws.accept();

@@ -27,7 +27,7 @@ describe("live update routes", () => {
       connectionToken: expect.stringMatching(/^ctok_/),
       availableTransports: [{ transport: "WebSockets", transferFormats: ["Text"] }],
     });
-    const res = await exports.default.fetch(new Request(`${root}/hubs/job-progress/negotiate`, { method: "POST", headers: { authorization: "Bearer test-admin-token" } }));
+    const res = await exports.default.fetch(new Request(`${root}/hubs/job-progress/negotiate`, { method: "POST", headers: { authorization: "Bearer test-admin-token-0123456789abcdef-0123" } }));
     expect(res.status).toBe(200);
     const v0 = await res.json<any>();
     expect(v0).not.toHaveProperty("connectionToken");

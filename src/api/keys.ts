@@ -6,6 +6,7 @@ import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { readJson } from "../http/validate";
 import { ScopeSchema } from "../model/scopes";
+import { closeKeyConnections } from "../realtime/client";
 
 export const CreateKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -24,6 +25,9 @@ export const keysApi = new Hono<AppEnv>()
   })
   .get("/", async (c) => c.json({ keys: await listApiKeys(c.env) }))
   .delete("/:id", async (c) => {
-    if (!(await revokeApiKey(c.env, c.req.param("id")))) throw notFound("API key");
+    const id = c.req.param("id");
+    if (!(await revokeApiKey(c.env, id))) throw notFound("API key");
+    // Requests check the key each time; live connections were authenticated once, so they are closed now.
+    await closeKeyConnections(c.env, id, "The API key was revoked.");
     return c.body(null, 204);
   });

@@ -73,6 +73,12 @@ export const apiKeys = sqliteTable("api_keys", {
   lastUsedAt: integer("last_used_at"),
 });
 
+export const realtimeTickets = sqliteTable("realtime_tickets", {
+  ticketHash: text("ticket_hash").primaryKey(),
+  keyId: text("key_id").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
 export const queues = sqliteTable("queues", {
   name: text("name").primaryKey(),
   paused: integer("paused").notNull().default(0),

@@ -9,7 +9,7 @@ import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
 import { queuesApi } from "../api/queues";
 import { recurringApi } from "../api/recurring"
-import { realtimeApi, signalrHubApi } from "../api/realtime";
+import { realtimeApi, signalrHubApi, ticketsApi } from "../api/realtime";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { webhooksApi } from "../api/webhooks";
@@ -20,7 +20,11 @@ import { ApiError, renderError } from "./errors";
 
 const api = new Hono<AppEnv>()
   .route("/", systemApi)
+  // The streaming routes authenticate themselves: they alone also take a token in the URL.
+  .route("/hub", signalrHubApi("tickerq"))
+  .route("/", realtimeApi)
   .use(requireAuth)
+  .route("/realtime/tickets", ticketsApi)
   .route("/jobs/recurring", recurringApi)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
@@ -30,9 +34,7 @@ const api = new Hono<AppEnv>()
   .route("/metrics", metricsApi)
   .route("/grafana", grafanaApi)
   .route("/export", exportApi)
-  .route("/webhooks", webhooksApi)
-  .route("/hub", signalrHubApi("tickerq"))
-  .route("/", realtimeApi);
+  .route("/webhooks", webhooksApi);
 
 const apps = new Map<string, Hono<AppEnv>>();
 
@@ -41,13 +43,14 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ strict: false });
   app.onError(renderError);
   app.notFound((c) => renderError(new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), c));
+  // The WbtWebJob-compatible API keeps that service's own paths, outside the base path ("/api/jobs/*" covers "/api/jobs" too).
+  // Ahead of the base path's routes, so with an empty base path its streaming hub is not put under the header-only guard.
+  app.use("/api/jobs/*", requireAuth).route("/api/jobs", wbtJobsApi);
+  // So is its SignalR hub (seed 003), which authenticates itself like the other streaming routes.
+  app.route("/hubs/job-progress", signalrHubApi("job-progress"));
   app.route(basePath || "/", api);
   // Prometheus scrapes /metrics at the root, as the seed configures it.
   app.route("/", prometheusApi);
-  // The WbtWebJob-compatible API keeps that service's own paths, outside the base path.
-  app.use("/api/jobs/*", requireAuth).use("/api/jobs", requireAuth).route("/api/jobs", wbtJobsApi);
-  // So is its SignalR hub (seed 003).
-  app.use("/hubs/job-progress/*", requireAuth).use("/hubs/job-progress", requireAuth).route("/hubs/job-progress", signalrHubApi("job-progress"));
   return app;
 }
 

@@ -3,15 +3,29 @@ import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import { hubFor } from "./client";
-import { AttachmentSchema, CONNECT_HEADER, ConnectInitSchema, MAX_ATTACHMENT_BYTES, TOPIC_PING, TOPIC_PONG, type Attachment } from "./connection";
+import {
+  AttachmentSchema,
+  CONNECT_HEADER,
+  ConnectInitSchema,
+  keyTag,
+  MAX_ATTACHMENT_BYTES,
+  MAX_CONNECTIONS_PER_HUB,
+  MAX_CONNECTIONS_PER_KEY,
+  MAX_REPLAYS_PER_KEY_PER_MINUTE,
+  TOPIC_PING,
+  TOPIC_PONG,
+  type Attachment,
+  type ConnectInit,
+} from "./connection";
 import { controlFrame, envelope, matches, PublishInput, RelayInput, TOPICS, type Draft, type Published, type Stored, type Subscription } from "./messages";
 import { QUEUE_METRICS_SCHEMA, QueueMetrics } from "./queue-metrics";
-import { REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_SCHEMA, REPLAY_LIMIT, ReplayBuffer } from "./replay-buffer";
+import { REPLAY_BUFFER_BYTES, REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_SCHEMA, REPLAY_LIMIT, ReplayBuffer } from "./replay-buffer";
 import { hubFrames, type HubFrame } from "./signalr-events";
 import { closeFrame, completion, parseRecord, PING_FRAME, records, resolveInvocation, handshakeReply } from "./signalr-protocol";
 import { parseClientMessage, subscribe, unsubscribe } from "./topic-protocol";
 
-const MIGRATIONS: string[][] = [[...REPLAY_BUFFER_SCHEMA, ...QUEUE_METRICS_SCHEMA, `CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`], REPLAY_BUFFER_CHUNKS];
+const MIGRATIONS: string[][] = [[...REPLAY_BUFFER_SCHEMA, ...QUEUE_METRICS_SCHEMA, `CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`], REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_BYTES];
+const REPLAY_WINDOW_MS = 60_000;
 const MAX_GROUPS = 50;
 
 type Health = "healthy" | "unhealthy";
@@ -34,6 +48,8 @@ export class RealtimeHub extends DurableObject<Env> {
   /** Whether the SignalR instance may have clients; it says so on every new connection, and a relay reaching none turns this off. */
   #relayOn = true;
   #relayEpoch = 0;
+  /** When each key last asked for replays, within the last minute (kept while awake; an idle hub has nobody replaying). */
+  #replays = new Map<string, number[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
@@ -48,23 +64,51 @@ export class RealtimeHub extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") return new Response("Expected a WebSocket upgrade.", { status: 426 });
     const init = ConnectInitSchema.parse(JSON.parse(request.headers.get(CONNECT_HEADER) ?? "null"));
+    const refused = this.#refusal(init);
+    if (refused) return refused;
+    const key = { id: init.key.id, expiresAt: init.key.expiresAt };
+    const state: Attachment = init.kind === "signalr" ? { kind: "signalr", key, hub: init.hub, connectionId: init.connectionId, ready: false, groups: [] } : { kind: init.kind, key, subs: init.subs };
+    if (!fits(state)) {
+      return Response.json({ error: "subscription_too_large", message: `The subscriptions do not fit in a connection's ${MAX_ATTACHMENT_BYTES} bytes of state; subscribe to fewer or shorter filters.` }, { status: 400 });
+    }
     // Before the client can send anything: the primary must relay to this instance from now on.
     if (init.kind === "signalr") await hubFor(this.env, "topics").signalrListening();
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.setWebSocketAutoResponse(
       init.kind === "signalr" ? new WebSocketRequestResponsePair(PING_FRAME, PING_FRAME) : new WebSocketRequestResponsePair(TOPIC_PING, TOPIC_PONG),
     );
-    this.ctx.acceptWebSocket(server, [init.kind]);
-    if (init.kind === "signalr") {
-      this.#save(server, { kind: "signalr", hub: init.hub, connectionId: init.connectionId, ready: false, groups: [] });
-    } else {
-      this.#save(server, { kind: init.kind, subs: init.subs });
+    this.ctx.acceptWebSocket(server, [init.kind, keyTag(key.id)]);
+    this.#save(server, state);
+    if (init.kind !== "signalr") {
       if (init.kind === "topics") {
         server.send(controlFrame("connected", { latestSeq: this.#buffer.latestSeq, oldestSeq: this.#buffer.oldestSeq(), replayLimit: REPLAY_LIMIT, topics: TOPICS, subscriptions: init.subs }));
       }
-      if (init.since !== undefined) this.#replay(server, init.kind, init.subs, init.since);
+      if (init.since !== undefined) this.#replay(server, init.kind, key.id, init.subs, init.since);
     }
+    // The alarm closes the connection when its key expires.
+    if (key.expiresAt != null) await this.#armAlarm(key.expiresAt);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Why a connection is refused before the upgrade, if it is: the caps on connections per key and per hub. */
+  #refusal(init: ConnectInit): Response | null {
+    if (this.ctx.getWebSockets().length >= MAX_CONNECTIONS_PER_HUB) {
+      return Response.json({ error: "too_many_connections", message: `The live update hub is at its ${MAX_CONNECTIONS_PER_HUB} connections; try again later.` }, { status: 503 });
+    }
+    if (init.key.capped && this.ctx.getWebSockets(keyTag(init.key.id)).length >= MAX_CONNECTIONS_PER_KEY) {
+      return Response.json(
+        { error: "too_many_connections", message: `This API key already has ${MAX_CONNECTIONS_PER_KEY} live connections open; close one first.` },
+        { status: 429 },
+      );
+    }
+    return null;
+  }
+
+  /** Closes every connection opened with this key (it was revoked). Returns how many there were. */
+  async closeKey(keyId: string, reason: string): Promise<{ closed: number }> {
+    const sockets = this.ctx.getWebSockets(keyTag(keyId));
+    for (const ws of sockets) this.#closeFor(ws, this.#conn(ws), reason);
+    return { closed: sockets.length };
   }
 
   /** One call per batch of events (primary instance): number them, keep them for replay, send them to whoever subscribed. */
@@ -99,6 +143,7 @@ export class RealtimeHub extends DurableObject<Env> {
     countAlarm(this.env);
     this.#alarmAt = null;
     const now = Date.now();
+    const nextExpiry = this.#closeExpired(now);
     const due = this.#metrics.takeDue(now);
     if (due.length && this.#listening()) {
       try {
@@ -110,7 +155,29 @@ export class RealtimeHub extends DurableObject<Env> {
         this.#emit(this.#healthChange("unhealthy", "D1 is unreachable: queue counts cannot be read."));
       }
     }
-    await this.#armAlarm();
+    await this.#armAlarm(nextExpiry);
+  }
+
+  /** Closes the connections whose key has expired; returns when the next one expires. */
+  #closeExpired(now: number): number | null {
+    let next: number | null = null;
+    for (const ws of this.ctx.getWebSockets()) {
+      const conn = this.#conn(ws);
+      const expiresAt = conn?.key.expiresAt;
+      if (expiresAt == null) continue;
+      if (expiresAt <= now) this.#closeFor(ws, conn, "The API key expired.");
+      else next = Math.min(next ?? expiresAt, expiresAt);
+    }
+    return next;
+  }
+
+  /** Ends a connection whose key no longer authenticates; a SignalR client is told why and not to reconnect. */
+  #closeFor(ws: WebSocket, conn: Attachment | null, reason: string) {
+    if (conn?.kind === "signalr") send(ws, closeFrame(`Connection closed with an error. ${reason}`));
+    try {
+      ws.close(1008, reason);
+    } catch {}
+    this.#conns.delete(ws);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -152,7 +219,7 @@ export class RealtimeHub extends DurableObject<Env> {
       return send(ws, controlFrame("error", { error: "too_many_subscriptions", message: "This connection has too many subscriptions (at most 20, 2 KB in all); unsubscribe first." }));
     }
     send(ws, controlFrame("subscribed", { topics: msg.topics, filters: filter, subscriptions: subs, latestSeq: this.#buffer.latestSeq }));
-    if (msg.since !== undefined) this.#replay(ws, "topics", msg.topics.map((topic) => ({ topic, filter })), msg.since);
+    if (msg.since !== undefined) this.#replay(ws, "topics", conn.key.id, msg.topics.map((topic) => ({ topic, filter })), msg.since);
   }
 
   #onHubMessage(ws: WebSocket, conn: Extract<Attachment, { kind: "signalr" }>, raw: string | ArrayBuffer) {
@@ -201,7 +268,16 @@ export class RealtimeHub extends DurableObject<Env> {
     }
   }
 
-  #replay(ws: WebSocket, kind: "topics" | "sse", subs: Subscription[], since: number) {
+  #replay(ws: WebSocket, kind: "topics" | "sse", keyId: string, subs: Subscription[], since: number) {
+    if (!this.#mayReplay(keyId, Date.now())) {
+      const notice = controlFrame("error", {
+        error: "replay_rate_limited",
+        message: `This API key asked for more than ${MAX_REPLAYS_PER_KEY_PER_MINUTE} replays in a minute; nothing was replayed. Reload current state from the REST API, or wait.`,
+        since,
+        latestSeq: this.#buffer.latestSeq,
+      });
+      return send(ws, kind === "sse" ? `data: ${notice}\n\n` : notice);
+    }
     const replay = this.#buffer.since(since, (m) => subs.some((s) => matches(s, m)));
     if (replay.kind === "gap") {
       const notice = controlFrame("replay-gap", {
@@ -213,6 +289,15 @@ export class RealtimeHub extends DurableObject<Env> {
       send(ws, kind === "sse" ? `data: ${notice}\n\n` : notice);
     }
     for (const m of replay.messages) send(ws, kind === "sse" ? sseFrame(m) : m.json);
+  }
+
+  #mayReplay(keyId: string, now: number): boolean {
+    const recent = (this.#replays.get(keyId) ?? []).filter((t) => t > now - REPLAY_WINDOW_MS);
+    const allowed = recent.length < MAX_REPLAYS_PER_KEY_PER_MINUTE;
+    if (allowed) recent.push(now);
+    if (recent.length) this.#replays.set(keyId, recent);
+    else this.#replays.delete(keyId);
+    return allowed;
   }
 
   #emit(drafts: Draft[]) {
@@ -268,10 +353,11 @@ export class RealtimeHub extends DurableObject<Env> {
     return [{ topic: "system-health", data: { status, previousStatus: previous, reason, source: "realtime" }, timestamp: now, queue: null, jobId: null, jobType: null }];
   }
 
-  async #armAlarm() {
-    const next = this.#metrics.nextDueAt();
-    if (next == null) return;
-    const at = Math.max(next, Date.now());
+  /** Arms the alarm for the next queue metrics refresh or `also` (a key's expiry), whichever is first. */
+  async #armAlarm(also: number | null = null) {
+    const due = [this.#metrics.nextDueAt(), also].filter((t): t is number => t != null);
+    if (!due.length) return;
+    const at = Math.max(Math.min(...due), Date.now());
     if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
     if (this.#alarmAt != null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
@@ -290,7 +376,7 @@ export class RealtimeHub extends DurableObject<Env> {
 
   /** Stores a connection's state in its attachment; false when it would not fit. */
   #save(ws: WebSocket, conn: Attachment): boolean {
-    if (JSON.stringify(conn).length > MAX_ATTACHMENT_BYTES - 64) return false;
+    if (!fits(conn)) return false;
     ws.serializeAttachment(conn);
     this.#conns.set(ws, conn);
     return true;
@@ -306,6 +392,8 @@ export class RealtimeHub extends DurableObject<Env> {
   }
 
 }
+
+const fits = (conn: Attachment) => JSON.stringify(conn).length <= MAX_ATTACHMENT_BYTES - 64;
 
 function send(ws: WebSocket, frame: string) {
   try {

@@ -20,8 +20,19 @@ export const REPLAY_BUFFER_CHUNKS = [
   `DROP TABLE messages`,
   `DROP TABLE counters`,
 ];
+/** Each chunk's size, so the buffer can be bounded by bytes without reading it. */
+export const REPLAY_BUFFER_BYTES = [
+  `ALTER TABLE message_chunks ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0`,
+  `UPDATE message_chunks SET bytes = length(messages)`,
+];
 /** A chunk stays well under SQLite's 2 MB row limit. */
 const CHUNK_BYTES = 512 * 1024;
+/**
+ * The buffer also keeps at most this many bytes of messages (large job-log or progress payloads
+ * would otherwise make REPLAY_LIMIT messages a lot of storage, and a replay a lot of reading).
+ * Whole chunks go, oldest first; the newest chunk always stays.
+ */
+export const REPLAY_MAX_BYTES = 8 * 1024 * 1024;
 
 const StoredSchema = z.object({ seq: z.number(), topic: TopicSchema, queue: z.string().nullable(), jobId: z.string().nullable(), jobType: z.string().nullable(), json: z.string() });
 const ChunkSchema = z.string().transform((s) => JSON.parse(s) as unknown).pipe(z.array(StoredSchema));
@@ -31,14 +42,27 @@ export type Replay =
   /** Some messages after `since` are gone (or `since` comes from another history): what is left, and the window. */
   | { kind: "gap"; messages: Stored[]; oldestSeq: number | null; latestSeq: number };
 
-/** Numbers messages with a monotonic `seq` and keeps (at least) the latest REPLAY_LIMIT of them in the hub's SQLite; exactly those are replayed. */
+/**
+ * Numbers messages with a monotonic `seq` and keeps the latest of them in the hub's SQLite: at most
+ * REPLAY_LIMIT messages and about `maxBytes` bytes; exactly those are replayed.
+ */
 export class ReplayBuffer {
   #sql: SqlStorage;
   #latest: number;
+  #bytes: number;
+  #maxBytes: number;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, maxBytes = REPLAY_MAX_BYTES) {
     this.#sql = sql;
-    this.#latest = z.number().int().parse(sql.exec(`SELECT COALESCE(MAX(last_seq), 0) AS s FROM message_chunks`).one().s);
+    this.#maxBytes = maxBytes;
+    const row = sql.exec(`SELECT COALESCE(MAX(last_seq), 0) AS s, COALESCE(SUM(bytes), 0) AS b FROM message_chunks`).one();
+    this.#latest = z.number().int().parse(row.s);
+    this.#bytes = z.number().int().parse(row.b);
+  }
+
+  /** Bytes of messages buffered now. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   get latestSeq(): number {
@@ -56,7 +80,9 @@ export class ReplayBuffer {
     let size = 0;
     const write = () => {
       if (!chunk.length) return;
-      this.#sql.exec(`INSERT INTO message_chunks (first_seq, last_seq, messages) VALUES (?, ?, ?)`, chunk[0].seq, chunk.at(-1)!.seq, JSON.stringify(chunk));
+      const json = JSON.stringify(chunk);
+      this.#sql.exec(`INSERT INTO message_chunks (first_seq, last_seq, messages, bytes) VALUES (?, ?, ?, ?)`, chunk[0].seq, chunk.at(-1)!.seq, json, json.length);
+      this.#bytes += json.length;
       chunk = [];
       size = 0;
     };
@@ -68,8 +94,24 @@ export class ReplayBuffer {
     }
     write();
     // The first_seq term lets SQLite read only the old chunks (by primary key), not every chunk.
-    if (out.length) this.#sql.exec(`DELETE FROM message_chunks WHERE first_seq <= ?1 AND last_seq <= ?1`, this.#latest - REPLAY_LIMIT);
+    if (out.length) this.#dropped(this.#sql.exec(`DELETE FROM message_chunks WHERE first_seq <= ?1 AND last_seq <= ?1 RETURNING bytes`, this.#latest - REPLAY_LIMIT));
+    // Only when over budget: the window function reads every chunk.
+    if (this.#bytes > this.#maxBytes) {
+      this.#dropped(
+        this.#sql.exec(
+          `DELETE FROM message_chunks WHERE first_seq IN (
+             SELECT first_seq FROM (SELECT first_seq, SUM(bytes) OVER (ORDER BY first_seq DESC) AS newer FROM message_chunks)
+             WHERE newer > ?1 AND first_seq < (SELECT MAX(first_seq) FROM message_chunks))
+           RETURNING bytes`,
+          this.#maxBytes,
+        ),
+      );
+    }
     return out;
+  }
+
+  #dropped(cursor: SqlStorageCursor<Record<string, SqlStorageValue>>) {
+    for (const row of cursor) this.#bytes -= Number(row.bytes);
   }
 
   /** What is buffered after `since` and passes `keep`, in order; a gap when something after `since` can no longer be replayed. */

@@ -28,10 +28,12 @@ export function migrate(persistDir: string): void {
 
 export async function startDevServer(options: { persistDir?: string; token?: string; vars?: Record<string, string>; logLevel?: string; port?: number } = {}): Promise<DevServer> {
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edge-ticker-"));
+  // ADMIN_TOKEN must have at least 32 characters: this one has 40.
   const token = options.token ?? `e2e-${crypto.randomUUID()}`;
   const port = options.port ?? (await freePort());
   migrate(persistDir);
-  const vars = { ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", ...options.vars };
+  // Crons do not fire under wrangler dev: traffic drives the reconciler, as in local development.
+  const vars = { ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", ...options.vars };
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", options.logLevel ?? "warn", "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("npx", args, { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
