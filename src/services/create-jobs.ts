@@ -5,6 +5,7 @@ import { ApiError, formatPath, validationError, type ErrorDetail } from "../http
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
+import { sealJobParameters } from "../jobs/job-secrets";
 import { DEFAULT_MAX_RETRIES, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
@@ -49,7 +50,7 @@ export async function createJobs(
       type: request.type,
       name: request.name ?? request.type,
       priority: priorityRank(request.priority),
-      parameters: JSON.stringify(request.parameters),
+      parameters: JSON.stringify(await sealJobParameters(env, request.type, request.parameters)),
       runAt: Math.max(runAt, now),
       maxRetries: request.maxRetries ?? defaults.get(request.queue)?.maxRetries ?? DEFAULT_MAX_RETRIES,
       timeoutMs: (request.timeoutSeconds ?? 0) * 1000 || defaults.get(request.queue)?.timeoutMs || type.timeoutMs,
