@@ -79,6 +79,23 @@ describe("http job credentials", () => {
     expect(await storedParameters("jobs", created.json.id)).not.toMatch(SECRETS);
   });
 
+  it("keep idempotent replays working without storing a plain hash of the credentials", async () => {
+    const key = `idem-${crypto.randomUUID()}`;
+    const body = { type: "http", parameters: httpParameters("idem"), delay: "01:00:00", queue: uniqueQueue() };
+    const first = await api("/jobs", { body, headers: { "Idempotency-Key": key } });
+    const again = await api("/jobs", { body, headers: { "Idempotency-Key": key } });
+    expect(first.status).toBe(201);
+    expect(again.json.id).toBe(first.json.id);
+    const otherToken = { ...body, parameters: { ...body.parameters, auth: { type: "bearer", token: "tok-s3cret-2" } } };
+    expect((await api("/jobs", { body: otherToken, headers: { "Idempotency-Key": key } })).status).toBe(409);
+    // The unkeyed SHA-256 of the request would let anyone with a copy of D1 test token guesses offline.
+    const { JobRequestSchema } = await import("../src/model/job");
+    const { sha256Hex } = await import("../src/lib/crypto");
+    const row = await env.DB.prepare(`SELECT request_hash FROM jobs WHERE id = ?`).bind(first.json.id).first<{ request_hash: string }>();
+    expect(row!.request_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row!.request_hash).not.toBe(await sha256Hex(JSON.stringify(JobRequestSchema.parse(body))));
+  });
+
   it("still runs a job stored with plain-text credentials before encryption, and masks them", async () => {
     const tag = `legacy-${crypto.randomUUID()}`;
     const created = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/${tag}` }, delay: "00:00:02", queue: uniqueQueue() } });

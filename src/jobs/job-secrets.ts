@@ -1,6 +1,7 @@
 import type { JobRow } from "../db/schema";
 import { ApiError } from "../http/errors";
-import { CredentialsUnavailableError, openText, resealWithCurrentKey, sealText } from "../lib/sealing";
+import { sha256Hex } from "../lib/crypto";
+import { CredentialsUnavailableError, keyedDigestHex, openText, resealWithCurrentKey, sealText } from "../lib/sealing";
 import { getJobType } from "./registry";
 
 /** What responses, lists, exports and events show in place of a credential. */
@@ -43,6 +44,22 @@ export async function sealJobParameters(env: Env, typeName: string, parameters: 
     throw err;
   }
   return replaceSecrets(parameters, paths, (value, path) => sealed.get(path.join("\0")) ?? value) as Record<string, unknown>;
+}
+
+/**
+ * The fingerprint an idempotency key is checked against: SHA-256 of the request, or an HMAC keyed
+ * by WEBHOOK_SECRET_KEY when it carries credentials, so that D1 holds nothing to test guesses against.
+ */
+export async function requestFingerprint(env: Env, request: { type: string; parameters: Record<string, unknown> }): Promise<string> {
+  const json = JSON.stringify(request);
+  const hasCredentials = secretPathsOf(request.type, request.parameters).some((path) => typeof valueAt(request.parameters, path) === "string");
+  if (!hasCredentials) return sha256Hex(json);
+  try {
+    return await keyedDigestHex(env, json, "idempotency-fingerprint");
+  } catch (err) {
+    if (err instanceof CredentialsUnavailableError) throw new ApiError(503, "not_configured", err.message);
+    throw err;
+  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import { toHex } from "./crypto";
+
 /**
  * Encryption at rest of stored credentials (webhook secrets, job credentials) with the one
  * deployment key, WEBHOOK_SECRET_KEY. There is deliberately no fallback to another setting: a key
@@ -15,6 +17,7 @@ export const MISSING_KEY_MESSAGE =
 const encoder = new TextEncoder();
 const VERSION = "v1";
 const keys = new Map<string, Promise<CryptoKey>>();
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
 function keySettings(env: Env): KeySettings {
   return env as unknown as KeySettings;
@@ -79,6 +82,30 @@ async function openWithAnyKey(env: Env, sealed: string, context: string): Promis
   throw new CredentialsUnavailableError(
     "The stored secrets cannot be decrypted with WEBHOOK_SECRET_KEY (was it changed? Give the old value as LEGACY_WEBHOOK_SECRET_KEY and run POST /webhooks/re-encrypt).",
   );
+}
+
+/**
+ * An HMAC-SHA-256 (hex) of `value` under a key derived from WEBHOOK_SECRET_KEY for `purpose`: a
+ * stable fingerprint of something that holds credentials, useless for testing guesses without the key.
+ */
+export async function keyedDigestHex(env: Env, value: string, purpose: string): Promise<string> {
+  const material = keySettings(env).WEBHOOK_SECRET_KEY;
+  if (!material) throw new CredentialsUnavailableError(MISSING_KEY_MESSAGE);
+  let key = hmacKeys.get(`${purpose}\0${material}`);
+  if (!key) {
+    key = (async () => {
+      const base = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
+      return crypto.subtle.deriveKey(
+        { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-ticker"), info: encoder.encode(purpose) },
+        base,
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      );
+    })();
+    hmacKeys.set(`${purpose}\0${material}`, key);
+  }
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(value))));
 }
 
 export function toBase64(bytes: Uint8Array): string {
