@@ -62,6 +62,23 @@ describe("http job credentials", () => {
     expect(JSON.stringify(all)).not.toMatch(SECRETS);
   });
 
+  it("never reach webhook payloads (the same event data the live channels carry)", async () => {
+    const hook = await api("/webhooks", { body: { url: `${targetUrl()}/record/cred-hook`, events: ["job.started", "job.completed"] } });
+    expect(hook.status).toBe(201);
+    try {
+      const created = await api("/jobs", { body: { type: "http", parameters: httpParameters(`evt-${crypto.randomUUID()}`), queue: uniqueQueue() } });
+      await waitForStatus(created.json.id, ["completed"]);
+      const payloads = await waitFor(async () => {
+        const { results } = await env.DB.prepare(`SELECT payload FROM webhook_deliveries WHERE endpoint_id = ?`).bind(hook.json.id).all<{ payload: string }>();
+        return results.length >= 2 ? results : null;
+      });
+      expect(payloads.map((p) => p.payload).join("")).toContain(created.json.id);
+      expect(payloads.map((p) => p.payload).join("")).not.toMatch(SECRETS);
+    } finally {
+      await api(`/webhooks/${hook.json.id}`, { method: "DELETE" });
+    }
+  });
+
   it("masks a basic password and an API key value but not the user name or header name", async () => {
     const queue = uniqueQueue();
     const basic = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/x`, auth: { type: "basic", username: "alice", password: "pw-s3cret" } }, delay: "01:00:00", queue } });
