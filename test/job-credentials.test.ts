@@ -240,6 +240,16 @@ describe("WEBHOOK_SECRET_KEY", () => {
     await api(`/webhooks/${id}`, { method: "DELETE" });
   });
 
+  it("opens a blob written by the earlier ADMIN_TOKEN-derived key only through LEGACY_WEBHOOK_SECRET_KEY", async () => {
+    // Sealed by the previous release's code for endpoint wh_fixed with ADMIN_TOKEN=test-admin-token and no WEBHOOK_SECRET_KEY.
+    const blob =
+      "v1.vL2Upc4g6alpdI0x.Y5JDbQ3RfO8sD62feCRLIHmiQAijCz9zGeOeqZId/Ej0GgT+Z8kNY/MQGbYUgrGqF3fQRch5lapMivOGi/QiF7XqSg9wqPh2qepDgh2dPfU+5q2UosJ1YngZFMFKdylnJEp7n1LsybE4vDIzBv9Vn5//YIqdb6m8CaA=";
+    const { openCredentials, CredentialsUnavailableError } = await import("../src/webhooks/credentials");
+    await expect(openCredentials(env, blob, "wh_fixed")).rejects.toBeInstanceOf(CredentialsUnavailableError);
+    const opened = await openCredentials({ ...env, LEGACY_WEBHOOK_SECRET_KEY: ADMIN } as Env, blob, "wh_fixed");
+    expect(opened).toMatchObject({ secret: "old-secret-0123456789", headers: { "X-Api-Key": "old-header" } });
+  });
+
   it("re-encrypts job credentials after a change of key, and refuses to run without a key", async () => {
     const oldKey = { WEBHOOK_SECRET_KEY: "old-key-0123456789abcdef0123456789" };
     const queue = uniqueQueue();

@@ -17,7 +17,6 @@ export const MISSING_KEY_MESSAGE =
 const encoder = new TextEncoder();
 const VERSION = "v1";
 const keys = new Map<string, Promise<CryptoKey>>();
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
 
 function keySettings(env: Env): KeySettings {
   return env as unknown as KeySettings;
@@ -27,20 +26,19 @@ export function hasEncryptionKey(env: Env): boolean {
   return !!keySettings(env).WEBHOOK_SECRET_KEY;
 }
 
-function deriveKey(material: string): Promise<CryptoKey> {
-  let key = keys.get(material);
+/** An AES-GCM (encrypt) or HMAC-SHA-256 (sign) key derived from the key material with HKDF-SHA-256; `info` separates the purposes. */
+function deriveKey(material: string, use: "encrypt" | "sign" = "encrypt", info = "webhook-credentials"): Promise<CryptoKey> {
+  const id = `${use}\0${info}\0${material}`;
+  let key = keys.get(id);
   if (!key) {
     key = (async () => {
       const base = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-ticker"), info: encoder.encode("webhook-credentials") },
-        base,
-        { name: "AES-GCM", length: 256 },
-        false,
-        ["encrypt", "decrypt"],
-      );
+      const hkdf = { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-ticker"), info: encoder.encode(info) };
+      return use === "sign"
+        ? crypto.subtle.deriveKey(hkdf, base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign"])
+        : crypto.subtle.deriveKey(hkdf, base, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
     })();
-    keys.set(material, key);
+    keys.set(id, key);
   }
   return key;
 }
@@ -91,21 +89,8 @@ async function openWithAnyKey(env: Env, sealed: string, context: string): Promis
 export async function keyedDigestHex(env: Env, value: string, purpose: string): Promise<string> {
   const material = keySettings(env).WEBHOOK_SECRET_KEY;
   if (!material) throw new CredentialsUnavailableError(MISSING_KEY_MESSAGE);
-  let key = hmacKeys.get(`${purpose}\0${material}`);
-  if (!key) {
-    key = (async () => {
-      const base = await crypto.subtle.importKey("raw", encoder.encode(material), "HKDF", false, ["deriveKey"]);
-      return crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-ticker"), info: encoder.encode(purpose) },
-        base,
-        { name: "HMAC", hash: "SHA-256", length: 256 },
-        false,
-        ["sign"],
-      );
-    })();
-    hmacKeys.set(`${purpose}\0${material}`, key);
-  }
-  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(value))));
+  const key = await deriveKey(material, "sign", purpose);
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(value))));
 }
 
 export function toBase64(bytes: Uint8Array): string {
