@@ -19,6 +19,7 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef-0123",
+            WEBHOOK_SECRET_KEY: "test-webhook-secret-key-0123456789abcdef",
             ALLOW_PRIVATE_TARGETS: "true",
             RETRY_BASE_DELAY_MS: "200",
             RETRY_MAX_DELAY_MS: "2000",

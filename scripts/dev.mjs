@@ -1,16 +1,13 @@
 // `npm run dev [-- wrangler dev args]`: prepares local settings and the local D1, then runs wrangler dev.
-import { copyFileSync, existsSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
+import { ensureDevVars } from "./dev-vars.mjs";
 
 process.env.WRANGLER_SEND_METRICS ??= "false";
 const args = process.argv.slice(2);
 const wrangler = (wranglerArgs, opts = {}) =>
   spawnSync("npx", ["wrangler", ...wranglerArgs], { stdio: "inherit", env: process.env, ...opts });
 
-if (!existsSync(".dev.vars")) {
-  copyFileSync(".dev.vars.example", ".dev.vars");
-  console.log("Created .dev.vars from .dev.vars.example.");
-}
+for (const line of ensureDevVars()) console.log(line);
 // Pass --persist-to through to the migration so both use the same local state.
 const persistIndex = args.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
 const persist = persistIndex < 0 ? [] : args[persistIndex].includes("=") ? [args[persistIndex]] : args.slice(persistIndex, persistIndex + 2);

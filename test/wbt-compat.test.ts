@@ -58,7 +58,8 @@ describe("WbtWebJob-compatible API", () => {
     const created = await wbt("", { body: { businessId: "HTTP_TASK_001", jobType: 3, name: "HTTP请求任务", configuration } });
     expect(created.status).toBe(201);
     expectSeedShape(created.json);
-    expect(created.json).toMatchObject({ jobType: 3, description: null, configuration });
+    // Echoed as sent, except the credentials (here the Authorization header), shown as "***".
+    expect(created.json).toMatchObject({ jobType: 3, description: null, configuration: configuration.replace('"Bearer token"', '"***"') });
     expect(created.json.id).toMatch(/^HT_/);
     await waitForStatus(created.json.id, ["completed"]);
     const { calls } = await targetCalls(tag);

@@ -29,7 +29,9 @@ export async function startDevServer({ persistDir, token = `bench-${crypto.rando
   const migrated = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir, ...configArgs], { env: wranglerEnv, encoding: "utf8" });
   if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
   const args = ["wrangler", "dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
-  for (const [k, v] of Object.entries({ ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", ...vars })) args.push("--var", `${k}:${v}`);
+  // A fixed key, so that a restart on the same state still reads the stored secrets.
+  const settings = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "bench-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", ...vars };
+  for (const [k, v] of Object.entries(settings)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, { env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => (output += d));

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { getRecord, insertRecordStatement, latestJobIdForBusiness } from "../compat/wbt-store";
-import { mapWbtRequest, toWbtJob, WbtCreateSchema, wbtJobId } from "../compat/wbt-model";
+import { mapWbtRequest, maskWbtConfiguration, toWbtJob, WbtCreateSchema, wbtJobId } from "../compat/wbt-model";
 import { getJob, getJobLogs } from "../db/jobs";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
@@ -19,7 +19,8 @@ export const wbtJobsApi = new Hono<AppEnv>()
     const mapped = mapWbtRequest(body);
     if ("message" in mapped) throw new ApiError(400, "validation_error", `Invalid request: ${mapped.path}: ${mapped.message}`, [mapped]);
     const request = parseWith(JobRequestSchema, { type: mapped.type, name: body.name, parameters: mapped.parameters });
-    const record = { businessId: body.businessId, jobType: body.jobType, description: body.description ?? null, configuration: body.configuration };
+    // The credentials are kept (encrypted) in the job's parameters only; the record keeps them masked.
+    const record = { businessId: body.businessId, jobType: body.jobType, description: body.description ?? null, configuration: maskWbtConfiguration(body) };
     const [created] = await createJobs(c.env, c.get("principal").id, [{ request, id: wbtJobId(body.jobType, Date.now()) }], () => [], {
       extraStatements: (jobs) => jobs.map((job) => insertRecordStatement(c.env, job, record)),
     }).catch((err) => {

@@ -9,6 +9,7 @@ import { enqueueDeliveries } from "../webhooks/dispatch";
 import { createEndpoint, deleteEndpoint, listEndpoints, requireEndpoint, rotateSecret, updateEndpoint } from "../webhooks/endpoints";
 import { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema, toDelivery, toWebhook } from "../webhooks/model";
 import { sendAttempt } from "../webhooks/send";
+import { reencryptStoredSecrets } from "../services/re-encrypt";
 
 export const webhooksApi = new Hono<AppEnv>()
   .use(requireScope("tickerq:admin"))
@@ -28,6 +29,8 @@ export const webhooksApi = new Hono<AppEnv>()
     const attempts = await attemptsOf(c.env, [delivery.id]);
     return c.json({ ...toDelivery(delivery, attempts.get(delivery.id) ?? []), payload: JSON.parse(delivery.payload) });
   })
+  // The one-off migration to a new WEBHOOK_SECRET_KEY (see the README, "Encryption key").
+  .post("/re-encrypt", async (c) => c.json(await reencryptStoredSecrets(c.env)))
   .post("/", async (c) => {
     const body = await readJson(c, CreateWebhookSchema);
     const { row, secret } = await createEndpoint(c.env, body, readSettings(c.env));

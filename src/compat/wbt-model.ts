@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { JobRow } from "../db/schema";
 import { iso } from "../lib/time";
 import { getJobType } from "../jobs/registry";
+import { maskJobParameters, SECRET_MASK } from "../jobs/job-secrets";
 import type { JobStatus } from "../model/job";
 
 /** WbtWebJob's JobType enum. */
@@ -108,12 +109,36 @@ export function toWbtJob(job: JobRow, record: WbtRecord | null) {
     name: job.name,
     description: record?.description ?? null,
     status: WBT_STATUS[job.status],
-    configuration: record?.configuration ?? job.parameters,
+    configuration: record ? maskWbtConfiguration(record) : JSON.stringify(maskJobParameters(job.type, JSON.parse(job.parameters))),
     createdAt: iso(job.createdAt),
     updatedAt: job.updatedAt === job.createdAt ? null : iso(job.updatedAt),
     startedAt: iso(job.executedAt),
     completedAt: iso(job.completedAt),
   };
+}
+
+/**
+ * The configuration string with its credentials shown as "***": for Http, `token`, `password`,
+ * `apiKey` and the header values the http type treats as credentials; otherwise the credentials of
+ * the type named by `handler`. Stored this way, and masked again on the way out for older rows.
+ */
+export function maskWbtConfiguration(record: Pick<WbtRecord, "jobType" | "configuration">): string {
+  let config: unknown;
+  try {
+    config = JSON.parse(record.configuration);
+  } catch {
+    return record.configuration;
+  }
+  if (!config || typeof config !== "object" || Array.isArray(config)) return record.configuration;
+  const { handler, ...rest } = config as Record<string, unknown>;
+  if (record.jobType !== WBT_JOB_TYPES.Http) {
+    const maskedRest = typeof handler === "string" ? maskJobParameters(handler, rest) : rest;
+    return maskedRest === rest ? record.configuration : JSON.stringify({ ...config, ...(maskedRest as object) });
+  }
+  const masked: Record<string, unknown> = { ...(config as Record<string, unknown>) };
+  for (const key of ["token", "password", "apiKey"]) if (key in masked) masked[key] = SECRET_MASK;
+  if (masked.headers !== undefined) masked.headers = (maskJobParameters("http", { headers: masked.headers }) as { headers: unknown }).headers;
+  return JSON.stringify(masked);
 }
 
 function wbtTypeOf(type: string): number {

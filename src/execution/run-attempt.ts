@@ -4,6 +4,7 @@ import { isCancelRequested, saveProgress } from "../db/execution";
 import type { JobRow } from "../db/schema";
 import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
+import { parametersForRun } from "../jobs/job-secrets";
 import { deliverEvents } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../events/types";
 import { retryDelayMs } from "./retry-policy";
@@ -46,7 +47,9 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
 
   const type = getJobType(job.type);
   if (!type) return finish({ kind: "failed", error: `No handler is registered for job type "${job.type}".`, result: null });
-  const params = type.parameters.safeParse(JSON.parse(job.parameters));
+  const stored = await parametersForRun(env, job);
+  if (!stored.ok) return finish({ kind: "failed", error: stored.error, result: null });
+  const params = type.parameters.safeParse(stored.parameters);
   if (!params.success) return finish({ kind: "failed", error: `Stored parameters no longer match the "${job.type}" schema.`, result: null });
 
   const controller = new AbortController();

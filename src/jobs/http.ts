@@ -27,6 +27,36 @@ export const HttpParameters = z.strictObject({
 });
 export type HttpParameters = z.output<typeof HttpParameters>;
 
+/**
+ * Header values that describe the request rather than authenticate it. Every other header value is
+ * treated as a credential (stored encrypted, shown as "***"): custom authentication headers have
+ * no fixed names, so only a short allowlist is shown in the clear.
+ */
+export const HTTP_PLAIN_HEADERS: ReadonlySet<string> = new Set([
+  "accept",
+  "accept-encoding",
+  "accept-language",
+  "cache-control",
+  "content-language",
+  "content-type",
+  "if-match",
+  "if-modified-since",
+  "if-none-match",
+  "pragma",
+  "user-agent",
+]);
+
+/** The credentials of an http job: the auth password, token or API key value, and non-allowlisted header values. */
+export function httpSecretPaths(parameters: Record<string, unknown>): string[][] {
+  const paths: string[][] = [];
+  const { auth, headers } = parameters;
+  if (isRecord(auth)) for (const key of ["password", "token", "value"]) if (key in auth) paths.push(["auth", key]);
+  if (isRecord(headers)) for (const name of Object.keys(headers)) if (!HTTP_PLAIN_HEADERS.has(name.toLowerCase())) paths.push(["headers", name]);
+  return paths;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
 export const httpJob = defineJobType({
   name: "http",
   description: "Calls an HTTP(S) URL; fails on an unexpected status. Private and metadata addresses are refused.",
@@ -36,6 +66,7 @@ export const httpJob = defineJobType({
   check(params, settings) {
     return checkUrlParameter(params.url, settings);
   },
+  secretPaths: httpSecretPaths,
   async run(params, ctx) {
     const headers = new Headers(params.headers);
     applyAuth(headers, params.auth);

@@ -28,6 +28,11 @@ export interface JobType<S extends z.ZodType = z.ZodType> {
   timeoutMs: number;
   /** Extra checks that need deployment settings (e.g. the SSRF guard), run at creation. */
   check?(params: z.output<S>, settings: Settings): ErrorDetail[];
+  /**
+   * Where the credentials are in the raw (unvalidated or stored) parameters: those values are
+   * stored encrypted, shown as "***" everywhere and decrypted only for `run`.
+   */
+  secretPaths?(parameters: Record<string, unknown>): string[][];
   run(params: z.output<S>, ctx: JobContext): Promise<unknown>;
 }
 

@@ -7,7 +7,7 @@ import { HOUR_MS } from "../metrics/rollups";
 import { MAX_HOURLY_DAYS, MAX_PERIOD_DAYS } from "../model/metrics";
 import { QueueNameSchema } from "../model/job";
 import { guardedFetch } from "../net/guarded-fetch";
-import { checkUrlParameter, HttpParameters } from "./http";
+import { checkUrlParameter, HttpParameters, httpSecretPaths } from "./http";
 import { defineJobType } from "./job-type";
 
 const TIME_RANGE = /^(\d{1,4})(h|d)$/;
@@ -54,6 +54,7 @@ export const reportJob = defineJobType({
   check(params, settings) {
     return params.url ? checkUrlParameter(params.url, settings) : [];
   },
+  secretPaths: httpSecretPaths,
   async run(params, ctx) {
     const job = await getJob(ctx.env, ctx.jobId);
     const end = Math.floor((job?.createdAt ?? Date.now()) / HOUR_MS) * HOUR_MS;

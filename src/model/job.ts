@@ -119,21 +119,6 @@ export function toJobSummary(row: JobRow) {
   };
 }
 
-/** A job with everything about it (seed "Get Job Details"). */
-export function toJobDetails(row: JobRow, attempts: AttemptRow[]) {
-  return {
-    ...toJobSummary(row),
-    parameters: JSON.parse(row.parameters) as unknown,
-    result: row.result == null ? null : (JSON.parse(row.result) as unknown),
-    error: row.error,
-    timeoutSeconds: row.timeoutMs == null ? null : row.timeoutMs / 1000,
-    cancelRequested: row.cancelRequested === 1,
-    progress: row.progress == null ? null : { percent: row.progress, message: row.progressMessage },
-    updatedAt: iso(row.updatedAt),
-    executionHistory: attempts.map(toAttempt),
-  };
-}
-
 export function toAttempt(a: AttemptRow) {
   return {
     attempt: a.attempt,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { RecurringJobRow } from "../db/recurring-jobs";
 import type { JobRow } from "../db/schema";
 import { iso } from "../lib/time";
+import { maskJobParameters } from "../jobs/job-secrets";
 import { MISSED_RUN_POLICIES, OVERLAP_POLICIES } from "../recurring/plan";
 import { CronError, parseCron, Schedule } from "../recurring/schedule";
 import { canonicalTimeZone, localIso } from "../recurring/timezone";
@@ -102,7 +103,7 @@ export function toRecurringJob(row: RecurringJobRow) {
     name: row.name,
     cronExpression: row.cronExpression,
     timezone: row.timezone,
-    parameters: JSON.parse(row.parameters) as unknown,
+    parameters: maskJobParameters(row.type, JSON.parse(row.parameters)),
     queue: row.queue,
     priority: priorityName(row.priority),
     maxRetries: row.maxRetries,

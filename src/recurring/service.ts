@@ -11,6 +11,7 @@ import {
 } from "../db/recurring-jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, notFound } from "../http/errors";
+import { keepMaskedSecrets, sealJobParameters } from "../jobs/job-secrets";
 import { newId } from "../lib/ids";
 import { priorityRank } from "../model/job";
 import type { RecurringJobPatch, RecurringJobRequest } from "../model/recurring";
@@ -30,7 +31,7 @@ export async function createRecurringJob(env: Env, request: RecurringJobRequest,
     name: request.name ?? request.type,
     cronExpression: request.cronExpression,
     timezone: request.timezone,
-    parameters: JSON.stringify(request.parameters),
+    parameters: JSON.stringify(await sealJobParameters(env, request.type, request.parameters)),
     queue: request.queue,
     priority: priorityRank(request.priority),
     maxRetries: request.maxRetries,
@@ -60,7 +61,9 @@ export async function updateRecurringJob(env: Env, id: string, patch: RecurringJ
   const enabled = patch.enabled ?? current.enabled;
   const change: RecurringJobChange = {
     ...(patch.name != null ? { name: patch.name } : {}),
-    ...(patch.parameters ? { parameters: JSON.stringify(patch.parameters) } : {}),
+    ...(patch.parameters
+      ? { parameters: JSON.stringify(await sealJobParameters(env, current.type, keepMaskedSecrets(current.type, patch.parameters, current.parameters))) }
+      : {}),
     ...(patch.queue != null ? { queue: patch.queue } : {}),
     ...(patch.priority != null ? { priority: priorityRank(patch.priority) } : {}),
     ...(patch.maxRetries != null ? { maxRetries: patch.maxRetries } : {}),

@@ -2,9 +2,9 @@ import { readSettings, type Settings } from "../config";
 import { findByIdempotencyKeys, insertJobs, type NewJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, formatPath, validationError, type ErrorDetail } from "../http/errors";
-import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
+import { requestFingerprint, sealJobParameters } from "../jobs/job-secrets";
 import { DEFAULT_MAX_RETRIES, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
@@ -49,12 +49,12 @@ export async function createJobs(
       type: request.type,
       name: request.name ?? request.type,
       priority: priorityRank(request.priority),
-      parameters: JSON.stringify(request.parameters),
+      parameters: JSON.stringify(await sealJobParameters(env, request.type, request.parameters)),
       runAt: Math.max(runAt, now),
       maxRetries: request.maxRetries ?? defaults.get(request.queue)?.maxRetries ?? DEFAULT_MAX_RETRIES,
       timeoutMs: (request.timeoutSeconds ?? 0) * 1000 || defaults.get(request.queue)?.timeoutMs || type.timeoutMs,
       idempotencyKey: idempotencyKey ? `${principalId}:${idempotencyKey}` : null,
-      requestHash: idempotencyKey ? await sha256Hex(JSON.stringify(request)) : null,
+      requestHash: idempotencyKey ? await requestFingerprint(env, request) : null,
       createdAt: now,
     });
   }
