@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CronError, parseCron, Schedule } from "../../src/recurring/schedule";
-import { canonicalTimeZone, localIso } from "../../src/recurring/timezone";
+import { cachedFormatterCount, canonicalTimeZone, localIso, MAX_CACHED_FORMATTERS, offsetAt } from "../../src/recurring/timezone";
 
 const at = (s: string) => Date.parse(s);
 const isoList = (ts: number[]) => ts.map((t) => new Date(t).toISOString());
@@ -212,5 +212,26 @@ describe("looking back", () => {
     const everySecond = new Schedule("* * * * * *", "UTC").latestBetween(at("2026-06-01T00:00:00Z"), at("2026-06-04T00:00:00Z"), 100);
     expect(everySecond).toHaveLength(100);
     expect(new Date(everySecond[0]).toISOString()).toBe("2026-06-03T23:58:21.000Z");
+  });
+});
+
+describe("time-zone formatter cache", () => {
+  it("holds one entry per canonical zone, however the name was spelled", () => {
+    canonicalTimeZone("America/New_York");
+    const before = cachedFormatterCount();
+    const spellings = new Set<string>();
+    for (let mask = 0; spellings.size < 2000; mask++) {
+      spellings.add([..."america/new_york"].map((ch, i) => ((mask >> i) & 1 ? ch.toUpperCase() : ch)).join(""));
+    }
+    for (const name of spellings) expect(canonicalTimeZone(name)).toBe("America/New_York");
+    expect(cachedFormatterCount()).toBe(before);
+  });
+
+  it("keeps every zone the runtime knows without evicting, and never more than its bound", () => {
+    const zones = Intl.supportedValuesOf("timeZone");
+    expect(zones.length).toBeLessThan(MAX_CACHED_FORMATTERS);
+    for (const zone of zones) expect(canonicalTimeZone(zone.toLowerCase())).not.toBeNull();
+    expect(cachedFormatterCount()).toBeLessThanOrEqual(zones.length + 10);
+    expect(offsetAt("Europe/Berlin", Date.parse("2026-07-01T00:00:00Z"))).toBe(2 * 3600_000);
   });
 });
