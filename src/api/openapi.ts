@@ -8,13 +8,14 @@ import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSche
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
+import type { Scope } from "../model/scopes";
 
 type RouteDoc = {
   method: "get" | "post" | "patch" | "delete";
   /** Relative to API_BASE_PATH, unless it starts with `/api/jobs` or `/hubs` (the seed 003 paths) or is the Prometheus `/metrics`. */
   path: string;
   summary: string;
-  scope?: "tickerq:read" | "tickerq:write" | "tickerq:admin";
+  scope?: Scope;
   body?: z.ZodType;
   query?: z.ZodObject;
   responses: Record<number, string>;
@@ -47,10 +48,10 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/jobs/{id}/retry", summary: "Put a failed or cancelled job back to pending", scope: "tickerq:write", body: RetryRequestSchema, responses: { 202: "re-queued", 409: "not failed or cancelled" } },
   { method: "get", path: "/queues", summary: "Every queue: status, job counts, workers, throughput", scope: "tickerq:read", responses: { 200: "{ queues: [{ name, status, pendingJobs, runningJobs, completedJobs, failedJobs, workers, throughput }] }" } },
   { method: "get", path: "/queues/{name}", summary: "One queue with its settings (workers, rateLimit, defaults)", scope: "tickerq:read", responses: { 200: "the queue", 404: "unknown queue" } },
-  { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:write", body: QueueSettingsPatchSchema, responses: { 200: "the queue", 400: "invalid setting" } },
-  { method: "post", path: "/queues/{name}/pause", summary: "Start nothing new in this queue (running jobs finish); emits queue.paused", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
-  { method: "post", path: "/queues/{name}/resume", summary: "Start the backlog again, in priority order; emits queue.resumed", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
-  { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:write", body: ClearQueueSchema, responses: { 200: "{ queue, clearedPending, clearedFailed, hasMore }", 400: "unknown queue or nothing selected" } },
+  { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:queue-admin", body: QueueSettingsPatchSchema, responses: { 200: "the queue", 400: "invalid setting" } },
+  { method: "post", path: "/queues/{name}/pause", summary: "Start nothing new in this queue (running jobs finish); emits queue.paused", scope: "tickerq:queue-admin", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
+  { method: "post", path: "/queues/{name}/resume", summary: "Start the backlog again, in priority order; emits queue.resumed", scope: "tickerq:queue-admin", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
+  { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:queue-admin", body: ClearQueueSchema, responses: { 200: "{ queue, clearedPending, clearedFailed, hasMore }", 400: "unknown queue or nothing selected" } },
   { method: "get", path: "/ws", summary: "WebSocket live updates: { action: subscribe|unsubscribe, topics, filters, since } messages; frames { type, data, timestamp, seq }", scope: "tickerq:read", query: WsQuery, responses: { 101: "switching protocols", 400: "invalid query", 426: "not a WebSocket upgrade" } },
   { method: "get", path: "/events", summary: "Server-sent events: the same messages with id: <seq>, Last-Event-ID resume and heartbeat comments", scope: "tickerq:read", query: SseQuery, responses: { 200: "text/event-stream", 400: "invalid query or Last-Event-ID" } },
   { method: "post", path: "/hub/negotiate", summary: "SignalR negotiate for the TickerQ hub (WebSockets, JSON protocol)", scope: "tickerq:read", query: SignalRNegotiateQuery, responses: { 200: "{ negotiateVersion, connectionId, connectionToken, availableTransports }" } },
