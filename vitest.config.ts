@@ -19,6 +19,7 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token",
             ALLOW_PRIVATE_TARGETS: "true",
+            DEV_JOB_TYPES: "true",
             RETRY_BASE_DELAY_MS: "200",
             RETRY_MAX_DELAY_MS: "2000",
           },

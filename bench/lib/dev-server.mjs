@@ -28,7 +28,7 @@ export async function startDevServer({ persistDir, token = `bench-${crypto.rando
   const migrated = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir, ...configArgs], { env: wranglerEnv, encoding: "utf8" });
   if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
   const args = ["wrangler", "dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
-  for (const [k, v] of Object.entries({ ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", ...vars })) args.push("--var", `${k}:${v}`);
+  for (const [k, v] of Object.entries({ ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", DEV_JOB_TYPES: "true", ...vars })) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, { env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout.on("data", (d) => (output += d));

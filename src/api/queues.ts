@@ -6,6 +6,7 @@ import { parseWith, readJson } from "../http/validate";
 import { QueueNameSchema } from "../model/job";
 import { ClearQueueSchema, QueueSettingsPatchSchema, toQueueDetails, toQueueSummary } from "../model/queue";
 import { clearQueue, configureQueue, describeQueue, setQueuePaused } from "../services/queue-actions";
+import { limitsFor } from "../services/usage-limits";
 
 const queueName = (name: string) => parseWith(QueueNameSchema, name, ["name"]);
 
@@ -20,7 +21,7 @@ export const queuesApi = new Hono<AppEnv>()
   .patch("/:name", requireScope("tickerq:queue-admin"), async (c) => {
     const name = queueName(c.req.param("name"));
     const patch = await readJson(c, QueueSettingsPatchSchema);
-    return c.json(toQueueDetails(await configureQueue(c.env, name, patch)));
+    return c.json(toQueueDetails(await configureQueue(c.env, name, patch, limitsFor(c.env, c.get("principal")))));
   })
   .post("/:name/pause", requireScope("tickerq:queue-admin"), async (c) => {
     return c.json(toQueueDetails(await setQueuePaused(c.env, queueName(c.req.param("name")), true)));

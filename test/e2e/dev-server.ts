@@ -31,7 +31,7 @@ export async function startDevServer(options: { persistDir?: string; token?: str
   const token = options.token ?? `e2e-${crypto.randomUUID()}`;
   const port = options.port ?? (await freePort());
   migrate(persistDir);
-  const vars = { ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", ...options.vars };
+  const vars = { ADMIN_TOKEN: token, ALLOW_PRIVATE_TARGETS: "true", DEV_JOB_TYPES: "true", ...options.vars };
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", options.logLevel ?? "warn", "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("npx", args, { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });

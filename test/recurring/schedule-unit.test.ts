@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CronError, parseCron, Schedule } from "../../src/recurring/schedule";
+import { CronError, parseCron, Schedule, shortestIntervalMs } from "../../src/recurring/schedule";
 import { cachedFormatterCount, canonicalTimeZone, localIso, MAX_CACHED_FORMATTERS, offsetAt } from "../../src/recurring/timezone";
 
 const at = (s: string) => Date.parse(s);
@@ -212,6 +212,29 @@ describe("looking back", () => {
     const everySecond = new Schedule("* * * * * *", "UTC").latestBetween(at("2026-06-01T00:00:00Z"), at("2026-06-04T00:00:00Z"), 100);
     expect(everySecond).toHaveLength(100);
     expect(new Date(everySecond[0]).toISOString()).toBe("2026-06-03T23:58:21.000Z");
+  });
+});
+
+describe("shortest interval of an expression", () => {
+  it("is the closest two consecutive fire times come, within a minute, an hour, a day or across midnight", () => {
+    const cases: [string, number][] = [
+      ["* * * * * *", 1],
+      ["*/10 * * * * *", 10],
+      ["0,59 * * * * *", 1],
+      ["* * * * *", 60],
+      ["*/5 * * * *", 300],
+      ["@hourly", 3600],
+      ["@daily", 86_400],
+      ["0,1 0 1 1 *", 60],
+      ["59 23 * * *", 86_400],
+      ["0 0,23 * * *", 3600],
+      // Matching days are taken as consecutive: a lower bound, never more than the real interval.
+      ["0 0,23 1 * *", 3600],
+      ["0 0 29 2 *", 86_400],
+      ["30 23 * * *", 86_400],
+      ["0,59 0,23 * * *", 60],
+    ];
+    for (const [expr, seconds] of cases) expect(shortestIntervalMs(expr), expr).toBe(seconds * 1000);
   });
 });
 
