@@ -21,6 +21,7 @@ export default defineConfig(async () => {
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef-0123",
             WEBHOOK_SECRET_KEY: "test-webhook-secret-key-0123456789abcdef",
             ALLOW_PRIVATE_TARGETS: "true",
+            DEV_JOB_TYPES: "true",
             RETRY_BASE_DELAY_MS: "200",
             RETRY_MAX_DELAY_MS: "2000",
           },

@@ -5,6 +5,7 @@ const flag = z
   .optional()
   .transform((v) => v === "true" || v === "1");
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().catch(fallback);
+const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).catch(fallback);
 
 const SettingsSchema = z.object({
   API_BASE_PATH: z
@@ -19,6 +20,11 @@ const SettingsSchema = z.object({
   RETENTION_DAYS: positiveInt(30),
   METRICS_RETENTION_DAYS: positiveInt(400),
   SELF_RECONCILE: flag.catch(false),
+  DEV_JOB_TYPES: flag.catch(false),
+  MIN_CRON_INTERVAL_SECONDS: nonNegativeInt(60),
+  MAX_RECURRING_JOBS: positiveInt(1000),
+  MAX_QUEUES: positiveInt(100),
+  MAX_TOTAL_WORKERS: positiveInt(500),
 });
 
 export type Settings = {
@@ -33,6 +39,20 @@ export type Settings = {
   metricsRetentionMs: number;
   /** Request- and batch-driven reconciliation, for local development where crons do not fire. */
   selfReconcile: boolean;
+  /** Lets echo keep a ledger and sleep longer than ECHO_MAX_SLEEP_MS (tests, the fault suite, benchmarks). */
+  devJobTypes: boolean;
+  /** The limits below bind every key without the admin scope; see src/services/usage-limits.ts. */
+  limits: UsageLimits;
+};
+
+export type UsageLimits = {
+  /** Shortest time between two fire times of a recurring job's cron expression (0: no minimum). */
+  minCronIntervalMs: number;
+  maxRecurringJobs: number;
+  /** Distinct queues: a queue comes into being when a job, a recurring job or PATCH /queues names it. */
+  maxQueues: number;
+  /** Sum of `workers` over every queue (a queue not configured counts at its default). */
+  maxTotalWorkers: number;
 };
 
 /** Reads the deployment's vars once per call site; invalid values fall back to safe defaults. */
@@ -47,6 +67,13 @@ export function readSettings(env: Partial<Env>): Settings {
     retentionMs: s.RETENTION_DAYS * 86_400_000,
     metricsRetentionMs: s.METRICS_RETENTION_DAYS * 86_400_000,
     selfReconcile: s.SELF_RECONCILE,
+    devJobTypes: s.DEV_JOB_TYPES,
+    limits: {
+      minCronIntervalMs: s.MIN_CRON_INTERVAL_SECONDS * 1000,
+      maxRecurringJobs: s.MAX_RECURRING_JOBS,
+      maxQueues: s.MAX_QUEUES,
+      maxTotalWorkers: s.MAX_TOTAL_WORKERS,
+    },
   };
 }
 

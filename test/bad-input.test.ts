@@ -1,6 +1,6 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api } from "./helpers";
+import { ADMIN, api, BASE } from "./helpers";
 
 const jobCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
 
@@ -66,6 +66,47 @@ describe("bad input", () => {
     if (c.error) expect(res.json.error).toBe(c.error);
     if (c.path) expect(res.json.details.map((d: any) => d.path)).toContain(c.path);
     expect(await jobCount()).toBe(before);
+  });
+
+  it("stops reading a body without Content-Length at the limit and answers 413", async () => {
+    // A body that goes past 256 KB and then never ends: reading it whole would never finish.
+    const chunk = new TextEncoder().encode(`{"type":"echo","name":"${"x".repeat(64 * 1024)}`);
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 5) controller.enqueue(chunk);
+        else return new Promise(() => {});
+      },
+    });
+    const before = await jobCount();
+    const request = new Request(`${BASE}/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: endless,
+      duplex: "half",
+    } as RequestInit);
+    expect(request.headers.get("content-length")).toBeNull();
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("the body was read to its end")), 5000));
+    const res = await Promise.race([exports.default.fetch(request), timeout]);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: "payload_too_large" });
+    expect(sent).toBeLessThanOrEqual(5);
+    expect(await jobCount()).toBe(before);
+  });
+
+  it("still reads a streamed body under the limit", async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ type: "echo", name: "streamed", delay: "01:00:00" }));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(body.slice(0, 10));
+        controller.enqueue(body.slice(10));
+        controller.close();
+      },
+    });
+    const request = new Request(`${BASE}/jobs`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: stream, duplex: "half" } as RequestInit);
+    const res = await exports.default.fetch(request);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ name: "streamed" });
   });
 
   it("answers unknown routes with 404 in the same shape", async () => {

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { migrateSqlite } from "../src/lib/sqlite-migrations";
 import { REPLAY_BUFFER_BYTES, REPLAY_BUFFER_CHUNKS, REPLAY_BUFFER_SCHEMA, ReplayBuffer } from "../src/realtime/replay-buffer";
 import { INFLIGHT_SET_MIGRATION, InflightSet } from "../src/scheduler/inflight";
 
@@ -43,6 +44,28 @@ describe("Durable Object storage migrations", () => {
       expect(replay).toEqual({ kind: "ok", messages: [8, 9].map((seq) => ({ seq, topic: "job-status", queue: "mail", jobId: `job_${seq}`, jobType: "echo", json: JSON.stringify({ seq }) })) });
       const [next] = buffer.append([{ topic: "job-status", data: {}, timestamp: new Date().toISOString(), queue: null, jobId: null, jobType: null }]);
       expect(next.seq).toBe(10);
+    });
+  });
+
+  it("applies each version in one transaction: a failing statement leaves the previous version, not half of this one", async () => {
+    const stub = env.RECURRING_SCHEDULER.get(env.RECURRING_SCHEDULER.idFromName(`migrate-${crypto.randomUUID()}`));
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      const version = () => sql.exec(`SELECT MAX(version) AS v FROM schema_version`).one().v;
+      const tables = () => sql.exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'mig_%' ORDER BY name`).toArray().map((r) => r.name);
+      const good = [`CREATE TABLE mig_a (x INTEGER)`];
+      const broken = [`CREATE TABLE mig_b (x INTEGER)`, `INSERT INTO mig_b VALUES (1)`, `INSERT INTO no_such_table VALUES (1)`];
+      const before = Number(version() ?? 0);
+      const pad = Array.from({ length: before }, () => [] as string[]);
+
+      expect(() => migrateSqlite(state.storage, [...pad, good, broken])).toThrow(/no_such_table/);
+      expect(version()).toBe(before + 1);
+      expect(tables()).toEqual(["mig_a"]);
+
+      migrateSqlite(state.storage, [...pad, good, [`CREATE TABLE mig_b (x INTEGER)`, `INSERT INTO mig_b VALUES (1)`]]);
+      expect(version()).toBe(before + 2);
+      expect(tables()).toEqual(["mig_a", "mig_b"]);
+      expect(sql.exec(`SELECT COUNT(*) AS n FROM mig_b`).one().n).toBe(1);
     });
   });
 });

@@ -65,7 +65,7 @@ describe("http job SSRF guard at creation", () => {
     const before = await count();
     for (const url of ["http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/"]) {
       const request = { type: "http", parameters: { url }, priority: "normal" as const, maxRetries: 3, queue: "default" };
-      const err = await createJobs(strictEnv, "test", [{ request }], () => []).catch((e) => e);
+      const err = await createJobs(strictEnv, "test", [{ request }], () => [], { limits: null }).catch((e) => e);
       expect(err).toBeInstanceOf(ApiError);
       expect(err.status).toBe(400);
       expect(err.details[0].path).toBe("parameters.url");

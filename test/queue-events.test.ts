@@ -27,7 +27,7 @@ describe("queue events", () => {
 
   it("pause and resume emit queue.paused / queue.resumed once per change, committed with the queue row and then delivered", async () => {
     const queue = uniqueQueue();
-    await actions.configureQueue(env, queue, {});
+    await actions.configureQueue(env, queue, {}, null);
     expect(delivered()).toEqual([]);
 
     await actions.setQueuePaused(env, queue, true);
@@ -42,7 +42,7 @@ describe("queue events", () => {
 
   it("clear emits queue.cleared with the exact counts", async () => {
     const queue = uniqueQueue();
-    await actions.configureQueue(env, queue, {});
+    await actions.configureQueue(env, queue, {}, null);
     await actions.setQueuePaused(env, queue, true);
     await api("/jobs/batch", { body: { jobs: Array.from({ length: 4 }, () => ({ type: "echo", queue })) } });
     vi.mocked(publisher.deliverEvents).mockClear();

@@ -123,7 +123,7 @@ describe("pause, resume and clear: inputs and scopes", () => {
     expect((await schedulerFor(env, queue).status()).paused).toBe(false);
   });
 
-  it("needs the write scope to change a queue and the read scope to see one", async () => {
+  it("needs the queue-admin scope to change a queue and the read scope to see one", async () => {
     const queue = uniqueQueue();
     await api(`/queues/${queue}`, { method: "PATCH", body: { workers: 2 } });
     const reader = (await api("/keys", { body: { name: "reader", scopes: ["tickerq:read"] } })).json.key;
@@ -132,6 +132,9 @@ describe("pause, resume and clear: inputs and scopes", () => {
     expect((await api("/queues", { token: writer })).status).toBe(403);
     for (const action of ["pause", "resume", "clear"]) expect((await api(`/queues/${queue}/${action}`, { method: "POST", token: reader })).status).toBe(403);
     expect((await api(`/queues/${queue}`, { method: "PATCH", token: reader, body: { workers: 3 } })).status).toBe(403);
+    // tickerq:write acts on jobs; settings, pause/resume and clear act on the whole queue.
+    for (const action of ["pause", "resume", "clear"]) expect((await api(`/queues/${queue}/${action}`, { method: "POST", token: writer })).json.error).toBe("forbidden");
+    expect((await api(`/queues/${queue}`, { method: "PATCH", token: writer, body: { workers: 3 } })).status).toBe(403);
     expect((await api(`/queues/${queue}/pause`, { method: "POST", token: null })).status).toBe(401);
     expect((await api(`/queues/${queue}`)).json).toMatchObject({ status: "running", workers: 2 });
   });
@@ -208,7 +211,8 @@ describe("OpenAPI", () => {
     const base = "/api/tickerq";
     expect(Object.keys(doc.paths[`${base}/queues/{name}`]).sort()).toEqual(["get", "patch"]);
     expect(doc.paths[`${base}/queues/{name}`].patch.requestBody.content["application/json"].schema.properties).toHaveProperty("rateLimit");
-    for (const action of ["pause", "resume", "clear"]) expect(doc.paths[`${base}/queues/{name}/${action}`].post.security).toEqual([{ bearer: ["tickerq:write"] }]);
+    for (const action of ["pause", "resume", "clear"]) expect(doc.paths[`${base}/queues/{name}/${action}`].post.security).toEqual([{ bearer: ["tickerq:queue-admin"] }]);
+    expect(doc.paths[`${base}/queues/{name}`].patch.security).toEqual([{ bearer: ["tickerq:queue-admin"] }]);
     expect(doc.paths[`${base}/queues`].get.security).toEqual([{ bearer: ["tickerq:read"] }]);
   });
 });

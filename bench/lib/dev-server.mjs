@@ -30,7 +30,7 @@ export async function startDevServer({ persistDir, token = `bench-${crypto.rando
   if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
   const args = ["wrangler", "dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
   // A fixed key, so that a restart on the same state still reads the stored secrets.
-  const settings = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "bench-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", ...vars };
+  const settings = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "bench-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", DEV_JOB_TYPES: "true", ...vars };
   for (const [k, v] of Object.entries(settings)) args.push("--var", `${k}:${v}`);
   const child = spawn("npx", args, { env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";

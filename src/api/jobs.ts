@@ -9,6 +9,7 @@ import { MAX_BATCH_BODY_BYTES } from "../config";
 import { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, jobFilterOf, ListJobsQuery, RetryRequestSchema, toJobSummary, toLogLine } from "../model/job";
 import { toJobDetails } from "../model/job-details";
 import { createJobs } from "../services/create-jobs";
+import { limitsFor } from "../services/usage-limits";
 import { cancelJob, executeJob, retryJob } from "../services/job-actions";
 import { CronJobRequestSchema, toRecurringJobDetails } from "../model/recurring";
 import { createRecurringJob, upcomingRuns } from "../recurring/service";
@@ -19,12 +20,14 @@ export const jobsApi = new Hono<AppEnv>()
   .post("/", requireScope("tickerq:write"), async (c) => {
     const body = await readJson(c, z.unknown());
     if (isCronRequest(body)) {
-      const def = await createRecurringJob(c.env, parseWith(CronJobRequestSchema, body));
+      const def = await createRecurringJob(c.env, parseWith(CronJobRequestSchema, body), limitsFor(c.env, c.get("principal")));
       return c.json(toRecurringJobDetails(def, undefined, upcomingRuns(def)), 201);
     }
     const request = parseWith(JobRequestSchema, body);
     const key = IdempotencyKeyHeader.safeParse(c.req.header("idempotency-key"));
-    const [created] = await createJobs(c.env, c.get("principal").id, [{ request, idempotencyKey: key.success ? key.data : undefined }], () => []);
+    const [created] = await createJobs(c.env, c.get("principal").id, [{ request, idempotencyKey: key.success ? key.data : undefined }], () => [], {
+      limits: limitsFor(c.env, c.get("principal")),
+    });
     if (created.replayed) c.header("Idempotent-Replayed", "true");
     return c.json(toJobSummary(created.job), 201);
   })
@@ -35,6 +38,7 @@ export const jobsApi = new Hono<AppEnv>()
       c.get("principal").id,
       body.jobs.map(({ idempotencyKey, ...request }) => ({ request, idempotencyKey })),
       (i) => ["jobs", i],
+      { limits: limitsFor(c.env, c.get("principal")) },
     );
     return c.json({ jobs: created.map((x) => toJobSummary(x.job)), count: created.length }, 201);
   })

@@ -5,12 +5,12 @@ import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { readJson } from "../http/validate";
-import { ScopeSchema } from "../model/scopes";
+import { SCOPES, ScopeSchema } from "../model/scopes";
 import { closeKeyConnections } from "../realtime/client";
 
 export const CreateKeySchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
-  scopes: z.array(ScopeSchema).min(1).max(3),
+  scopes: z.array(ScopeSchema).min(1).max(SCOPES.length),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 

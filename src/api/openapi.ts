@@ -8,13 +8,14 @@ import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSche
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
+import type { Scope } from "../model/scopes";
 
 type RouteDoc = {
   method: "get" | "post" | "patch" | "delete";
   /** Relative to API_BASE_PATH, unless it starts with `/api/jobs` or `/hubs` (the seed 003 paths) or is the Prometheus `/metrics`. */
   path: string;
   summary: string;
-  scope?: "tickerq:read" | "tickerq:write" | "tickerq:admin";
+  scope?: Scope;
   body?: z.ZodType;
   query?: z.ZodObject;
   responses: Record<number, string>;
@@ -29,10 +30,10 @@ const ErrorShape = z.object({
 /** The documented routes, with the same zod schemas the handlers validate with. */
 const ROUTES: RouteDoc[] = [
   { method: "get", path: "/health", summary: "Liveness and D1 reachability (no auth)", responses: { 200: "healthy", 503: "D1 unreachable" } },
-  { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: "the job, or the recurring job", 400: "invalid", 409: "idempotency key reused with another body" } },
-  { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: "the jobs in request order", 400: "invalid item" } },
+  { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: "the job, or the recurring job", 400: "invalid", 409: "idempotency key reused with another body, or a usage limit reached (queue_limit, recurring_job_limit)" } },
+  { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: "the jobs in request order", 400: "invalid item", 409: "a new queue past the usage limit (queue_limit)" } },
   { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: "{ jobs, totalCount, hasMore }" } },
-  { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: "the recurring job with nextRuns", 400: "invalid cron expression, time zone, type or parameters" } },
+  { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: "the recurring job with nextRuns", 400: "invalid cron expression, time zone, type or parameters, or a cron firing closer than the minimum interval", 409: "a usage limit reached (recurring_job_limit, queue_limit)" } },
   { method: "get", path: "/jobs/recurring", summary: "List recurring jobs", scope: "tickerq:read", query: ListRecurringJobsQuery, responses: { 200: "{ recurringJobs, totalCount, hasMore }" } },
   { method: "get", path: "/jobs/recurring/{id}", summary: "A recurring job with lastRun and nextRuns (next 5, UTC and local)", scope: "tickerq:read", responses: { 200: "the recurring job", 404: "unknown recurring job" } },
   { method: "patch", path: "/jobs/recurring/{id}", summary: "Change cron, time zone, parameters, enabled, policies; a new cron or time zone schedules from now", scope: "tickerq:write", body: RecurringJobPatchSchema, responses: { 200: "the recurring job", 400: "invalid", 404: "unknown recurring job" } },
@@ -47,10 +48,10 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/jobs/{id}/retry", summary: "Put a failed or cancelled job back to pending", scope: "tickerq:write", body: RetryRequestSchema, responses: { 202: "re-queued", 409: "not failed or cancelled" } },
   { method: "get", path: "/queues", summary: "Every queue: status, job counts, workers, throughput", scope: "tickerq:read", responses: { 200: "{ queues: [{ name, status, pendingJobs, runningJobs, completedJobs, failedJobs, workers, throughput }] }" } },
   { method: "get", path: "/queues/{name}", summary: "One queue with its settings (workers, rateLimit, defaults)", scope: "tickerq:read", responses: { 200: "the queue", 404: "unknown queue" } },
-  { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:write", body: QueueSettingsPatchSchema, responses: { 200: "the queue", 400: "invalid setting" } },
-  { method: "post", path: "/queues/{name}/pause", summary: "Start nothing new in this queue (running jobs finish); emits queue.paused", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
-  { method: "post", path: "/queues/{name}/resume", summary: "Start the backlog again, in priority order; emits queue.resumed", scope: "tickerq:write", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
-  { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:write", body: ClearQueueSchema, responses: { 200: "{ queue, clearedPending, clearedFailed, hasMore }", 400: "unknown queue or nothing selected" } },
+  { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:queue-admin", body: QueueSettingsPatchSchema, responses: { 200: "the queue", 400: "invalid setting", 409: "a usage limit reached (queue_limit, worker_limit)" } },
+  { method: "post", path: "/queues/{name}/pause", summary: "Start nothing new in this queue (running jobs finish); emits queue.paused", scope: "tickerq:queue-admin", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
+  { method: "post", path: "/queues/{name}/resume", summary: "Start the backlog again, in priority order; emits queue.resumed", scope: "tickerq:queue-admin", responses: { 200: "the queue", 400: "unknown queue (error unknown_queue)" } },
+  { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:queue-admin", body: ClearQueueSchema, responses: { 200: "{ queue, clearedPending, clearedFailed, hasMore }", 400: "unknown queue or nothing selected" } },
   { method: "get", path: "/ws", summary: "WebSocket live updates: { action: subscribe|unsubscribe, topics, filters, since } messages; frames { type, data, timestamp, seq }", scope: "tickerq:read", query: WsQuery, responses: { 101: "switching protocols", 400: "invalid query, or subscriptions over 1,536 bytes (subscription_too_large)", 426: "not a WebSocket upgrade", 429: "this key's 20 connections are open (too_many_connections)" } },
   { method: "get", path: "/events", summary: "Server-sent events: the same messages with id: <seq>, Last-Event-ID resume and heartbeat comments", scope: "tickerq:read", query: SseQuery, responses: { 200: "text/event-stream", 400: "invalid query or Last-Event-ID, or subscriptions over 1,536 bytes", 429: "this key's 20 connections are open (too_many_connections)" } },
   { method: "post", path: "/realtime/tickets", summary: "A single-use ticket (60 s) for the caller's key, to pass as access_token to /ws, /events or a SignalR hub instead of the key", scope: "tickerq:read", responses: { 201: "{ ticket, expiresAt, expiresIn }" } },

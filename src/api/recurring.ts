@@ -3,6 +3,7 @@ import { listRecurringJobs } from "../db/recurring-jobs";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
+import { limitsFor } from "../services/usage-limits";
 import { readJson, readQuery } from "../http/validate";
 import { toJobSummary } from "../model/job";
 import { ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema, toRecurringJob, toRecurringJobDetails } from "../model/recurring";
@@ -20,7 +21,7 @@ import {
 export const recurringApi = new Hono<AppEnv>()
   .post("/", requireScope("tickerq:write"), async (c) => {
     const request = await readJson(c, RecurringJobRequestSchema);
-    const def = await createRecurringJob(c.env, request);
+    const def = await createRecurringJob(c.env, request, limitsFor(c.env, c.get("principal")));
     return c.json(toRecurringJobDetails(def, undefined, upcomingRuns(def)), 201);
   })
   .get("/", requireScope("tickerq:read"), async (c) => {
@@ -35,7 +36,7 @@ export const recurringApi = new Hono<AppEnv>()
   })
   .patch("/:id", requireScope("tickerq:write"), async (c) => {
     const patch = await readJson(c, RecurringJobPatchSchema);
-    const def = await updateRecurringJob(c.env, c.req.param("id"), patch);
+    const def = await updateRecurringJob(c.env, c.req.param("id"), patch, limitsFor(c.env, c.get("principal")));
     return c.json(toRecurringJob(def));
   })
   .delete("/:id", requireScope("tickerq:write"), async (c) => {

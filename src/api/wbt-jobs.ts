@@ -10,6 +10,7 @@ import { iso } from "../lib/time";
 import { JobRequestSchema } from "../model/job";
 import { parseWith } from "../http/validate";
 import { createJobs } from "../services/create-jobs";
+import { limitsFor } from "../services/usage-limits";
 import { cancelJob } from "../services/job-actions";
 
 /** The WbtWebJob (Hangfire-style) API at /api/jobs: the same jobs as /api/tickerq, in that service's shapes. */
@@ -22,6 +23,7 @@ export const wbtJobsApi = new Hono<AppEnv>()
     // The credentials are kept (encrypted) in the job's parameters only; the record keeps them masked.
     const record = { businessId: body.businessId, jobType: body.jobType, description: body.description ?? null, configuration: maskWbtConfiguration(body) };
     const [created] = await createJobs(c.env, c.get("principal").id, [{ request, id: wbtJobId(body.jobType, Date.now()) }], () => [], {
+      limits: limitsFor(c.env, c.get("principal")),
       extraStatements: (jobs) => jobs.map((job) => insertRecordStatement(c.env, job, record)),
     }).catch((err) => {
       throw err instanceof ApiError && err.details ? inConfigurationTerms(err) : err;

@@ -162,3 +162,41 @@ export async function deleteQueueJobs(env: Env, queue: string, statuses: Clearab
   const Deleted = z.object({ id: z.string(), status: z.enum(["pending", "failed"]) });
   return { selected: ids.length, deleted: jobsDeleted.results.map((r) => Deleted.parse(r)) };
 }
+
+/** The names among these that no queue row, job or recurring job uses yet. */
+export async function unusedQueueNames(env: Env, names: string[]): Promise<string[]> {
+  const unique = [...new Set(names)];
+  if (!unique.length) return [];
+  const { results } = await env.DB.prepare(
+    `SELECT n.value AS name FROM json_each(?1) AS n
+     WHERE NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = n.value)
+       AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = n.value)
+       AND NOT EXISTS (SELECT 1 FROM recurring_jobs WHERE recurring_jobs.queue = n.value)`,
+  )
+    .bind(JSON.stringify(unique))
+    .all();
+  return results.map((r) => z.object({ name: z.string() }).parse(r).name);
+}
+
+/**
+ * Every queue name in use, with its configured workers (null: never configured, so the default).
+ * Distinct job and recurring-job queues are walked one index seek per name, not one row per job.
+ */
+export async function queuesInUse(env: Env): Promise<{ name: string; workers: number | null }[]> {
+  const { results } = await env.DB.prepare(
+    `WITH RECURSIVE
+       job_queues(name) AS (
+         SELECT MIN(queue) FROM jobs
+         UNION ALL SELECT (SELECT MIN(queue) FROM jobs WHERE queue > job_queues.name) FROM job_queues WHERE job_queues.name IS NOT NULL),
+       recurring_queues(name) AS (
+         SELECT MIN(queue) FROM recurring_jobs
+         UNION ALL SELECT (SELECT MIN(queue) FROM recurring_jobs WHERE queue > recurring_queues.name) FROM recurring_queues WHERE recurring_queues.name IS NOT NULL),
+       names(name) AS (
+         SELECT name FROM job_queues WHERE name IS NOT NULL
+         UNION SELECT name FROM recurring_queues WHERE name IS NOT NULL
+         UNION SELECT name FROM queues)
+     SELECT names.name AS name, queues.workers AS workers FROM names LEFT JOIN queues ON queues.name = names.name`,
+  ).all();
+  const Row = z.object({ name: z.string(), workers: int.nullable() });
+  return results.map((r) => Row.parse(r));
+}

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { defineJobType } from "./job-type";
 
+/** Longest sleep outside development (DEV_JOB_TYPES): echo must not hold a worker slot for long. */
+export const ECHO_MAX_SLEEP_MS = 5000;
+
 /** Returns its parameters; can sleep, fail on request or log, for trying the system out and for benchmarks. */
 export const echoJob = defineJobType({
   name: "echo",
@@ -17,6 +20,13 @@ export const echoJob = defineJobType({
   }),
   builtIn: true,
   timeoutMs: 60_000,
+  check(params, settings) {
+    if (settings.devJobTypes) return [];
+    return [
+      ...(params.ledger ? [{ path: "parameters.ledger", message: "is for development only (DEV_JOB_TYPES)" }] : []),
+      ...(params.sleepMs > ECHO_MAX_SLEEP_MS ? [{ path: "parameters.sleepMs", message: `must be at most ${ECHO_MAX_SLEEP_MS} outside development (DEV_JOB_TYPES)` }] : []),
+    ];
+  },
   async run(params, ctx) {
     if (params.ledger) {
       await ctx.env.DB.prepare("INSERT INTO echo_ledger (job_id, attempt, started_at) VALUES (?, ?, ?)").bind(ctx.jobId, ctx.attempt, Date.now()).run();

@@ -56,7 +56,7 @@ export class RealtimeHub extends DurableObject<Env> {
     this.#sql = meteredSql(ctx.storage.sql, env);
     this.#metrics = new QueueMetrics(this.#sql);
     void ctx.blockConcurrencyWhile(async () => {
-      migrateSqlite(this.#sql, MIGRATIONS);
+      migrateSqlite(ctx.storage, MIGRATIONS, this.#sql);
       this.#buffer = new ReplayBuffer(this.#sql);
     });
   }

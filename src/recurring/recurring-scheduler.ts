@@ -20,7 +20,7 @@ export class RecurringScheduler extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
-    void ctx.blockConcurrencyWhile(async () => migrateSqlite(ctx.storage.sql, MIGRATIONS));
+    void ctx.blockConcurrencyWhile(async () => migrateSqlite(ctx.storage, MIGRATIONS));
   }
 
   /** Re-reads the definition from D1, runs whatever is due, and sets the alarm at the next slot (or clears it). */
@@ -63,7 +63,7 @@ export async function advance(ctx: DurableObjectState, env: Env, recurringId: st
     console.error(`recurring job ${recurringId}: fire failed; trying again`, err);
     alarmAt = now + RETRY_AFTER_ERROR_MS;
   }
-  migrateSqlite(ctx.storage.sql, MIGRATIONS);
+  migrateSqlite(ctx.storage, MIGRATIONS);
   ctx.storage.sql.exec(`INSERT OR REPLACE INTO schedule (id, recurring_id, alarm_at) VALUES (1, ?, ?)`, recurringId, alarmAt);
   if (alarmAt == null) await ctx.storage.deleteAlarm();
   else await ctx.storage.setAlarm(alarmAt);

@@ -56,6 +56,42 @@ export function parseCron(expression: string): { cron: CronExpression; kind: Sch
 }
 
 /**
+ * The shortest time between two consecutive fire times of an expression, in ms (wall time, as in
+ * UTC). The times of day are the same on every day that matches, so consecutive fires are either
+ * within a day (adjacent seconds, minutes or hours of the fields) or from the last fire of one
+ * day to the first of the next. It takes any matching day to be followed by another (true unless
+ * the day fields are restricted), so it may understate the interval but never overstates it.
+ */
+export function shortestIntervalMs(expression: string): number {
+  const { cron } = parseCron(expression);
+  const seconds = sortedValues(cron.fields.second.values);
+  const minutes = sortedValues(cron.fields.minute.values);
+  const hours = sortedValues(cron.fields.hour.values);
+  const first = { s: seconds[0], m: minutes[0], h: hours[0] };
+  const last = { s: seconds.at(-1)!, m: minutes.at(-1)!, h: hours.at(-1)! };
+  const secondOfHour = (t: { s: number; m: number }) => t.m * 60 + t.s;
+  const secondOfDay = (t: { s: number; m: number; h: number }) => t.h * 3600 + secondOfHour(t);
+  return (
+    Math.min(
+      smallestStep(seconds),
+      smallestStep(minutes) * 60 - (last.s - first.s),
+      smallestStep(hours) * 3600 - (secondOfHour(last) - secondOfHour(first)),
+      86_400 - (secondOfDay(last) - secondOfDay(first)),
+    ) * 1000
+  );
+}
+
+function sortedValues(values: readonly (number | string)[]): number[] {
+  return values.filter((v): v is number => typeof v === "number").sort((a, b) => a - b);
+}
+
+function smallestStep(sorted: number[]): number {
+  let step = Infinity;
+  for (let i = 1; i < sorted.length; i++) step = Math.min(step, sorted[i] - sorted[i - 1]);
+  return step;
+}
+
+/**
  * The fire times of a cron expression in an IANA time zone. Local times are matched by the
  * expression as if they were UTC (no daylight saving), then placed on the real time line with
  * the zone's offsets, applying the ScheduleKind rules where the offset changes.

@@ -1,4 +1,4 @@
-import { readSettings } from "../config";
+import { readSettings, type UsageLimits } from "../config";
 import { jobInsertStatements } from "../db/jobs";
 import {
   deleteRecurringJob as deleteRow,
@@ -16,6 +16,7 @@ import { newId } from "../lib/ids";
 import { priorityRank } from "../model/job";
 import type { RecurringJobPatch, RecurringJobRequest } from "../model/recurring";
 import { asStoredRow, checkTypeAndParameters } from "../services/create-jobs";
+import { checkCronInterval, ensureQueueRoom, ensureRecurringRoom } from "../services/usage-limits";
 import { syncRecurringBestEffort } from "./client";
 import { announceOccurrences, occurrenceRows } from "./occurrences";
 import { Schedule } from "./schedule";
@@ -23,8 +24,12 @@ import { Schedule } from "./schedule";
 /** How many upcoming fire times GET /jobs/recurring/{id} shows. */
 export const NEXT_RUNS_SHOWN = 5;
 
-export async function createRecurringJob(env: Env, request: RecurringJobRequest, now = Date.now()): Promise<RecurringJobRow> {
+/** `limits`: those binding the caller (see usage-limits), null for none. */
+export async function createRecurringJob(env: Env, request: RecurringJobRequest, limits: UsageLimits | null, now = Date.now()): Promise<RecurringJobRow> {
   checkJob(env, request.type, request.parameters);
+  checkCronInterval(request.cronExpression, limits);
+  await ensureRecurringRoom(env, limits);
+  await ensureQueueRoom(env, [request.queue], limits);
   const row: RecurringJobRow = {
     id: newId("rec", now),
     type: request.type,
@@ -52,10 +57,12 @@ export async function createRecurringJob(env: Env, request: RecurringJobRequest,
  * Applies a change. A new cron expression or time zone, or enabling a disabled job, schedules
  * from now (slots before now are not caught up); other changes keep the next slot.
  */
-export async function updateRecurringJob(env: Env, id: string, patch: RecurringJobPatch, now = Date.now()): Promise<RecurringJobRow> {
+export async function updateRecurringJob(env: Env, id: string, patch: RecurringJobPatch, limits: UsageLimits | null, now = Date.now()): Promise<RecurringJobRow> {
   const current = await getRecurringJob(env, id);
   if (!current) throw notFound("Recurring job");
   if (patch.parameters) checkJob(env, current.type, patch.parameters);
+  if (patch.cronExpression != null) checkCronInterval(patch.cronExpression, limits);
+  if (patch.queue != null) await ensureQueueRoom(env, [patch.queue], limits);
   const cronExpression = patch.cronExpression ?? current.cronExpression;
   const timezone = patch.timezone ?? current.timezone;
   const enabled = patch.enabled ?? current.enabled;
@@ -89,7 +96,7 @@ export async function updateRecurringJob(env: Env, id: string, patch: RecurringJ
 }
 
 export async function setRecurringEnabled(env: Env, id: string, enabled: boolean, now = Date.now()): Promise<RecurringJobRow> {
-  return updateRecurringJob(env, id, { enabled }, now);
+  return updateRecurringJob(env, id, { enabled }, null, now);
 }
 
 /** Deletes the definition; runs already created stay, as ordinary jobs with their history. */

@@ -1,32 +1,49 @@
 // Offsets come from the runtime's own IANA database through Intl, so no zone data is bundled.
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
 const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/;
+/** Above the number of IANA zone names, so a working set of canonical names is never evicted. */
+export const MAX_CACHED_FORMATTERS = 1000;
+
+// Keyed by canonical zone names only (callers validate through canonicalTimeZone first), and
+// bounded anyway: a raw request value must never add an entry.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function makeFormatter(timeZone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "numeric",
+    day: "numeric",
+    hour: "numeric",
+    minute: "numeric",
+    second: "numeric",
+    era: "short",
+  });
+}
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-      era: "short",
-    });
+    f = makeFormatter(timeZone);
+    if (formatters.size >= MAX_CACHED_FORMATTERS) formatters.delete(formatters.keys().next().value!);
     formatters.set(timeZone, f);
   }
   return f;
+}
+
+/** How many formatters are cached (for tests). */
+export function cachedFormatterCount(): number {
+  return formatters.size;
 }
 
 /** The canonical IANA name ("america/new_york" → "America/New_York"), or null if the runtime does not know the zone. */
 export function canonicalTimeZone(name: string): string | null {
   if (!IANA_NAME.test(name)) return null;
   try {
-    return formatter(name).resolvedOptions().timeZone;
+    const canonical = makeFormatter(name).resolvedOptions().timeZone;
+    formatter(canonical);
+    return canonical;
   } catch {
     return null;
   }

@@ -82,7 +82,7 @@ export class QueueScheduler extends DurableObject<Env> {
     super(ctx, meteredEnv(env));
     this.#sql = meteredSql(ctx.storage.sql, env);
     void ctx.blockConcurrencyWhile(async () => {
-      migrateSqlite(this.#sql, MIGRATIONS);
+      migrateSqlite(ctx.storage, MIGRATIONS, this.#sql);
       this.#seq = Number(this.#sql.exec(`SELECT COALESCE(MAX(seq), 0) AS s FROM due`).one().s);
       this.#inflight = new InflightSet(this.#sql);
     });

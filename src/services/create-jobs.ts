@@ -1,4 +1,4 @@
-import { readSettings, type Settings } from "../config";
+import { readSettings, type Settings, type UsageLimits } from "../config";
 import { findByIdempotencyKeys, insertJobs, type NewJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, formatPath, validationError, type ErrorDetail } from "../http/errors";
@@ -10,9 +10,12 @@ import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent } from "../events/types";
+import { ensureQueueRoom } from "./usage-limits";
 
 export type CreateItem = { request: JobRequest; idempotencyKey?: string; id?: string };
 export type CreateOptions = {
+  /** Those binding the caller (see usage-limits), null for none. */
+  limits: UsageLimits | null;
   /** Rows of other tables to commit in the same transaction as the new jobs (e.g. a compatibility record). */
   extraStatements?: (jobs: NewJob[]) => D1PreparedStatement[];
 };
@@ -28,7 +31,7 @@ export async function createJobs(
   principalId: string,
   items: CreateItem[],
   pathOf: (i: number) => (string | number)[],
-  options: CreateOptions = {},
+  options: CreateOptions,
 ): Promise<Created[]> {
   const settings = readSettings(env);
   const now = Date.now();
@@ -61,6 +64,7 @@ export async function createJobs(
   if (details.length) {
     throw new ApiError(400, "validation_error", `Invalid request: ${details[0].path}: ${details[0].message}`, details);
   }
+  await ensureQueueRoom(env, rows.map((r) => r.queue), options.limits);
 
   for (let tries = 0; tries < 2; tries++) {
     const keys = rows.map((r) => r.idempotencyKey).filter((k): k is string => !!k);

@@ -2,9 +2,11 @@ import { defaultsStatement, deleteQueueJobs, mirrorSchedulerStatement, queueExis
 import { deliverEvents, eventStatements } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../events/types";
 import { ApiError, notFound } from "../http/errors";
+import type { UsageLimits } from "../config";
 import type { QueueSettingsPatch } from "../model/queue";
 import { schedulerFor } from "../scheduler/client";
 import type { SchedulerStatus } from "../scheduler/messages";
+import { ensureQueueRoom, ensureWorkersRoom } from "./usage-limits";
 
 /** Jobs deleted per transaction by a clear, and how many such rounds one request may run (D1 allows 1,000 queries per invocation). */
 export const CLEAR_BATCH = 500;
@@ -26,8 +28,10 @@ export async function setQueuePaused(env: Env, name: string, paused: boolean): P
   return withStatus(await statsOf(env, name, now), status);
 }
 
-/** PATCH /queues/{name}: creates the queue if it is new, so it can be set up before its first job. */
-export async function configureQueue(env: Env, name: string, patch: QueueSettingsPatch): Promise<QueueStats> {
+/** PATCH /queues/{name}: creates the queue if it is new, so it can be set up before its first job. `limits`: those binding the caller. */
+export async function configureQueue(env: Env, name: string, patch: QueueSettingsPatch, limits: UsageLimits | null): Promise<QueueStats> {
+  await ensureQueueRoom(env, [name], limits);
+  await ensureWorkersRoom(env, name, patch.workers, limits);
   const status = await schedulerFor(env, name).configure({
     queue: name,
     workers: patch.workers,

@@ -34,7 +34,7 @@ export async function startDevServer(options: { persistDir?: string; token?: str
   migrate(persistDir);
   // Crons do not fire under wrangler dev: traffic drives the reconciler, as in local development.
   // A fixed key, so that a restart on the same state still reads the stored secrets.
-  const vars = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "e2e-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", ...options.vars };
+  const vars = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "e2e-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", DEV_JOB_TYPES: "true", ...options.vars };
   const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", options.logLevel ?? "warn", "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn("npx", args, { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });

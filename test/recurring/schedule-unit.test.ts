@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CronError, parseCron, Schedule } from "../../src/recurring/schedule";
-import { canonicalTimeZone, localIso } from "../../src/recurring/timezone";
+import { CronError, parseCron, Schedule, shortestIntervalMs } from "../../src/recurring/schedule";
+import { cachedFormatterCount, canonicalTimeZone, localIso, MAX_CACHED_FORMATTERS, offsetAt } from "../../src/recurring/timezone";
 
 const at = (s: string) => Date.parse(s);
 const isoList = (ts: number[]) => ts.map((t) => new Date(t).toISOString());
@@ -212,5 +212,49 @@ describe("looking back", () => {
     const everySecond = new Schedule("* * * * * *", "UTC").latestBetween(at("2026-06-01T00:00:00Z"), at("2026-06-04T00:00:00Z"), 100);
     expect(everySecond).toHaveLength(100);
     expect(new Date(everySecond[0]).toISOString()).toBe("2026-06-03T23:58:21.000Z");
+  });
+});
+
+describe("shortest interval of an expression", () => {
+  it("is the closest two consecutive fire times come, within a minute, an hour, a day or across midnight", () => {
+    const cases: [string, number][] = [
+      ["* * * * * *", 1],
+      ["*/10 * * * * *", 10],
+      ["0,59 * * * * *", 1],
+      ["* * * * *", 60],
+      ["*/5 * * * *", 300],
+      ["@hourly", 3600],
+      ["@daily", 86_400],
+      ["0,1 0 1 1 *", 60],
+      ["59 23 * * *", 86_400],
+      ["0 0,23 * * *", 3600],
+      // Matching days are taken as consecutive: a lower bound, never more than the real interval.
+      ["0 0,23 1 * *", 3600],
+      ["0 0 29 2 *", 86_400],
+      ["30 23 * * *", 86_400],
+      ["0,59 0,23 * * *", 60],
+    ];
+    for (const [expr, seconds] of cases) expect(shortestIntervalMs(expr), expr).toBe(seconds * 1000);
+  });
+});
+
+describe("time-zone formatter cache", () => {
+  it("holds one entry per canonical zone, however the name was spelled", () => {
+    canonicalTimeZone("America/New_York");
+    const before = cachedFormatterCount();
+    const spellings = new Set<string>();
+    for (let mask = 0; spellings.size < 2000; mask++) {
+      spellings.add([..."america/new_york"].map((ch, i) => ((mask >> i) & 1 ? ch.toUpperCase() : ch)).join(""));
+    }
+    for (const name of spellings) expect(canonicalTimeZone(name)).toBe("America/New_York");
+    expect(cachedFormatterCount()).toBe(before);
+  });
+
+  it("keeps every zone the runtime knows without evicting, and never more than its bound", () => {
+    const zones = Intl.supportedValuesOf("timeZone");
+    expect(zones.length).toBeLessThan(MAX_CACHED_FORMATTERS);
+    for (const zone of zones) expect(canonicalTimeZone(zone.toLowerCase())).not.toBeNull();
+    expect(cachedFormatterCount()).toBeLessThanOrEqual(zones.length + 10);
+    expect(offsetAt("Europe/Berlin", Date.parse("2026-07-01T00:00:00Z"))).toBe(2 * 3600_000);
   });
 });
