@@ -1,0 +1,161 @@
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createEdgeTicker, defineJobType, listJobTypes } from "../src/edge-ticker";
+import { wordCount } from "../src/jobs/examples/word-count";
+import { getJobType } from "../src/jobs/registry";
+import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+
+type Seen = { attempts: number[]; cancelReason?: string } | null;
+const jobService = () => (env as unknown as { JOB_SERVICE: { seen(id: string): Promise<Seen> } }).JOB_SERVICE;
+
+// The repository's Worker as src/index.ts builds it, plus one own type and one type on the bound test Worker.
+const emailNotification = defineJobType({
+  description: "Sends a templated e-mail.",
+  parameters: z.strictObject({ recipientEmail: z.email(), templateId: z.string().min(1) }),
+  timeoutSeconds: 7,
+  async run(params, ctx) {
+    ctx.log("Info", `sending ${params.templateId}`, undefined, "send");
+    ctx.progress(100);
+    return { messageId: `msg-${ctx.jobId}`, deliveryStatus: "delivered" };
+  },
+});
+
+beforeAll(() => {
+  createEdgeTicker({
+    jobTypes: { "word-count": wordCount, EmailNotificationJob: emailNotification },
+    serviceJobTypes: {
+      RemoteTask: {
+        binding: "JOB_SERVICE",
+        parameters: z.strictObject({ logLines: z.number().int().optional(), failTimes: z.number().int().optional(), waitForCancel: z.boolean().optional() }),
+        timeoutSeconds: 30,
+      },
+      Unbound: { binding: "NO_SUCH_BINDING" },
+    },
+  });
+});
+afterAll(() => {
+  createEdgeTicker({ jobTypes: { "word-count": wordCount } });
+});
+
+describe("createEdgeTicker: bad registrations fail at start-up", () => {
+  it("refuses a type that reuses a built-in name, and installs nothing", () => {
+    expect(() => createEdgeTicker({ jobTypes: { Other: emailNotification, echo: emailNotification } })).toThrow(/"echo" is built into Edge Ticker/);
+    expect(() => createEdgeTicker({ serviceJobTypes: { http: { binding: "JOB_SERVICE" } } })).toThrow(/"http" is built into Edge Ticker/);
+    expect(getJobType("Other")).toBeUndefined();
+    expect(getJobType("EmailNotificationJob")).toBeDefined();
+  });
+
+  it("refuses the same name as an own type and a service type", () => {
+    expect(() => createEdgeTicker({ jobTypes: { Dup: emailNotification }, serviceJobTypes: { Dup: { binding: "JOB_SERVICE" } } })).toThrow(/"Dup" is defined twice/);
+  });
+
+  it("refuses a bad name, a bad timeout and a service type without a binding", () => {
+    expect(() => createEdgeTicker({ jobTypes: { "has space": emailNotification } })).toThrow(/name "has space" must be/);
+    expect(() => createEdgeTicker({ jobTypes: { Slow: { ...emailNotification, timeoutSeconds: 0 } } })).toThrow(/timeoutSeconds must be/);
+    expect(() => createEdgeTicker({ serviceJobTypes: { NoBinding: {} as never } })).toThrow(/needs a binding name/);
+  });
+});
+
+describe("own job types (in this Worker)", () => {
+  it("runs the seed's EmailNotificationJob request verbatim to completion", async () => {
+    const created = await api("/jobs", {
+      body: {
+        type: "EmailNotificationJob",
+        name: "Welcome Email",
+        parameters: { recipientEmail: "newuser@example.com", templateId: "welcome-email" },
+        priority: "normal",
+        delay: "00:00:00",
+        maxRetries: 3,
+        cronExpression: null,
+      },
+    });
+    expect(created.status).toBe(201);
+    const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(done).toMatchObject({ status: "completed", result: { messageId: `msg-${created.json.id}`, deliveryStatus: "delivered" }, timeoutSeconds: 7 });
+  });
+
+  it("refuses bad parameters naming the field, and stores nothing", async () => {
+    const queue = uniqueQueue();
+    const bad = await api("/jobs", { body: { type: "EmailNotificationJob", parameters: { recipientEmail: "not-an-address", templateId: "x" }, queue } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.details).toEqual([expect.objectContaining({ path: "parameters.recipientEmail" })]);
+    expect((await api(`/jobs?queue=${queue}`)).json.totalCount).toBe(0);
+  });
+
+  it("keeps an unknown type a 400 that names every registered type", async () => {
+    const bad = await api("/jobs", { body: { type: "NoSuchJob" } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toMatch(/Unknown job type "NoSuchJob"\. Known types: http, echo, report, word-count, EmailNotificationJob, RemoteTask, Unbound\./);
+  });
+
+  it("lists every code-defined type with its kind, parameter schema and timeout", () => {
+    const byName = Object.fromEntries(listJobTypes().map((t) => [t.name, t]));
+    expect(byName.echo).toMatchObject({ kind: "built-in", timeoutSeconds: 60 });
+    expect(byName["word-count"]).toMatchObject({ kind: "package", timeoutSeconds: 10, parameters: { type: "object", required: ["text"] } });
+    expect(byName.EmailNotificationJob).toMatchObject({ kind: "package", description: "Sends a templated e-mail.", parameters: { properties: { recipientEmail: { format: "email" } } } });
+    expect(byName.RemoteTask).toMatchObject({ kind: "service-binding", timeoutSeconds: 30 });
+  });
+
+  it("keeps the timeout a job was created with when its type's default is later changed", async () => {
+    const created = await api("/jobs", { body: { type: "EmailNotificationJob", parameters: { recipientEmail: "a@example.com", templateId: "t" }, delay: "01:00:00", queue: uniqueQueue() } });
+    createEdgeTicker({ jobTypes: { "word-count": wordCount, EmailNotificationJob: { ...emailNotification, timeoutSeconds: 99 } } });
+    try {
+      expect((await api(`/jobs/${created.json.id}`)).json.timeoutSeconds).toBe(7);
+      expect(listJobTypes().find((t) => t.name === "EmailNotificationJob")?.timeoutSeconds).toBe(99);
+    } finally {
+      createEdgeTicker({
+        jobTypes: { "word-count": wordCount, EmailNotificationJob: emailNotification },
+        serviceJobTypes: { RemoteTask: { binding: "JOB_SERVICE", parameters: z.looseObject({}), timeoutSeconds: 30 }, Unbound: { binding: "NO_SUCH_BINDING" } },
+      });
+    }
+  });
+});
+
+describe("service-binding job types (on another Worker)", () => {
+  it("runs on the bound Worker; its logs and progress flow back", async () => {
+    const created = await api("/jobs", { body: { type: "RemoteTask", parameters: { logLines: 2 }, queue: uniqueQueue() } });
+    expect(created.status).toBe(201);
+    const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(done).toMatchObject({ status: "completed", result: { ran: "RemoteTask", attempt: 1 }, progress: { percent: 100, message: "done" } });
+    const logs = (await api(`/jobs/${created.json.id}/logs`)).json.logs;
+    expect(logs.map((l: { message: string; details: string; stepName: string }) => [l.message, l.details, l.stepName])).toEqual([
+      ["remote line 1", "of RemoteTask", "remote"],
+      ["remote line 2", "of RemoteTask", "remote"],
+    ]);
+  });
+
+  it("fails the attempt when the remote handler throws, and retries it", async () => {
+    const created = await api("/jobs", { body: { type: "RemoteTask", parameters: { failTimes: 1 }, maxRetries: 2, queue: uniqueQueue() } });
+    const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(done.status).toBe("completed");
+    expect(done.executionHistory.map((a: { status: string }) => a.status)).toEqual(["failed", "completed"]);
+    expect(done.executionHistory[0].error).toMatch(/remote failure on attempt 1/);
+    expect((await jobService().seen(created.json.id))?.attempts).toEqual([1, 2]);
+  });
+
+  it("fails for good once the retries are used up", async () => {
+    const created = await api("/jobs", { body: { type: "RemoteTask", parameters: { failTimes: 5 }, maxRetries: 1, queue: uniqueQueue() } });
+    const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(done).toMatchObject({ status: "failed", error: "remote failure on attempt 2" });
+  });
+
+  it("delivers a cancel to the remote handler", async () => {
+    const created = await api("/jobs", { body: { type: "RemoteTask", parameters: { waitForCancel: true }, queue: uniqueQueue() } });
+    await waitForStatus(created.json.id, ["running"]);
+    await waitFor(async () => ((await jobService().seen(created.json.id))?.attempts.length ? true : null));
+    expect((await api(`/jobs/${created.json.id}/cancel`, { method: "POST" })).status).toBe(202);
+    expect(await waitForStatus(created.json.id, ["cancelled"])).toMatchObject({ status: "cancelled" });
+    const seen = await waitFor(async () => {
+      const s = await jobService().seen(created.json.id);
+      return s?.cancelReason ? s : null;
+    });
+    expect(seen.cancelReason).toBe("Cancelled while running.");
+  });
+
+  it("fails without retrying when the Worker lacks the binding", async () => {
+    const created = await api("/jobs", { body: { type: "Unbound", queue: uniqueQueue(), maxRetries: 3 } });
+    const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(done).toMatchObject({ status: "failed", retryCount: 0, error: expect.stringMatching(/service binding "NO_SUCH_BINDING"/) });
+  });
+});
