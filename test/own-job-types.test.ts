@@ -21,19 +21,18 @@ const emailNotification = defineJobType({
   },
 });
 
-beforeAll(() => {
+const remoteTask = {
+  binding: "JOB_SERVICE",
+  parameters: z.strictObject({ logLines: z.number().int().optional(), failTimes: z.number().int().optional(), waitForCancel: z.boolean().optional() }),
+  timeoutSeconds: 30,
+};
+const installTestTypes = () =>
   createEdgeTicker({
     jobTypes: { "word-count": wordCount, EmailNotificationJob: emailNotification },
-    serviceJobTypes: {
-      RemoteTask: {
-        binding: "JOB_SERVICE",
-        parameters: z.strictObject({ logLines: z.number().int().optional(), failTimes: z.number().int().optional(), waitForCancel: z.boolean().optional() }),
-        timeoutSeconds: 30,
-      },
-      Unbound: { binding: "NO_SUCH_BINDING" },
-    },
+    serviceJobTypes: { RemoteTask: remoteTask, Unbound: { binding: "NO_SUCH_BINDING" } },
   });
-});
+
+beforeAll(installTestTypes);
 afterAll(() => {
   createEdgeTicker({ jobTypes: { "word-count": wordCount } });
 });
@@ -104,15 +103,29 @@ describe("own job types (in this Worker)", () => {
       expect((await api(`/jobs/${created.json.id}`)).json.timeoutSeconds).toBe(7);
       expect(listJobTypes().find((t) => t.name === "EmailNotificationJob")?.timeoutSeconds).toBe(99);
     } finally {
-      createEdgeTicker({
-        jobTypes: { "word-count": wordCount, EmailNotificationJob: emailNotification },
-        serviceJobTypes: { RemoteTask: { binding: "JOB_SERVICE", parameters: z.looseObject({}), timeoutSeconds: 30 }, Unbound: { binding: "NO_SUCH_BINDING" } },
-      });
+      installTestTypes();
     }
   });
 });
 
 describe("service-binding job types (on another Worker)", () => {
+  it("runs the seed's EmailNotificationJob request verbatim on the bound Worker", async () => {
+    createEdgeTicker({ serviceJobTypes: { EmailNotificationJob: { binding: "JOB_SERVICE", parameters: emailNotification.parameters, timeoutSeconds: 20 } } });
+    try {
+      const created = await api("/jobs", {
+        rawBody: `{"type":"EmailNotificationJob","name":"Welcome Email","parameters":{"recipientEmail":"newuser@example.com","templateId":"welcome-email"},"priority":"normal","delay":"00:00:00","maxRetries":3,"cronExpression":null}`,
+        headers: { "content-type": "application/json" },
+      });
+      expect(created.status).toBe(201);
+      const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+      expect(done).toMatchObject({ status: "completed", timeoutSeconds: 20, result: { messageId: `remote-${created.json.id}`, deliveryStatus: "delivered" } });
+      const logs = (await api(`/jobs/${created.json.id}/logs`)).json.logs;
+      expect(logs.map((l: { message: string }) => l.message)).toEqual(["Sent welcome-email to newuser@example.com"]);
+    } finally {
+      installTestTypes();
+    }
+  });
+
   it("runs on the bound Worker; its logs and progress flow back", async () => {
     const created = await api("/jobs", { body: { type: "RemoteTask", parameters: { logLines: 2 }, queue: uniqueQueue() } });
     expect(created.status).toBe(201);

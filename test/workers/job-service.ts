@@ -8,6 +8,11 @@ const seen = new Map<string, { attempts: number[]; cancelReason?: string }>();
 
 export class TestJobService extends JobServiceEntrypoint {
   async run(job: ServiceJob) {
+    if (job.type === "EmailNotificationJob") {
+      const { recipientEmail, templateId } = job.params as { recipientEmail: string; templateId: string };
+      job.log("Info", `Sent ${templateId} to ${recipientEmail}`, undefined, "send");
+      return { messageId: `remote-${job.id}`, deliveryStatus: "delivered" };
+    }
     const params = job.params as Params;
     const record = seen.get(job.id) ?? { attempts: [] };
     seen.set(job.id, record);
