@@ -1,10 +1,11 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createEdgeTicker, defineJobType, listJobTypes } from "../src/edge-ticker";
 import { wordCount } from "../src/jobs/examples/word-count";
 import { getJobType } from "../src/jobs/registry";
-import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+import { ADMIN, api, BASE, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 
 type Seen = { attempts: number[]; cancelReason?: string } | null;
 const jobService = () => (env as unknown as { JOB_SERVICE: { seen(id: string): Promise<Seen> } }).JOB_SERVICE;
@@ -53,6 +54,21 @@ describe("createEdgeTicker: bad registrations fail at start-up", () => {
     expect(() => createEdgeTicker({ jobTypes: { "has space": emailNotification } })).toThrow(/name "has space" must be/);
     expect(() => createEdgeTicker({ jobTypes: { Slow: { ...emailNotification, timeoutSeconds: 0 } } })).toThrow(/timeoutSeconds must be/);
     expect(() => createEdgeTicker({ serviceJobTypes: { NoBinding: {} as never } })).toThrow(/needs a binding name/);
+  });
+});
+
+describe("createEdgeTicker: what a user's Worker serves", () => {
+  it("serves the test-only routes only where they are passed in, as this repository's Worker does", async () => {
+    const post = (path: string) => new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
+    const fromRepository = await api("/_faults/duplicate-exec", { method: "POST" });
+    expect(fromRepository.json.message).toBe("Route was not found."); // mounted, switched off by FAULT_INJECTION
+    const userWorker = createEdgeTicker({}).handler;
+    installTestTypes();
+    for (const path of ["/_faults/duplicate-exec", "/_meter"]) {
+      const res = await userWorker.fetch(post(path) as Parameters<typeof userWorker.fetch>[0], env, createExecutionContext());
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { message: string }).message).toBe(`No route for POST /api/tickerq${path}.`);
+    }
   });
 });
 
