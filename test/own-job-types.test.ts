@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createEdgeTicker, defineJobType, listJobTypes } from "../src/edge-ticker";
+import repositoryWorker from "../src/index";
 import { wordCount } from "../src/jobs/examples/word-count";
 import { getJobType } from "../src/jobs/registry";
 import { ADMIN, api, BASE, uniqueQueue, waitFor, waitForStatus } from "./helpers";
@@ -60,8 +61,16 @@ describe("createEdgeTicker: bad registrations fail at start-up", () => {
 describe("createEdgeTicker: what a user's Worker serves", () => {
   it("serves the test-only routes only where they are passed in, as this repository's Worker does", async () => {
     const post = (path: string) => new Request(`${BASE}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
-    const fromRepository = await api("/_faults/duplicate-exec", { method: "POST" });
-    expect(fromRepository.json.message).toBe("Route was not found."); // mounted, switched off by FAULT_INJECTION
+    const faultsOn = { ...env, FAULT_INJECTION: "true" };
+    const withBody = new Request(`${BASE}/_faults/duplicate-exec`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+      body: JSON.stringify({ jobIds: [] }),
+    });
+    const asAdmin = await repositoryWorker.fetch(withBody as never, faultsOn, createExecutionContext());
+    expect(asAdmin.status).toBe(400); // behind authentication and the admin scope, then validated
+    const anonymous = new Request(`${BASE}/_faults/duplicate-exec`, { method: "POST" });
+    expect((await repositoryWorker.fetch(anonymous as never, faultsOn, createExecutionContext())).status).toBe(401);
     const userWorker = createEdgeTicker({}).handler;
     installTestTypes();
     for (const path of ["/_faults/duplicate-exec", "/_meter"]) {
