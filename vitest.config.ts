@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { build } from "esbuild";
 import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
 
@@ -8,12 +9,29 @@ const luxonCjs = createRequire(import.meta.url).resolve("luxon");
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
+  // A second Worker that runs service-binding job types; bundled here because auxiliary workers are not compiled by Vite.
+  const jobService = await build({
+    entryPoints: ["./test/workers/job-service.ts"],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    external: ["cloudflare:workers"],
+    write: false,
+  });
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           // Small enough that a test can reach it with a fresh key; the bootstrap token is exempt.
+          serviceBindings: { JOB_SERVICE: { name: "job-service", entrypoint: "TestJobService" } },
+          workers: [
+            {
+              name: "job-service",
+              modules: [{ type: "ESModule", path: "job-service.mjs", contents: jobService.outputFiles[0].text }],
+              compatibilityDate: "2026-04-01",
+            },
+          ],
           // Failed authentications share one budget here (requests without CF-Connecting-IP): large enough for the suite.
           ratelimits: { API_RATE_LIMITER: { simple: { limit: 25, period: 10 } }, AUTH_FAILURE_RATE_LIMITER: { simple: { limit: 60, period: 60 } } },
           bindings: {

@@ -5,7 +5,8 @@ import { readSettings } from "../config";
 import { buildOpenApi } from "./openapi";
 
 /** Routes that need no token: health, the OpenAPI document and its docs page. */
-export const systemApi = new Hono<AppEnv>()
+// Annotated so the package build can emit declarations (the inferred route type is too large to serialise).
+export const systemApi: Hono<AppEnv> = new Hono<AppEnv>()
   .get("/health", async (c) => {
     try {
       await c.env.DB.prepare("SELECT 1").first();

@@ -1,6 +1,4 @@
 import { Hono } from "hono";
-import { faultsApi } from "../api/faults";
-import { meterApi } from "../api/meter";
 import { exportApi } from "../api/export";
 import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
@@ -18,7 +16,7 @@ import type { AppEnv } from "./app-env";
 import { requireAuth } from "./auth";
 import { ApiError, renderError } from "./errors";
 
-const api = new Hono<AppEnv>()
+const coreApi = () => new Hono<AppEnv>()
   .route("/", systemApi)
   // The streaming routes authenticate themselves: they alone also take a token in the URL.
   .route("/hub", signalrHubApi("tickerq"))
@@ -29,17 +27,20 @@ const api = new Hono<AppEnv>()
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
   .route("/queues", queuesApi)
-  .route("/_faults", faultsApi)
-  .route("/_meter", meterApi)
   .route("/metrics", metricsApi)
   .route("/grafana", grafanaApi)
   .route("/export", exportApi)
   .route("/webhooks", webhooksApi);
 
-const apps = new Map<string, Hono<AppEnv>>();
+export type ExtraRoutes = Record<string, Hono<AppEnv>>;
+const NO_EXTRA: ExtraRoutes = {};
 
-/** The whole HTTP surface, mounted under the configured API base path. */
-export function buildApp(basePath: string): Hono<AppEnv> {
+const apps = new WeakMap<ExtraRoutes, Map<string, Hono<AppEnv>>>();
+
+/** The whole HTTP surface, mounted under the configured API base path; `extra` routes sit behind its authentication. */
+export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv> {
+  const api = coreApi();
+  for (const [path, routes] of Object.entries(extra)) api.route(path, routes);
   const app = new Hono<AppEnv>({ strict: false });
   app.onError(renderError);
   app.notFound((c) => renderError(new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), c));
@@ -54,9 +55,11 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   return app;
 }
 
-export function appFor(env: Env): Hono<AppEnv> {
+export function appFor(env: Env, extra: ExtraRoutes = NO_EXTRA): Hono<AppEnv> {
   const { basePath } = readSettings(env);
-  let app = apps.get(basePath);
-  if (!app) apps.set(basePath, (app = buildApp(basePath)));
+  let byPath = apps.get(extra);
+  if (!byPath) apps.set(extra, (byPath = new Map()));
+  let app = byPath.get(basePath);
+  if (!app) byPath.set(basePath, (app = buildApp(basePath, extra)));
   return app;
 }

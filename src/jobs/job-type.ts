@@ -42,3 +42,13 @@ export function defineJobType<S extends z.ZodType>(def: JobType<S>): JobType<S> 
 
 /** Thrown by a handler for a failure that must not be retried. */
 export class PermanentJobError extends Error {}
+
+/** A job type as a deployment defines it in its own code; its name is its key in `createEdgeTicker({ jobTypes })`. */
+export interface JobTypeDefinition<S extends z.ZodType = z.ZodType> {
+  description?: string;
+  /** Validated when the job is created (400 naming the field, nothing stored); no parameters when absent. */
+  parameters?: S;
+  /** Per-attempt time limit unless the job or its queue sets one (default 60). */
+  timeoutSeconds?: number;
+  run(params: z.output<S>, ctx: JobContext): Promise<unknown>;
+}

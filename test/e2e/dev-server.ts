@@ -21,23 +21,31 @@ export async function freePort(): Promise<number> {
 
 const baseEnv = () => ({ ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true" });
 
-export function migrate(persistDir: string): void {
-  const r = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { env: baseEnv(), encoding: "utf8" });
+/** How to run wrangler and from which directory (default: this repository's Worker). */
+export type WranglerProject = { cwd?: string; wrangler?: string[] };
+const NPX_WRANGLER = ["npx", "wrangler"];
+
+export function migrate(persistDir: string, project: WranglerProject = {}): void {
+  const [cmd, ...pre] = project.wrangler ?? NPX_WRANGLER;
+  const r = spawnSync(cmd, [...pre, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { env: baseEnv(), encoding: "utf8", cwd: project.cwd });
   if (r.status !== 0) throw new Error(`migrations failed: ${r.stderr || r.stdout}`);
 }
 
-export async function startDevServer(options: { persistDir?: string; token?: string; vars?: Record<string, string>; logLevel?: string; port?: number } = {}): Promise<DevServer> {
+export async function startDevServer(
+  options: { persistDir?: string; token?: string; vars?: Record<string, string>; logLevel?: string; port?: number } & WranglerProject = {},
+): Promise<DevServer> {
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "edge-ticker-"));
   // ADMIN_TOKEN must have at least 32 characters: this one has 40.
   const token = options.token ?? `e2e-${crypto.randomUUID()}`;
   const port = options.port ?? (await freePort());
-  migrate(persistDir);
+  migrate(persistDir, options);
   // Crons do not fire under wrangler dev: traffic drives the reconciler, as in local development.
   // A fixed key, so that a restart on the same state still reads the stored secrets.
   const vars = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "e2e-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", DEV_JOB_TYPES: "true", ...options.vars };
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", options.logLevel ?? "warn", "--show-interactive-dev-session=false"];
+  const [cmd, ...pre] = options.wrangler ?? NPX_WRANGLER;
+  const args = [...pre, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir, "--inspector-port", String(await freePort()), "--log-level", options.logLevel ?? "warn", "--show-interactive-dev-session=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  const child: ChildProcess = spawn("npx", args, { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child: ChildProcess = spawn(cmd, args, { env: baseEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true, cwd: options.cwd });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

@@ -1,0 +1,76 @@
+import type { Hono } from "hono";
+import { readSettings } from "./config";
+import { handleExecBatch } from "./execution/consumer";
+import { reconcile, reconcileIfDue } from "./execution/reconciler";
+import { appFor } from "./http/app";
+import type { AppEnv } from "./http/app-env";
+import type { JobTypeDefinition } from "./jobs/job-type";
+import { ownJobType } from "./jobs/own-types";
+import { installJobTypes } from "./jobs/registry";
+import { serviceBindingJobType, type ServiceJobTypeConfig } from "./jobs/service-binding";
+import { runDueMaintenance } from "./maintenance/tasks";
+import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/meter";
+import { QueueScheduler } from "./scheduler/queue-scheduler";
+import { RecurringScheduler } from "./recurring/recurring-scheduler";
+import { RealtimeHub } from "./realtime/hub";
+import { handleWebhookBatch } from "./webhooks/consumer";
+import { WEBHOOK_QUEUE_NAME } from "./webhooks/dispatch";
+
+export { defineJobType } from "./jobs/own-types";
+export { PermanentJobError, type JobContext, type JobTypeDefinition, type LogLevel } from "./jobs/job-type";
+export { ServiceJobContext, type ServiceJobTypeConfig } from "./jobs/service-binding";
+export { QueueScheduler, RecurringScheduler, RealtimeHub };
+export { listJobTypes, type JobTypeInfo, type JobTypeKind } from "./jobs/registry";
+
+export type EdgeTickerOptions = {
+  /** Job types whose code runs in this Worker, by the `type` name clients send. */
+  jobTypes?: Record<string, JobTypeDefinition<any>>;
+  /** Job types that run on another Worker through a service binding, by the `type` name clients send. */
+  serviceJobTypes?: Record<string, ServiceJobTypeConfig>;
+  /** More routes under the API base path, behind authentication (the repository mounts its test-only routes here). */
+  extraRoutes?: Record<string, Hono<AppEnv>>;
+};
+
+export type EdgeTicker = {
+  /** The Worker's default export. */
+  handler: { fetch: ExportedHandlerFetchHandler<Env>; queue: ExportedHandlerQueueHandler<Env>; scheduled: ExportedHandlerScheduledHandler<Env> };
+  /** The Durable Object classes the Worker must export under these names. */
+  QueueScheduler: typeof QueueScheduler;
+  RecurringScheduler: typeof RecurringScheduler;
+  RealtimeHub: typeof RealtimeHub;
+};
+
+/**
+ * Makes a Worker an Edge Ticker deployment with its own job types beside the built-in ones.
+ * Call it once, at the top of the Worker's module; it throws on a type that reuses a built-in or taken name.
+ */
+export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
+  installJobTypes([
+    ...Object.entries(options.jobTypes ?? {}).map(([name, def]) => ({ type: ownJobType(name, def), kind: "package" as const })),
+    ...Object.entries(options.serviceJobTypes ?? {}).map(([name, config]) => ({ type: serviceBindingJobType(name, config), kind: "service-binding" as const })),
+  ]);
+  const extraRoutes = options.extraRoutes ?? {};
+  const handler = {
+    fetch(request, rawEnv, ctx) {
+      const env = meteredEnv(rawEnv);
+      countInvocation(env);
+      if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
+      return appFor(env, extraRoutes).fetch(request, env, ctx);
+    },
+    async queue(rawBatch, rawEnv, ctx) {
+      const env = meteredEnv(rawEnv);
+      countInvocation(env);
+      const batch = meterConsumedBatch(env, rawBatch);
+      if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
+      if (batch.queue === WEBHOOK_QUEUE_NAME) await handleWebhookBatch(batch, env);
+      else await handleExecBatch(batch, env);
+    },
+    async scheduled(_controller, rawEnv, ctx) {
+      const env = meteredEnv(rawEnv);
+      countInvocation(env);
+      ctx.waitUntil(reconcile(env));
+      ctx.waitUntil(runDueMaintenance(env));
+    },
+  } satisfies ExportedHandler<Env>;
+  return { handler, QueueScheduler, RecurringScheduler, RealtimeHub };
+}
