@@ -1,6 +1,7 @@
 import type { Settings } from "../config";
 import type { AttemptOutcome, LogLine } from "../db/execution";
-import { isCancelRequested, saveProgress } from "../db/execution";
+import { CANCELLED_WHILE_RUNNING, LEASE_GRACE_MS, isCancelRequested, saveProgress } from "../db/execution";
+import { MAX_TIMEOUT_SECONDS } from "../model/job";
 import type { JobRow } from "../db/schema";
 import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
@@ -37,8 +38,10 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
   const live = liveEmitter(env, announced);
   const base = { jobId: job.id, jobType: job.type, jobName: job.name, queue: job.queue, attempt: job.attempt };
+  // Once the attempt has ended, whatever a handler that ignored its signal still reports is dropped.
+  let ended = false;
   const log = (level: LogLevel, message: string, details?: string, stepName?: string) => {
-    if (logs.length >= MAX_LOG_LINES) return;
+    if (ended || logs.length >= MAX_LOG_LINES) return;
     const line = { level, message: String(message), details: details ?? null, stepName: stepName ?? null, createdAt: Date.now() };
     logs.push(line);
     live.push(makeEvent("job.log", { ...base, ...line, createdAt: new Date(line.createdAt).toISOString() }));
@@ -50,11 +53,11 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
   if (!params.success) return finish({ kind: "failed", error: `Stored parameters no longer match the "${job.type}" schema.`, result: null });
 
   const controller = new AbortController();
-  const timeoutMs = job.timeoutMs ?? type.timeoutMs;
+  const timeoutMs = attemptTimeoutMs(job, type.timeoutMs);
   const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
   const poll = setInterval(() => {
     isCancelRequested(env, job.id).then(
-      (yes) => yes && controller.abort(new Cancelled("Cancelled while running.")),
+      (yes) => yes && controller.abort(new Cancelled(CANCELLED_WHILE_RUNNING)),
       () => {},
     );
   }, CANCEL_POLL_MS);
@@ -66,6 +69,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     signal: controller.signal,
     log,
     progress(percent, message) {
+      if (ended) return;
       progress = { percent: Math.max(0, Math.min(100, Number(percent) || 0)), message: message ?? null };
       live.push(makeEvent("job.progress", { ...base, percent: progress.percent, message: progress.message }));
       const now = Date.now();
@@ -91,13 +95,29 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     log("Error", message, undefined, "attempt");
     const result = resultOf(err);
     const retryable = !(reason instanceof PermanentJobError) && job.retryCount < job.maxRetries;
-    if (retryable) return finish({ kind: "retry", error: message, runAt: Date.now() + retryDelayMs(job.retryCount, settings), result });
+    if (retryable) {
+      // A handler that ignores its signal may still be running: its retry waits for the lease, so
+      // the two never run side by side (the lease outlasts the attempt's timeout, see attemptTimeoutMs).
+      const leaseEnd = reason instanceof TimedOut ? (job.leaseUntil ?? 0) : 0;
+      return finish({ kind: "retry", error: message, runAt: Math.max(Date.now() + retryDelayMs(job.retryCount, settings), leaseEnd), result });
+    }
     return finish({ kind: "failed", error: message, result });
   } finally {
+    ended = true;
     clearTimeout(timer);
     clearInterval(poll);
     await live.close();
   }
+}
+
+/**
+ * How long an attempt may run: its own (or its type's) timeout, never more than MAX_TIMEOUT_SECONDS,
+ * and never past its lease less the grace, so D1 shows it running for as long as it can run.
+ */
+export function attemptTimeoutMs(job: Pick<JobRow, "timeoutMs" | "leaseUntil" | "executedAt">, typeTimeoutMs: number): number {
+  const capped = Math.min(job.timeoutMs ?? typeTimeoutMs, MAX_TIMEOUT_SECONDS * 1000);
+  if (job.leaseUntil == null || job.executedAt == null) return capped;
+  return Math.max(1, Math.min(capped, job.leaseUntil - LEASE_GRACE_MS - job.executedAt));
 }
 
 /** Buffers ephemeral events (progress, log lines) and hands them to the sinks in small batches. */
