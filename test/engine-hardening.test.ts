@@ -187,7 +187,7 @@ describe("timeouts stay inside the platform's limits", () => {
     expect(attemptTimeoutMs({ timeoutMs: null, leaseUntil: 1_000 + 60_000 + 30_000, executedAt: 1_000 }, 900_000)).toBe(60_000);
   });
 
-  it("makes the retry of a timed-out attempt wait for its lease, so an abandoned run cannot overlap it", async () => {
+  it("retries a timed-out attempt whose handler stopped on its signal after the usual delay", async () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { sleepMs: 5000 }, { timeoutSeconds: 1, maxRetries: 2 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
@@ -195,11 +195,31 @@ describe("timeouts stay inside the platform's limits", () => {
     const job = (await api(`/jobs/${id}`)).json;
     expect(job).toMatchObject({ status: "pending", retryCount: 1 });
     expect(job.error).toMatch(/Timed out/);
-    // Lease: claim + timeout (1 s) + 30 s grace; the retry (base delay 200 ms here) waits for it.
-    const executedAt = Date.parse(job.executionHistory[0].startedAt);
-    expect(Date.parse(job.scheduledAt)).toBeGreaterThanOrEqual(executedAt + 31_000);
-    expect(Date.parse(job.executionHistory[0].retryAt)).toBe(Date.parse(job.scheduledAt));
+    expect(Date.parse(job.scheduledAt) - Date.parse(job.executionHistory[0].completedAt)).toBeLessThan(5000);
     await api(`/jobs/${id}/cancel`, { method: "POST" });
+  });
+
+  it("makes an abandoned handler's retry wait until its consumer invocation must have ended, and discards what it returns", async () => {
+    const queue = uniqueQueue();
+    // Sleeps 3 s through its 1 s timeout; its batch also holds a job with a 60 s timeout.
+    const stubborn = await dueButHeldJob(queue, { sleepMs: 3000, ignoreSignal: true, message: "too late" }, { timeoutSeconds: 1, maxRetries: 2 });
+    const sibling = await dueButHeldJob(queue, { sleepMs: 100 }, { timeoutSeconds: 60 });
+    expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
+    await deliver([stubborn, sibling].map((jobId) => ({ jobId, attempt: 0, queue })));
+    const job = (await api(`/jobs/${stubborn}`)).json;
+    expect(job).toMatchObject({ status: "pending", retryCount: 1 });
+    expect(job.error).toMatch(/Timed out/);
+    // The batch's latest lease: claim + 60 s + 30 s grace.
+    const claimedAt = Date.parse(job.executionHistory[0].startedAt);
+    expect(Date.parse(job.scheduledAt)).toBeGreaterThanOrEqual(claimedAt + 90_000);
+    expect(Date.parse(job.executionHistory[0].retryAt)).toBe(Date.parse(job.scheduledAt));
+
+    // When the abandoned handler returns, nothing of it is recorded.
+    await new Promise((r) => setTimeout(r, 2500));
+    const after = (await api(`/jobs/${stubborn}`)).json;
+    expect(after).toMatchObject({ status: "pending", retryCount: 1, result: null, error: job.error, updatedAt: job.updatedAt });
+    expect(after.executionHistory).toHaveLength(1);
+    await api(`/jobs/${stubborn}/cancel`, { method: "POST" });
   });
 });
 

@@ -73,10 +73,12 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   // Not awaited before the handlers start; every later delivery of this batch waits for it, so
   // subscribers still see each job start before it ends.
   const started = deliverEvents(env, winners.map((w) => w.event));
+  // This invocation lasts until every attempt of the batch has ended: at the latest, its last lease.
+  const invocationEnd = Math.max(...winners.map((w) => w.job.leaseUntil ?? 0));
   const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, settings, ended, started));
   await Promise.all(
     winners.map(async ({ job, msg, message }) => {
-      const report = await runAttempt(env, job, settings, started);
+      const report = await runAttempt(env, job, settings, started, invocationEnd);
       const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
       await recorder.add({
         job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },

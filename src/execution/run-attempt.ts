@@ -18,6 +18,9 @@ const MAX_LOG_LINES = 1000;
 /** Results larger than this (as JSON) are replaced by a truncated preview. */
 export const MAX_RESULT_BYTES = 128 * 1024;
 
+/** How long a timed-out handler has to stop after its signal aborts before it counts as abandoned. */
+export const ABANDON_GRACE_MS = 1000;
+
 class Cancelled extends Error {}
 class TimedOut extends Error {}
 
@@ -31,8 +34,16 @@ export type AttemptReport = {
 /**
  * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
  * Its live events (progress, log lines) are delivered only after `announced` (the job.started delivery) settles.
+ * `invocationEnd` bounds how long the consumer invocation running it can last (the latest lease of
+ * its batch): a handler that ignores its signal can run no longer, so its retry waits for it.
  */
-export async function runAttempt(env: Env, job: JobRow, settings: Settings, announced: Promise<void> = Promise.resolve()): Promise<AttemptReport> {
+export async function runAttempt(
+  env: Env,
+  job: JobRow,
+  settings: Settings,
+  announced: Promise<void> = Promise.resolve(),
+  invocationEnd: number = job.leaseUntil ?? 0,
+): Promise<AttemptReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
@@ -82,11 +93,17 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     settings,
   };
 
+  let settled = false;
   try {
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
     });
-    const value = await Promise.race([type.run(params.data, ctx), aborted]);
+    const running = type.run(params.data, ctx);
+    running.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const value = await Promise.race([running, aborted]);
     return finish({ kind: "completed", result: serializeResult(value) });
   } catch (err) {
     const reason = controller.signal.aborted ? controller.signal.reason : err;
@@ -96,10 +113,11 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     const result = resultOf(err);
     const retryable = !(reason instanceof PermanentJobError) && job.retryCount < job.maxRetries;
     if (retryable) {
-      // A handler that ignores its signal may still be running: its retry waits for the lease, so
-      // the two never run side by side (the lease outlasts the attempt's timeout, see attemptTimeoutMs).
-      const leaseEnd = reason instanceof TimedOut ? (job.leaseUntil ?? 0) : 0;
-      return finish({ kind: "retry", error: message, runAt: Math.max(Date.now() + retryDelayMs(job.retryCount, settings), leaseEnd), result });
+      // A timed-out handler that does not stop when its signal aborts is abandoned: it can go on
+      // until this consumer invocation ends, so its retry waits until then and never runs beside it.
+      const abandoned = reason instanceof TimedOut && !(await settlesWithin(() => settled, ABANDON_GRACE_MS));
+      const runAt = Date.now() + retryDelayMs(job.retryCount, settings);
+      return finish({ kind: "retry", error: message, runAt: abandoned ? Math.max(runAt, invocationEnd) : runAt, result });
     }
     return finish({ kind: "failed", error: message, result });
   } finally {
@@ -118,6 +136,16 @@ export function attemptTimeoutMs(job: Pick<JobRow, "timeoutMs" | "leaseUntil" | 
   const capped = Math.min(job.timeoutMs ?? typeTimeoutMs, MAX_TIMEOUT_SECONDS * 1000);
   if (job.leaseUntil == null || job.executedAt == null) return capped;
   return Math.max(1, Math.min(capped, job.leaseUntil - LEASE_GRACE_MS - job.executedAt));
+}
+
+/** Polls `settled` until it is true (true) or `withinMs` passes (false). */
+async function settlesWithin(settled: () => boolean, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (!settled()) {
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }
 
 /** Buffers ephemeral events (progress, log lines) and hands them to the sinks in small batches. */
