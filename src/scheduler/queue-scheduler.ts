@@ -274,7 +274,7 @@ export class QueueScheduler extends DurableObject<Env> {
           } catch (err) {
             console.error("exec queue send failed; will retry", err);
             for (const r of rows.slice(i)) {
-              this.#inflight.delete(r.job_id);
+              if (!this.#inflight.delete(r.job_id, r.attempt)) continue;
               this.#sql.exec(`DELETE FROM starts WHERE job_id = ? AND at = ?`, r.job_id, now);
               this.#upsertDue({ jobId: r.job_id, attempt: r.attempt, runAt: r.run_at, priority: r.priority });
             }
