@@ -18,7 +18,7 @@ describe("Durable Object storage migrations", () => {
       for (const stmt of INFLIGHT_SET_MIGRATION) sql.exec(stmt);
       const set = new InflightSet(sql);
       expect(set.size).toBe(2);
-      expect(set.dispatchedBefore(150, 10)).toEqual(["job_a"]);
+      expect(set.dispatchedBefore(150, 10)).toEqual([{ jobId: "job_a", attempt: 0 }]);
       expect(set.delete("job_b", 1)).toBe(false);
       expect(set.delete("job_b", 2)).toBe(true);
       set.save();

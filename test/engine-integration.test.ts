@@ -96,7 +96,7 @@ describe("reconciler", () => {
     const past = Date.now() - 120_000;
     await env.DB.batch([
       env.DB.prepare("UPDATE jobs SET status = 'running', attempt = 1, executed_at = ?, lease_until = ? WHERE id = ?").bind(past, past + 90_000, id),
-      env.DB.prepare("INSERT INTO job_attempts (job_id, attempt, status, started_at) VALUES (?, 1, 'running', ?)").bind(id, past),
+      env.DB.prepare("INSERT INTO job_attempts (job_id, attempt, status, started_at, handler_started_at) VALUES (?1, 1, 'running', ?2, ?2)").bind(id, past),
     ]);
     const healed = await reconcile(env);
     expect(healed).toContain(queue);
@@ -128,7 +128,7 @@ describe("reconciler", () => {
     const past = Date.now() - 120_000;
     await env.DB.batch([
       env.DB.prepare("UPDATE jobs SET status = 'running', attempt = 1, executed_at = ?, lease_until = ? WHERE id = ?").bind(past, past + 1000, id),
-      env.DB.prepare("INSERT INTO job_attempts (job_id, attempt, status, started_at) VALUES (?, 1, 'running', ?)").bind(id, past),
+      env.DB.prepare("INSERT INTO job_attempts (job_id, attempt, status, started_at, handler_started_at) VALUES (?1, 1, 'running', ?2, ?2)").bind(id, past),
     ]);
     await reconcile(env);
     const job = await waitForStatus(id, ["failed"], 10_000);

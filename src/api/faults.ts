@@ -1,17 +1,18 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readSettings } from "../config";
-import { claimJob } from "../db/execution";
+import { claimJob, markHandlersStarted } from "../db/execution";
 import { getJob, getJobsByIds } from "../db/jobs";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { readJson } from "../http/validate";
 import type { ExecMessage } from "../scheduler/messages";
+import { failNextResultWrites } from "../execution/fault-hooks";
 
 /**
  * Fault injection for the fault suite, off unless FAULT_INJECTION=true (then admin only):
- * duplicate `exec` messages and a consumer that dies right after claiming.
+ * duplicate `exec` messages, a consumer that dies right after claiming, and result writes that fail.
  */
 export const faultsApi = new Hono<AppEnv>()
   .use(async (c, next) => {
@@ -30,12 +31,20 @@ export const faultsApi = new Hono<AppEnv>()
     return c.json({ sent: messages.length });
   })
   .post("/crash-after-claim", async (c) => {
-    const { jobId } = await readJson(c, z.strictObject({ jobId: z.string() }));
+    // `handlerStarted`: the consumer dies mid-run instead of between the claim and the handler's start.
+    const { jobId, handlerStarted } = await readJson(c, z.strictObject({ jobId: z.string(), handlerStarted: z.boolean().default(false) }));
     const job = await getJob(c.env, jobId);
     if (!job) throw notFound("Job");
     if (job.status !== "pending") throw new ApiError(409, "conflict", "Only a pending job can be claimed.");
     const now = Date.now();
     await c.env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ? AND status = 'pending'").bind(now, jobId).run();
     const claimed = await claimJob(c.env, { jobId, attempt: job.attempt }, now);
+    if (claimed && handlerStarted) await markHandlersStarted(c.env, [{ id: jobId, attempt: claimed.job.attempt }], now);
     return c.json({ claimed: !!claimed, leaseUntil: claimed?.job.leaseUntil ?? null });
+  })
+  // The consumer's next `count` tries to record attempt outcomes throw (each retry with backoff is a try).
+  .post("/fail-result-writes", async (c) => {
+    const { count } = await readJson(c, z.strictObject({ count: z.number().int().min(0).max(1000) }));
+    failNextResultWrites(count);
+    return c.json({ failing: count });
   });

@@ -5,6 +5,7 @@ import type { DueItem } from "../scheduler/messages";
 import { deliverEvents, eventStatements, jobStateGuard } from "../events/publisher";
 import { jobEventData, makeEvent } from "../events/types";
 import { getDb } from "./client";
+import { CANCELLED_WHILE_RUNNING } from "./execution";
 import { jobs } from "./schema";
 
 const RECOVERY_BATCH = 200;
@@ -18,37 +19,57 @@ export async function findExpiredLeases(env: Env, queue: string, now: number) {
     .all();
 }
 
+/** Why an attempt whose lease expired ended, as its history row and the job's error say. */
+export const LEASE_EXPIRED = "The worker running this attempt stopped responding (lease expired).";
+export const LEASE_EXPIRED_BEFORE_START = "The worker that claimed this attempt stopped before starting it (lease expired); it does not count as a retry.";
+
 /**
- * A running job whose lease passed lost its consumer. The attempt counts as failed: the job is
- * retried if it has retries left, else it fails, so it still reaches exactly one terminal state.
+ * A running job whose lease passed lost its consumer. If its cancel was requested, it ends
+ * cancelled. If its handler never started (no start mark), it goes back to pending at once
+ * without using up a retry. Otherwise the attempt counts as failed: the job is retried if it has
+ * retries left, else it fails. Either way it reaches exactly one state, and never pending with a
+ * cancel request no claim would honour.
  */
 export async function expireLease(env: Env, job: { id: string; attempt: number }, now: number, settings: Settings): Promise<DueItem | null> {
   const db = getDb(env);
-  const message = "The worker running this attempt stopped responding (lease expired).";
-  const current = await db.select().from(jobs).where(eq(jobs.id, job.id)).get();
+  const [current, mark] = await Promise.all([
+    db.select().from(jobs).where(eq(jobs.id, job.id)).get(),
+    env.DB.prepare(`SELECT handler_started_at AS at FROM job_attempts WHERE job_id = ? AND attempt = ?`).bind(job.id, job.attempt).first<{ at: number | null }>(),
+  ]);
   if (!current || current.status !== "running" || current.attempt !== job.attempt) return null;
-  const retry = current.retryCount < current.maxRetries;
-  const runAt = now + retryDelayMs(current.retryCount, settings);
-  const event = retry
-    ? makeEvent("job.retrying", jobEventData(current, { status: "pending", previousStatus: "running", completedAt: now, error: message, nextRetryAt: runAt }), now)
-    : makeEvent("job.failed", jobEventData(current, { status: "failed", previousStatus: "running", completedAt: now, error: message }), now);
-  const guard = `WHERE id = ?4 AND status = 'running' AND attempt = ?5 AND lease_until < ?1 RETURNING id, attempt, run_at, priority`;
+  const cancel = current.cancelRequested === 1;
+  const started = mark?.at != null;
+  const next: "cancelled" | "pending" | "failed" = cancel ? "cancelled" : !started || current.retryCount < current.maxRetries ? "pending" : "failed";
+  const retryCount = current.retryCount + (next === "pending" && started ? 1 : 0);
+  const runAt = started ? now + retryDelayMs(current.retryCount, settings) : now;
+  const message = cancel ? CANCELLED_WHILE_RUNNING : started ? LEASE_EXPIRED : LEASE_EXPIRED_BEFORE_START;
+  const ended = { completedAt: now, error: message };
+  const event =
+    next === "cancelled"
+      ? makeEvent("job.cancelled", jobEventData(current, { status: "cancelled", previousStatus: "running", ...ended }), now)
+      : next === "pending"
+        ? makeEvent("job.retrying", jobEventData({ ...current, retryCount }, { status: "pending", previousStatus: "running", ...ended, nextRetryAt: runAt }), now)
+        : makeEvent("job.failed", jobEventData(current, { status: "failed", previousStatus: "running", ...ended }), now);
+  // The guard includes the cancel flag as read: a cancel requested meanwhile makes this write
+  // nothing, and the next heal sees the request.
   const [updated] = await env.DB.batch([
-    retry
-      ? env.DB.prepare(`UPDATE jobs SET status = 'pending', retry_count = retry_count + 1, run_at = ?3, lease_until = NULL, error = ?2, updated_at = ?1 ${guard}`)
-          .bind(now, message, runAt, job.id, job.attempt)
-      : env.DB.prepare(`UPDATE jobs SET status = 'failed', lease_until = NULL, error = ?2, completed_at = ?1, updated_at = ?1 ${guard.replace("?3", "")}`)
-          .bind(now, message, null, job.id, job.attempt),
     env.DB.prepare(
-      `UPDATE job_attempts SET status = 'failed', completed_at = ?1, duration_ms = ?1 - started_at, error = ?2, retry_at = ?3
-       WHERE job_id = ?4 AND attempt = ?5 AND status = 'running'`,
-    ).bind(now, message, retry ? runAt : null, job.id, job.attempt),
-    ...eventStatements(env, [{ event, guard: jobStateGuard(job.id, retry ? "pending" : "failed", job.attempt, now) }]),
+      `UPDATE jobs SET status = ?3, retry_count = ?4, run_at = CASE ?3 WHEN 'pending' THEN ?5 ELSE run_at END,
+         completed_at = CASE ?3 WHEN 'pending' THEN completed_at ELSE ?1 END, cancel_requested = 0, lease_until = NULL, error = ?2, updated_at = ?1
+       WHERE id = ?6 AND status = 'running' AND attempt = ?7 AND lease_until < ?1 AND cancel_requested = ?8
+       RETURNING id, attempt, run_at, priority`,
+    ).bind(now, message, next, retryCount, runAt, job.id, job.attempt, cancel ? 1 : 0),
+    env.DB.prepare(
+      `UPDATE job_attempts SET status = ?6, completed_at = ?1, duration_ms = ?1 - started_at, error = ?2, retry_at = ?3
+       WHERE job_id = ?4 AND attempt = ?5 AND status = 'running'
+         AND EXISTS (SELECT 1 FROM jobs WHERE id = ?4 AND status = ?7 AND attempt = ?5 AND updated_at = ?1)`,
+    ).bind(now, started || cancel ? message : LEASE_EXPIRED_BEFORE_START, next === "pending" ? runAt : null, job.id, job.attempt, next === "cancelled" ? "cancelled" : "failed", next),
+    ...eventStatements(env, [{ event, guard: jobStateGuard(job.id, next, job.attempt, now) }]),
   ]);
   const row = updated.results[0] as { id: string; attempt: number; run_at: number; priority: number } | undefined;
   if (!row) return null;
   await deliverEvents(env, [event]);
-  return retry ? { jobId: row.id, attempt: row.attempt, runAt: row.run_at, priority: row.priority } : null;
+  return next === "pending" ? { jobId: row.id, attempt: row.attempt, runAt: row.run_at, priority: row.priority } : null;
 }
 
 export async function getJobStates(env: Env, ids: string[]) {

@@ -1,16 +1,25 @@
 import { readSettings } from "../config";
-import { claimJobs, finishAttempts, type AttemptOutcome, type Claim, type FinishedAttempt } from "../db/execution";
+import type { Settings } from "../config";
+import { CANCELLED_WHILE_RUNNING, claimJobs, finishAttempts, markHandlersStarted, type AttemptOutcome, type Claim, type FinishedAttempt } from "../db/execution";
 import { getJobsByIds } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
 import { releaseSlots } from "../scheduler/client";
 import { ExecMessageSchema, type ExecMessage, type ReleaseItem } from "../scheduler/messages";
+import { takeResultWriteFault } from "./fault-hooks";
 import { GroupCommit } from "./group-commit";
 import { runAttempt } from "./run-attempt";
 
 /** Attempts that end within this long of each other are recorded in one transaction. */
 export const FINISH_WINDOW_MS = 10;
+/** Waits between tries of an attempts' end that D1 refused; after the last, the queue redelivers. */
+export const RESULT_WRITE_BACKOFF_MS = [100, 500, 2000];
+/**
+ * A message that arrives this much (or less) before its job is due by this consumer's clock means the
+ * scheduler's clock runs ahead; a larger gap is an early duplicate, not clock skew.
+ */
+export const MAX_CLOCK_SKEW_MS = 5000;
 
 type Delivery = { message: Message<unknown>; msg: ExecMessage };
 type Ended = FinishedAttempt & { queue: string; next?: ReleaseItem["next"]; dispatched: number; message: Message<unknown> };
@@ -55,13 +64,21 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   for (const d of losers) d.message.ack();
   if (!winners.length) return;
 
+  // Recorded before any handler runs: a lease that expires without this mark lost a consumer
+  // before the handler started, and the retry it gets back does not count as one.
+  await markHandlersStarted(env, winners.map((w) => ({ id: w.job.id, attempt: w.job.attempt })), Date.now()).catch((err) =>
+    console.error("could not mark the handlers started; a lease expiry will not count them", err),
+  );
+
   // Not awaited before the handlers start; every later delivery of this batch waits for it, so
   // subscribers still see each job start before it ends.
   const started = deliverEvents(env, winners.map((w) => w.event));
-  const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, ended, started));
+  // This invocation lasts until every attempt of the batch has ended: at the latest, its last lease.
+  const invocationEnd = Math.max(...winners.map((w) => w.job.leaseUntil ?? 0));
+  const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, settings, ended, started));
   await Promise.all(
     winners.map(async ({ job, msg, message }) => {
-      const report = await runAttempt(env, job, settings, started);
+      const report = await runAttempt(env, job, settings, started, invocationEnd);
       const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
       await recorder.add({
         job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },
@@ -70,6 +87,7 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
         at: report.finishedAt,
         progress: report.progress,
         event: outcomeEvent(job, report.outcome, report.finishedAt),
+        cancelEvent: report.outcome.kind === "retry" ? outcomeEvent(job, { kind: "cancelled", error: CANCELLED_WHILE_RUNNING }, report.finishedAt) : undefined,
         queue: job.queue,
         next,
         dispatched: msg.attempt,
@@ -79,25 +97,51 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   );
 }
 
-/** Records, announces and releases attempts that ended together; each message is acked once its end is settled. */
-async function recordEnds(env: Env, ended: Ended[], started: Promise<void>): Promise<void> {
-  let recorded: Set<string>;
+/**
+ * Records, announces and releases attempts that ended together; each message is acked once its end
+ * is settled. An end D1 keeps refusing is left to the queue: the message is redelivered, the claim
+ * guard refuses it (the job is still running), and the lease decides the job's fate, so an outcome
+ * that was never written is never acked as if it had been.
+ */
+async function recordEnds(env: Env, settings: Settings, ended: Ended[], started: Promise<void>): Promise<void> {
+  let recorded: Map<string, string>;
   try {
-    recorded = await finishAttempts(env, ended);
+    recorded = await withBackoff(RESULT_WRITE_BACKOFF_MS, () => {
+      if (settings.faultInjection && takeResultWriteFault()) throw new Error("injected fault: result write failed");
+      return finishAttempts(env, ended);
+    });
   } catch (err) {
-    // The jobs stay running in D1; their leases expire and the reconciler settles them.
-    console.error("could not record the attempts' end", err);
-    for (const e of ended) e.message.ack();
+    console.error("could not record the attempts' end; the queue will redeliver", err);
+    for (const e of ended) e.message.retry();
     return;
   }
+  // A retry whose cancel was requested meanwhile ended the job cancelled (see finishAttempts).
+  const announced = ended.flatMap((e) => {
+    const status = recorded.get(e.job.id);
+    if (!status) return [];
+    return [status === "cancelled" && e.cancelEvent ? e.cancelEvent : e.event];
+  });
   await Promise.all([
-    started.then(() => deliverEvents(env, ended.filter((e) => recorded.has(e.job.id)).map((e) => e.event))),
+    started.then(() => deliverEvents(env, announced)),
     releaseSlots(
       env,
-      ended.map((e) => ({ queue: e.queue, item: { jobId: e.job.id, attempt: e.dispatched, next: recorded.has(e.job.id) ? e.next : undefined } })),
+      ended.map((e) => ({ queue: e.queue, item: { jobId: e.job.id, attempt: e.dispatched, next: recorded.get(e.job.id) === "pending" ? e.next : undefined } })),
     ).catch((err) => console.error("scheduler release failed; its heal will recover the slots", err)),
   ]);
   for (const e of ended) e.message.ack();
+}
+
+/** Runs `write`, trying again after each delay while it throws; rethrows the last error. */
+async function withBackoff<T>(delaysMs: number[], write: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (i >= delaysMs.length) throw err;
+      console.warn(`recording attempts failed (try ${i + 1}); trying again`, err);
+      await new Promise((r) => setTimeout(r, delaysMs[i]));
+    }
+  }
 }
 
 function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainEvent {
@@ -120,18 +164,33 @@ function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainE
 
 /**
  * A message that claims nothing is either a duplicate of a running attempt (its slot is still in
- * use) or stale (cancelled, finished or rescheduled job), whose slot must be given back.
+ * use) or stale (cancelled, finished or rescheduled job), whose slot must be given back. A job it
+ * leaves pending (a second message for it in the batch, or one that came before the job was due by
+ * this clock) goes back on the scheduler's timeline with the release, instead of waiting for a heal.
  */
 async function releaseUnclaimed(env: Env, msgs: ExecMessage[]): Promise<void> {
   if (!msgs.length) return;
   try {
+    const now = Date.now();
     const jobs = new Map((await getJobsByIds(env, msgs.map((m) => m.jobId))).map((j) => [j.id, j]));
-    const stale = msgs.filter((msg) => {
+    const released: { queue: string; item: ReleaseItem }[] = [];
+    for (const msg of msgs) {
       const job = jobs.get(msg.jobId);
-      return !(job && job.status === "running" && job.attempt === msg.attempt + 1);
-    });
-    await releaseSlots(env, stale.map((msg) => ({ queue: msg.queue, item: { jobId: msg.jobId, attempt: msg.attempt } })));
+      if (job && job.status === "running" && job.attempt === msg.attempt + 1) continue;
+      const next = job?.status === "pending" ? { jobId: job.id, attempt: job.attempt, runAt: rearmAt(job.runAt, now), priority: job.priority } : undefined;
+      released.push({ queue: msg.queue, item: { jobId: msg.jobId, attempt: msg.attempt, next } });
+    }
+    await releaseSlots(env, released);
   } catch (err) {
     console.error("could not release stale dispatches; the scheduler's heal will", err);
   }
+}
+
+/**
+ * When the scheduler should send a job again that this consumer found not yet due. Its clock ran
+ * ahead by at least the gap, so sending it that much later keeps the two from bouncing the message.
+ */
+function rearmAt(runAt: number, now: number): number {
+  const gap = runAt - now;
+  return gap > 0 && gap <= MAX_CLOCK_SKEW_MS ? runAt + gap : runAt;
 }

@@ -1,6 +1,7 @@
 import type { Settings } from "../config";
 import type { AttemptOutcome, LogLine } from "../db/execution";
-import { isCancelRequested, saveProgress } from "../db/execution";
+import { CANCELLED_WHILE_RUNNING, LEASE_GRACE_MS, isCancelRequested, saveProgress } from "../db/execution";
+import { MAX_TIMEOUT_SECONDS } from "../model/job";
 import type { JobRow } from "../db/schema";
 import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
@@ -18,6 +19,9 @@ const MAX_LOG_LINES = 1000;
 /** Results larger than this (as JSON) are replaced by a truncated preview. */
 export const MAX_RESULT_BYTES = 128 * 1024;
 
+/** How long a timed-out handler has to stop after its signal aborts before it counts as abandoned. */
+export const ABANDON_GRACE_MS = 1000;
+
 class Cancelled extends Error {}
 class TimedOut extends Error {}
 
@@ -31,15 +35,25 @@ export type AttemptReport = {
 /**
  * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
  * Its live events (progress, log lines) are delivered only after `announced` (the job.started delivery) settles.
+ * `invocationEnd` bounds how long the consumer invocation running it can last (the latest lease of
+ * its batch): a handler that ignores its signal can run no longer, so its retry waits for it.
  */
-export async function runAttempt(env: Env, job: JobRow, settings: Settings, announced: Promise<void> = Promise.resolve()): Promise<AttemptReport> {
+export async function runAttempt(
+  env: Env,
+  job: JobRow,
+  settings: Settings,
+  announced: Promise<void> = Promise.resolve(),
+  invocationEnd: number = job.leaseUntil ?? 0,
+): Promise<AttemptReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
   const live = liveEmitter(env, announced);
   const base = { jobId: job.id, jobType: job.type, jobName: job.name, queue: job.queue, attempt: job.attempt };
+  // Once the attempt has ended, whatever a handler that ignored its signal still reports is dropped.
+  let ended = false;
   const log = (level: LogLevel, message: string, details?: string, stepName?: string) => {
-    if (logs.length >= MAX_LOG_LINES) return;
+    if (ended || logs.length >= MAX_LOG_LINES) return;
     const line = { level, message: String(message), details: details ?? null, stepName: stepName ?? null, createdAt: Date.now() };
     logs.push(line);
     live.push(makeEvent("job.log", { ...base, ...line, createdAt: new Date(line.createdAt).toISOString() }));
@@ -53,11 +67,11 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
   if (!params.success) return finish({ kind: "failed", error: `Stored parameters no longer match the "${job.type}" schema.`, result: null });
 
   const controller = new AbortController();
-  const timeoutMs = job.timeoutMs ?? type.timeoutMs;
+  const timeoutMs = attemptTimeoutMs(job, type.timeoutMs);
   const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
   const poll = setInterval(() => {
     isCancelRequested(env, job.id).then(
-      (yes) => yes && controller.abort(new Cancelled("Cancelled while running.")),
+      (yes) => yes && controller.abort(new Cancelled(CANCELLED_WHILE_RUNNING)),
       () => {},
     );
   }, CANCEL_POLL_MS);
@@ -69,6 +83,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     signal: controller.signal,
     log,
     progress(percent, message) {
+      if (ended) return;
       progress = { percent: Math.max(0, Math.min(100, Number(percent) || 0)), message: message ?? null };
       live.push(makeEvent("job.progress", { ...base, percent: progress.percent, message: progress.message }));
       const now = Date.now();
@@ -81,11 +96,17 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     settings,
   };
 
+  let settled = false;
   try {
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
     });
-    const value = await Promise.race([type.run(params.data, ctx), aborted]);
+    const running = type.run(params.data, ctx);
+    running.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const value = await Promise.race([running, aborted]);
     return finish({ kind: "completed", result: serializeResult(value) });
   } catch (err) {
     const reason = controller.signal.aborted ? controller.signal.reason : err;
@@ -94,13 +115,40 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     log("Error", message, undefined, "attempt");
     const result = resultOf(err);
     const retryable = !(reason instanceof PermanentJobError) && job.retryCount < job.maxRetries;
-    if (retryable) return finish({ kind: "retry", error: message, runAt: Date.now() + retryDelayMs(job.retryCount, settings), result });
+    if (retryable) {
+      // A timed-out handler that does not stop when its signal aborts is abandoned: it can go on
+      // until this consumer invocation ends, so its retry waits until then and never runs beside it.
+      const abandoned = reason instanceof TimedOut && !(await settlesWithin(() => settled, ABANDON_GRACE_MS));
+      const runAt = Date.now() + retryDelayMs(job.retryCount, settings);
+      return finish({ kind: "retry", error: message, runAt: abandoned ? Math.max(runAt, invocationEnd) : runAt, result });
+    }
     return finish({ kind: "failed", error: message, result });
   } finally {
+    ended = true;
     clearTimeout(timer);
     clearInterval(poll);
     await live.close();
   }
+}
+
+/**
+ * How long an attempt may run: its own (or its type's) timeout, never more than MAX_TIMEOUT_SECONDS,
+ * and never past its lease less the grace, so D1 shows it running for as long as it can run.
+ */
+export function attemptTimeoutMs(job: Pick<JobRow, "timeoutMs" | "leaseUntil" | "executedAt">, typeTimeoutMs: number): number {
+  const capped = Math.min(job.timeoutMs ?? typeTimeoutMs, MAX_TIMEOUT_SECONDS * 1000);
+  if (job.leaseUntil == null || job.executedAt == null) return capped;
+  return Math.max(1, Math.min(capped, job.leaseUntil - LEASE_GRACE_MS - job.executedAt));
+}
+
+/** Polls `settled` until it is true (true) or `withinMs` passes (false). */
+async function settlesWithin(settled: () => boolean, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (!settled()) {
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
 }
 
 /** Buffers ephemeral events (progress, log lines) and hands them to the sinks in small batches. */

@@ -17,6 +17,7 @@ export const echoJob = defineJobType({
     /** Record this run in the echo ledger (used by the fault suite's invariant checker). */
     ledger: z.boolean().default(false),
     progressSteps: z.number().int().min(0).max(100).default(0).describe("report progress in this many steps, spread over sleepMs"),
+    ignoreSignal: z.boolean().default(false).describe("sleep through cancellation and timeout, as a badly written handler would"),
   }),
   builtIn: true,
   timeoutMs: 60_000,
@@ -37,7 +38,7 @@ export const echoJob = defineJobType({
         await sleep(params.sleepMs / params.progressSteps, ctx.signal);
         ctx.progress((100 * step) / params.progressSteps, `step ${step} of ${params.progressSteps}`);
       }
-    } else if (params.sleepMs > 0) await sleep(params.sleepMs, ctx.signal);
+    } else if (params.sleepMs > 0) await sleep(params.sleepMs, params.ignoreSignal ? new AbortController().signal : ctx.signal);
     if (params.fail || ctx.retryCount < params.failTimes) {
       throw new Error(`echo failed on request (attempt ${ctx.attempt})`);
     }

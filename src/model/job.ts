@@ -33,6 +33,15 @@ export const DEFAULT_MAX_RETRIES = 3;
 /** Longest delay accepted for a one-off job. */
 export const MAX_DELAY_MS = 366 * 86_400_000;
 
+/**
+ * The longest timeout a job may have. A Queue consumer invocation has 15 minutes of wall time; an
+ * attempt, its claim and its recording must all fit in it, with its lease (timeout + 30 s grace)
+ * still inside, so a run is never cut off by the platform while D1 still shows it running.
+ */
+export const MAX_TIMEOUT_SECONDS = 840;
+/** Timeouts accepted wherever a job's timeout is set (jobs, recurring jobs, queue defaults). */
+export const TimeoutSecondsSchema = z.number().int().min(1).max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} (14 minutes)`);
+
 const JobRequestFields = {
   type: z.string().min(1).max(100),
   name: z.string().trim().min(1).max(200).optional(),
@@ -41,7 +50,7 @@ const JobRequestFields = {
   delay: TimeSpanSchema.refine((ms) => ms <= MAX_DELAY_MS, "must be at most 366 days").optional(),
   executeAt: z.iso.datetime({ offset: true }).optional(),
   maxRetries: z.number().int().min(0).max(25).optional().describe("default: the queue's default, else 3"),
-  timeoutSeconds: z.number().int().min(1).max(900).optional().describe("default: the queue's default, else the job type's"),
+  timeoutSeconds: TimeoutSecondsSchema.optional().describe("default: the queue's default, else the job type's"),
   // A non-null cronExpression is routed to the recurring-job schema before this one applies.
   cronExpression: z.null({ error: "a batch item is a one-off job; create recurring jobs with POST /jobs or POST /jobs/recurring" }).optional(),
   queue: QueueNameSchema.default("default"),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { QueueStats } from "../db/queues";
+import { TimeoutSecondsSchema } from "./job";
 
 /** PATCH /queues/{name}: absent fields stay as they are; null removes the rate limit or a default. */
 export const QueueSettingsPatchSchema = z.strictObject({
@@ -14,7 +15,7 @@ export const QueueSettingsPatchSchema = z.strictObject({
   defaults: z
     .strictObject({
       maxRetries: z.number().int().min(0).max(25).nullable().optional(),
-      timeoutSeconds: z.number().int().min(1).max(900).nullable().optional(),
+      timeoutSeconds: TimeoutSecondsSchema.nullable().optional(),
     })
     .optional()
     .describe("for new jobs of this queue that do not set these themselves"),

@@ -6,7 +6,7 @@ import { maskJobParameters } from "../jobs/job-secrets";
 import { MISSED_RUN_POLICIES, OVERLAP_POLICIES } from "../recurring/plan";
 import { CronError, parseCron, Schedule } from "../recurring/schedule";
 import { canonicalTimeZone, localIso } from "../recurring/timezone";
-import { PRIORITIES, QueueNameSchema, priorityName, toJobSummary } from "./job";
+import { PRIORITIES, QueueNameSchema, TimeoutSecondsSchema, priorityName, toJobSummary } from "./job";
 
 export const CronExpressionSchema = z
   .string()
@@ -44,7 +44,7 @@ const RecurringFields = {
   queue: QueueNameSchema.default("default"),
   priority: z.enum(PRIORITIES).default("normal"),
   maxRetries: z.number().int().min(0).max(25).default(3),
-  timeoutSeconds: z.number().int().min(1).max(900).optional(),
+  timeoutSeconds: TimeoutSecondsSchema.optional(),
   overlapPolicy: z.enum(OVERLAP_POLICIES).default("skip"),
   missedRunPolicy: z.enum(MISSED_RUN_POLICIES).default("runOnce"),
 };
@@ -80,7 +80,7 @@ export const RecurringJobPatchSchema = z
     queue: QueueNameSchema.optional(),
     priority: z.enum(PRIORITIES).optional(),
     maxRetries: z.number().int().min(0).max(25).optional(),
-    timeoutSeconds: z.number().int().min(1).max(900).nullable().optional(),
+    timeoutSeconds: TimeoutSecondsSchema.nullable().optional(),
     overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
     missedRunPolicy: z.enum(MISSED_RUN_POLICIES).optional(),
   })

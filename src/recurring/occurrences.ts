@@ -3,6 +3,7 @@ import type { NewJob } from "../db/jobs";
 import { deliverEvents } from "../events/publisher";
 import { jobEventData, makeEvent } from "../events/types";
 import { getJobType } from "../jobs/registry";
+import { MAX_TIMEOUT_SECONDS } from "../model/job";
 import { newId } from "../lib/ids";
 import { armJobsBestEffort } from "../scheduler/client";
 import { asStoredRow } from "../services/create-jobs";
@@ -12,7 +13,8 @@ import { asStoredRow } from "../services/create-jobs";
  * A slot's job is due at the slot itself (already past when it fires, so it runs at once).
  */
 export function occurrenceRows(def: RecurringJobRow, slots: (number | null)[], now: number): NewJob[] {
-  const timeoutMs = def.timeoutMs ?? getJobType(def.type)?.timeoutMs ?? null;
+  const typeTimeoutMs = getJobType(def.type)?.timeoutMs;
+  const timeoutMs = def.timeoutMs ?? (typeTimeoutMs == null ? null : Math.min(typeTimeoutMs, MAX_TIMEOUT_SECONDS * 1000));
   return slots.map((slot) => ({
     id: newId("job", now),
     queue: def.queue,

@@ -49,11 +49,12 @@ export class InflightSet {
     return true;
   }
 
-  dispatchedBefore(at: number, limit: number): string[] {
-    const out: string[] = [];
+  /** Entries dispatched before `at`, each with its attempt, so a caller that awaits can free exactly that attempt. */
+  dispatchedBefore(at: number, limit: number): { jobId: string; attempt: number }[] {
+    const out: { jobId: string; attempt: number }[] = [];
     for (const [jobId, e] of this.#entries) {
       if (out.length >= limit) break;
-      if (e.dispatchedAt < at) out.push(jobId);
+      if (e.dispatchedAt < at) out.push({ jobId, attempt: e.attempt });
     }
     return out;
   }

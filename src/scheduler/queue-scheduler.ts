@@ -110,13 +110,17 @@ export class QueueScheduler extends DurableObject<Env> {
     await this.#schedule();
   }
 
-  /** Jobs of this queue finished an attempt: free their slots and put retries back on the timeline. */
+  /**
+   * Jobs of this queue finished an attempt (or their message claimed nothing): free their slots and
+   * put what is still to run (a retry, an unclaimed pending job) back on the timeline.
+   */
   async release(input: z.input<typeof ReleaseInput>): Promise<void> {
     const { queue, items } = ReleaseInput.parse(input);
     this.#setQueueName(queue);
     for (const { jobId, attempt, next } of items) {
       this.#inflight.delete(jobId, attempt);
-      if (next) this.#upsertDue(next);
+      // A newer dispatch of the same job already holds a slot: putting it on the timeline too would send it twice.
+      if (next && !this.#inflight.has(jobId)) this.#upsertDue(next);
     }
     this.#inflight.save();
     await this.#dispatch();
@@ -270,7 +274,7 @@ export class QueueScheduler extends DurableObject<Env> {
           } catch (err) {
             console.error("exec queue send failed; will retry", err);
             for (const r of rows.slice(i)) {
-              this.#inflight.delete(r.job_id);
+              if (!this.#inflight.delete(r.job_id, r.attempt)) continue;
               this.#sql.exec(`DELETE FROM starts WHERE job_id = ? AND at = ?`, r.job_id, now);
               this.#upsertDue({ jobId: r.job_id, attempt: r.attempt, runAt: r.run_at, priority: r.priority });
             }
@@ -312,21 +316,24 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#setSetting("last_heal_at", String(now));
     const settings = readSettings(this.env);
 
+    // Every await below lets other calls run: a slot is freed only for the attempt that was looked
+    // at, never by job id alone, or a newer dispatch of the same job would lose its slot.
     for (const expired of await findExpiredLeases(this.env, queue, now)) {
       const outcome = await expireLease(this.env, expired, now, settings);
-      this.#inflight.delete(expired.id);
+      // The message of attempt n carried n - 1 (the attempt it claims from).
+      this.#inflight.delete(expired.id, expired.attempt - 1);
       this.#inflight.save();
-      if (outcome) this.#upsertDue(outcome);
+      if (outcome && !this.#inflight.has(outcome.jobId)) this.#upsertDue(outcome);
     }
 
     const stale = this.#inflight.dispatchedBefore(now - LOST_AFTER_MS, 500);
     if (stale.length) {
-      const states = await getJobStates(this.env, stale);
-      for (const id of stale) {
-        const state = states.get(id);
+      const states = await getJobStates(this.env, stale.map((s) => s.jobId));
+      for (const { jobId, attempt } of stale) {
+        const state = states.get(jobId);
         if (state?.status === "running") continue;
-        this.#inflight.delete(id);
-        if (state?.status === "pending") this.#upsertDue({ jobId: id, attempt: state.attempt, runAt: state.runAt, priority: state.priority });
+        if (!this.#inflight.delete(jobId, attempt)) continue;
+        if (state?.status === "pending") this.#upsertDue({ jobId, attempt: state.attempt, runAt: state.runAt, priority: state.priority });
       }
       this.#inflight.save();
     }

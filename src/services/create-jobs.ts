@@ -5,7 +5,7 @@ import { ApiError, formatPath, validationError, type ErrorDetail } from "../http
 import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
 import { requestFingerprint, sealJobParameters } from "../jobs/job-secrets";
-import { DEFAULT_MAX_RETRIES, priorityRank, type JobRequest } from "../model/job";
+import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
 import { deliverEvents } from "../events/publisher";
@@ -55,7 +55,8 @@ export async function createJobs(
       parameters: JSON.stringify(await sealJobParameters(env, request.type, request.parameters)),
       runAt: Math.max(runAt, now),
       maxRetries: request.maxRetries ?? defaults.get(request.queue)?.maxRetries ?? DEFAULT_MAX_RETRIES,
-      timeoutMs: (request.timeoutSeconds ?? 0) * 1000 || defaults.get(request.queue)?.timeoutMs || type.timeoutMs,
+      // A job type's default may be longer than a job can run (the http type's is 15 min).
+      timeoutMs: Math.min((request.timeoutSeconds ?? 0) * 1000 || defaults.get(request.queue)?.timeoutMs || type.timeoutMs, MAX_TIMEOUT_SECONDS * 1000),
       idempotencyKey: idempotencyKey ? `${principalId}:${idempotencyKey}` : null,
       requestHash: idempotencyKey ? await requestFingerprint(env, request) : null,
       createdAt: now,

@@ -1,15 +1,25 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { requestJson, waitFor, type CallInit } from "../support/client-core";
 import { removeState, startDevServer, type DevServer } from "../e2e/dev-server";
 import { queryLocalD1 } from "./d1-local";
 
 const TOTAL = Number(process.env.FAULT_JOBS ?? 10_000);
+/** WebSocket subscribers kept open while the load runs. */
+const SOCKETS = Number(process.env.FAULT_SOCKETS ?? 200);
 const QUEUE = "faults";
-type Kind = "immediate" | "delayed" | "flaky" | "timeout" | "fails" | "crash";
-type Accepted = { id: string; kind: Kind; runAt: number };
+type Kind = "immediate" | "delayed" | "flaky" | "timeout" | "fails" | "crash" | "cancelDead" | "writeFail";
+type Case = "load" | "cancelDeadWorker" | "failedResultWrite";
+type Accepted = { id: string; kind: Kind; runAt: number; case: Case };
 
-const summary = { jobs: 0, faultsInjected: 0, lost: 0, doubled: 0, early: 0, wrongOutcome: 0, serverErrors: 0 };
+// lost: accepted but gone from D1; stuck: not in a final state when the suite settled; doubled: one
+// attempt run twice, or a job completed twice.
+const summary = { jobs: 0, faultsInjected: 0, lost: 0, stuck: 0, doubled: 0, early: 0, wrongOutcome: 0, serverErrors: 0 };
+const caseFigures = () => ({ jobs: 0, faultsInjected: 0, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
+const special = { cancelDeadWorker: caseFigures(), failedResultWrite: caseFigures() };
+// Sockets refused by a connection cap are counted, not failed on: the figures that must hold are the jobs'.
+const sockets = { wanted: SOCKETS, opened: 0, refused: 0, closedEarly: 0, frames: 0 };
 let server: DevServer;
 const vars = { FAULT_INJECTION: "true" };
 
@@ -35,11 +45,63 @@ async function createRange(from: number, to: number, accepted: Accepted[]) {
     const items = Array.from({ length: Math.min(500, to - start) }, (_, k) => jobFor(start + k));
     const res = await call("/jobs/batch", { body: { jobs: items.map((x) => x.body) } });
     expect(res.status).toBe(201);
-    res.json.jobs.forEach((j: any, k: number) => accepted.push({ id: j.id, kind: items[k].kind, runAt: Date.parse(j.scheduledAt) }));
+    res.json.jobs.forEach((j: any, k: number) => accepted.push({ id: j.id, kind: items[k].kind, runAt: Date.parse(j.scheduledAt), case: "load" }));
   }
 }
 
-const EXPECTED: Record<Kind, string> = { immediate: "completed", delayed: "completed", flaky: "completed", timeout: "failed", fails: "failed", crash: "completed" };
+const EXPECTED: Record<Kind, string> = {
+  immediate: "completed",
+  delayed: "completed",
+  flaky: "completed",
+  timeout: "failed",
+  fails: "failed",
+  crash: "completed",
+  cancelDead: "cancelled",
+  writeFail: "completed",
+};
+
+/** Opens `count` `/ws` subscribers and keeps them open; a few follow the fault queue's job states, the rest system health. */
+function openSockets(count: number): Promise<WebSocket[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const query = i % 10 === 0 ? `topics=job-status&queue=${QUEUE}` : "topics=system-health";
+      const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/tickerq/ws?${query}`, { headers: { authorization: `Bearer ${server.token}` } });
+      let closing = false;
+      ws.on("message", () => sockets.frames++);
+      ws.on("error", () => {});
+      return new Promise<WebSocket>((resolve) => {
+        ws.once("open", () => {
+          sockets.opened++;
+          ws.once("close", () => !closing && sockets.closedEarly++);
+          resolve(Object.assign(ws, { closeQuietly: () => ((closing = true), ws.close()) }));
+        });
+        ws.once("unexpected-response", (_req, res) => {
+          sockets.refused++;
+          res.resume();
+          resolve(ws);
+        });
+      });
+    }),
+  );
+}
+
+function closeSockets(open: WebSocket[]) {
+  for (const ws of open) (ws as WebSocket & { closeQuietly?: () => void }).closeQuietly?.();
+}
+
+async function waitUntilSettled(ids: string[], timeoutMs: number) {
+  await waitFor(
+    async () => {
+      for (const id of ids) {
+        const res = await call(`/jobs/${id}`);
+        if (!["completed", "failed", "cancelled"].includes(res.json?.status)) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    2000,
+  );
+}
 
 describe("fault suite", () => {
   const accepted: Accepted[] = [];
@@ -49,7 +111,12 @@ describe("fault suite", () => {
     await server?.stop("SIGKILL");
     if (persistDir) removeState(persistDir);
     console.log("\nfault suite summary");
-    console.table([summary]);
+    console.table({
+      load: summary,
+      "cancel while the worker is dead": special.cancelDeadWorker,
+      "failed result writes": special.failedResultWrite,
+      [`${SOCKETS} sockets open during the load`]: { jobs: summary.jobs, lost: summary.lost, stuck: summary.stuck, doubled: summary.doubled, ...sockets },
+    });
   });
 
   it("loses and doubles nothing through a SIGKILL, duplicate messages, dead consumers and timeouts", async () => {
@@ -63,6 +130,8 @@ describe("fault suite", () => {
     await server.stop("SIGKILL");
     summary.faultsInjected++;
     server = await startDevServer({ persistDir, token: server.token, vars });
+    // Live subscribers on the restarted server, open until the load has settled.
+    const open = await openSockets(SOCKETS);
     await createRange(TOTAL / 2, TOTAL, accepted);
 
     // Consumers that die right after claiming: their leases expire and the attempts are retried.
@@ -70,7 +139,7 @@ describe("fault suite", () => {
       const res = await call("/jobs", { body: { type: "echo", queue: QUEUE, parameters: { ledger: true }, delay: "01:00:00", timeoutSeconds: 2 } });
       const crash = await call("/_faults/crash-after-claim", { body: { jobId: res.json.id } });
       expect(crash.json.claimed).toBe(true);
-      accepted.push({ id: res.json.id, kind: "crash", runAt: 0 });
+      accepted.push({ id: res.json.id, kind: "crash", runAt: 0, case: "load" });
       summary.faultsInjected++;
     }
     // Duplicate exec messages for jobs in every state.
@@ -90,7 +159,40 @@ describe("fault suite", () => {
       600_000,
       2000,
     );
+    closeSockets(open);
     summary.jobs = accepted.length;
+  });
+
+  it("ends cancels of jobs whose worker died cancelled, and re-runs no attempt whose result write failed", async () => {
+    const ids: string[] = [];
+    // Consumers that die after claiming (half of them mid-run), then the jobs are cancelled: the
+    // leases expire with the cancel requested.
+    for (let i = 0; i < 6; i++) {
+      const res = await call("/jobs", { body: { type: "echo", queue: QUEUE, parameters: { ledger: true }, delay: "01:00:00", timeoutSeconds: 2 } });
+      const crash = await call("/_faults/crash-after-claim", { body: { jobId: res.json.id, handlerStarted: i % 2 === 0 } });
+      expect(crash.json.claimed).toBe(true);
+      expect((await call(`/jobs/${res.json.id}/cancel`, { method: "POST" })).status).toBe(202);
+      accepted.push({ id: res.json.id, kind: "cancelDead", runAt: 0, case: "cancelDeadWorker" });
+      ids.push(res.json.id);
+      special.cancelDeadWorker.faultsInjected++;
+    }
+    // The next result writes fail: one group of ends exhausts its tries and is redelivered, the next succeeds on a later try.
+    const writes = 6;
+    expect((await call("/_faults/fail-result-writes", { body: { count: writes } })).status).toBe(200);
+    special.failedResultWrite.faultsInjected = writes;
+    const batch = await call("/jobs/batch", {
+      body: { jobs: Array.from({ length: 20 }, (_, i) => ({ type: "echo", queue: QUEUE, name: `write-fault-${i}`, parameters: { ledger: true }, timeoutSeconds: 2 })) },
+    });
+    expect(batch.status).toBe(201);
+    for (const j of batch.json.jobs) {
+      accepted.push({ id: j.id, kind: "writeFail", runAt: Date.parse(j.scheduledAt), case: "failedResultWrite" });
+      ids.push(j.id);
+    }
+    try {
+      await waitUntilSettled(ids, 240_000);
+    } finally {
+      await call("/_faults/fail-result-writes", { body: { count: 0 } });
+    }
   });
 
   it("answers property-based bad input with 4xx in the one error shape and stores nothing", async () => {
@@ -135,30 +237,46 @@ describe("fault suite", () => {
       persistDir,
       `SELECT job_id, attempt, COUNT(*) AS n, MIN(started_at) AS first FROM echo_ledger GROUP BY job_id, attempt`,
     );
-    const completedTwice = queryLocalD1<{ n: number }>(persistDir, `SELECT COUNT(*) AS n FROM (SELECT a.job_id FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.queue = '${QUEUE}' AND a.status = 'completed' GROUP BY a.job_id HAVING COUNT(*) > 1)`)[0].n;
     const runs = new Map<string, { attempt: number; n: number; first: number }[]>();
     for (const l of ledger) runs.set(l.job_id, [...(runs.get(l.job_id) ?? []), l]);
 
+    const completedTwice = new Set(
+      queryLocalD1<{ job_id: string }>(
+        persistDir,
+        `SELECT a.job_id FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.queue = '${QUEUE}' AND a.status = 'completed' GROUP BY a.job_id HAVING COUNT(*) > 1`,
+      ).map((r) => r.job_id),
+    );
+    const doubledRuns = ledger.filter((l) => l.n > 1);
+    const doubledIds = new Set([...doubledRuns.map((l) => l.job_id), ...completedTwice]);
+
     for (const a of accepted) {
+      const figures = a.case === "load" ? summary : special[a.case];
+      if (a.case !== "load") figures.jobs++;
       const job = jobs.get(a.id);
-      if (!job || !["completed", "failed", "cancelled"].includes(job.status)) {
-        summary.lost++;
+      if (doubledIds.has(a.id)) figures.doubled++;
+      if (!job) {
+        figures.lost++;
         continue;
       }
-      if (job.status !== EXPECTED[a.kind]) summary.wrongOutcome++;
+      if (!["completed", "failed", "cancelled"].includes(job.status)) {
+        figures.stuck++;
+        continue;
+      }
+      if (job.status !== EXPECTED[a.kind]) figures.wrongOutcome++;
       const first = runs.get(a.id)?.find((r) => r.attempt === 1);
-      if (first && a.runAt && first.first < a.runAt) summary.early++;
+      if (a.case === "load" && first && a.runAt && first.first < a.runAt) summary.early++;
     }
-    const doubledRuns = ledger.filter((l) => l.n > 1);
-    summary.doubled = doubledRuns.length + completedTwice;
-    if (summary.doubled) {
-      const ids = [...doubledRuns.map((l) => l.job_id)];
-      console.log("doubled runs", doubledRuns.slice(0, 10), "completed twice", completedTwice);
-      for (const id of ids.slice(0, 5)) {
+    if (doubledIds.size) {
+      console.log("doubled runs", doubledRuns.slice(0, 10), "completed twice", completedTwice.size);
+      for (const id of [...doubledIds].slice(0, 5)) {
         console.log(id, accepted.find((a) => a.id === id)?.kind, queryLocalD1(persistDir, `SELECT attempt, status, started_at, completed_at, error FROM job_attempts WHERE job_id = '${id}'`), queryLocalD1(persistDir, `SELECT * FROM echo_ledger WHERE job_id = '${id}'`));
       }
     }
-    expect(summary).toMatchObject({ lost: 0, doubled: 0, early: 0, wrongOutcome: 0, serverErrors: 0 });
+    expect(summary).toMatchObject({ lost: 0, stuck: 0, doubled: 0, early: 0, wrongOutcome: 0, serverErrors: 0 });
     expect(summary.jobs).toBe(TOTAL + 5);
+    expect(special.cancelDeadWorker).toMatchObject({ jobs: 6, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
+    expect(special.failedResultWrite).toMatchObject({ jobs: 20, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
+    // Every socket was answered: opened, or refused by a connection cap.
+    expect(sockets.opened + sockets.refused).toBe(SOCKETS);
   });
 });
