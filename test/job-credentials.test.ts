@@ -246,7 +246,7 @@ describe("WEBHOOK_SECRET_KEY", () => {
       "v1.vL2Upc4g6alpdI0x.Y5JDbQ3RfO8sD62feCRLIHmiQAijCz9zGeOeqZId/Ej0GgT+Z8kNY/MQGbYUgrGqF3fQRch5lapMivOGi/QiF7XqSg9wqPh2qepDgh2dPfU+5q2UosJ1YngZFMFKdylnJEp7n1LsybE4vDIzBv9Vn5//YIqdb6m8CaA=";
     const { openCredentials, CredentialsUnavailableError } = await import("../src/webhooks/credentials");
     await expect(openCredentials(env, blob, "wh_fixed")).rejects.toBeInstanceOf(CredentialsUnavailableError);
-    const opened = await openCredentials({ ...env, LEGACY_WEBHOOK_SECRET_KEY: ADMIN } as Env, blob, "wh_fixed");
+    const opened = await openCredentials({ ...env, LEGACY_WEBHOOK_SECRET_KEY: "test-admin-token" } as Env, blob, "wh_fixed");
     expect(opened).toMatchObject({ secret: "old-secret-0123456789", headers: { "X-Api-Key": "old-header" } });
   });
 
