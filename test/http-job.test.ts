@@ -126,3 +126,21 @@ describe("http job SSRF guard at creation", () => {
     expect(await count()).toBe(before);
   });
 });
+
+describe("http job headers at creation", () => {
+  it.each([
+    ["a custom header value with CR LF", { headers: { "X-Trace": "a\r\nX-Injected: 1" } }, "parameters.headers.X-Trace"],
+    ["a custom header value with NUL", { headers: { "X-Trace": "a\u0000b" } }, "parameters.headers.X-Trace"],
+    ["a bearer token with LF", { auth: { type: "bearer", token: "t\nX-Injected: 1" } }, "parameters.auth.token"],
+    ["an API key value with CR", { auth: { type: "apiKey", headerName: "X-Api-Key", value: "k\r1" } }, "parameters.auth.value"],
+    ["an API key header name with a space", { auth: { type: "apiKey", headerName: "X Api Key", value: "k" } }, "parameters.auth.headerName"],
+  ])("refuses %s with a 400 and stores nothing", async (_, extra, path) => {
+    const queue = uniqueQueue();
+    const res = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/hdr`, ...extra }, queue } });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toBe("validation_error");
+    expect(res.json.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect((await api(`/jobs?queue=${queue}`)).json.totalCount).toBe(0);
+  });
+});
+

@@ -4,6 +4,7 @@ import { readSettings } from "../src/config";
 import { createEndpoint, requireEndpoint } from "../src/webhooks/endpoints";
 import { CreateWebhookSchema } from "../src/webhooks/model";
 import { sendAttempt } from "../src/webhooks/send";
+import { openCredentials } from "../src/webhooks/credentials";
 import { DELIVERY_RETENTION_MS, purgeFinishedDeliveries } from "../src/webhooks/deliveries";
 import { api, targetCalls, targetUrl, waitFor } from "./helpers";
 import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
@@ -98,6 +99,23 @@ describe("webhooks API", () => {
       expect(await endpointCount()).toBe(before);
     },
   );
+
+  it.each([
+    ["CR LF", "v\r\nX-Injected: 1"],
+    ["LF", "v\nx"],
+    ["NUL", "v\u0000x"],
+  ])("refuses a custom header value with %s at create and update (400), and stores nothing", async (_, value) => {
+    const before = await endpointCount();
+    const created = await api("/webhooks", { body: { url: "https://hooks.example.com/h", events: ["job.failed"], headers: { "X-Api-Key": value } } });
+    expect(created.status).toBe(400);
+    expect(created.json).toMatchObject({ error: "validation_error", details: [{ path: "headers.X-Api-Key" }] });
+    expect(await endpointCount()).toBe(before);
+    const hook = await createWebhook({ url: "https://hooks.example.com/h", events: ["job.failed"], headers: { "X-Api-Key": "good" } });
+    const patched = await api(`/webhooks/${hook.id}`, { method: "PATCH", body: { headers: { "X-Api-Key": value } } });
+    expect(patched.status).toBe(400);
+    const row = await requireEndpoint(env, hook.id);
+    expect((await openCredentials(env, row.credentials, row.id)).headers).toEqual({ "X-Api-Key": "good" });
+  });
 
   it("checks the URL again at every delivery", async () => {
     const hook = await createWebhook({ url: `${targetUrl()}/record/${tag()}`, events: ["job.failed"] });

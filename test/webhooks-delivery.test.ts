@@ -5,6 +5,8 @@ import { resendStuckDeliveries } from "../src/webhooks/reconcile";
 import { makeEvent } from "../src/events/types";
 import { api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
+import { openCredentials, sealCredentials } from "../src/webhooks/credentials";
+import { requireEndpoint } from "../src/webhooks/endpoints";
 
 const createWebhook = webhookFactory();
 
@@ -244,6 +246,45 @@ describe("webhook delivery", () => {
       return list[0]?.status === "failed" ? list : null;
     }, 20_000);
     expect(row).toMatchObject({ attempts: 0, error: "The endpoint was disabled or deleted before this delivery was sent" });
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+  });
+
+  it("a stored header the runtime cannot send fails the delivery once, logged, instead of looping", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.paused"], filters: { queues: [queue] }, retryPolicy: { maxRetries: 2, retryDelay: "00:00:01" } });
+    // As stored before such values were refused at create and update.
+    const row = await requireEndpoint(env, hook.id);
+    const credentials = await openCredentials(env, row.credentials, row.id);
+    const sealed = await sealCredentials(env, { ...credentials, headers: { "X-Api-Key": "a\r\nX-Injected: 1" } }, row.id);
+    await env.DB.prepare("UPDATE webhook_endpoints SET credentials = ?, header_names = ? WHERE id = ?").bind(sealed, JSON.stringify(["X-Api-Key"]), row.id).run();
+    await deliveryStatement(env, { event: makeEvent("queue.paused", { queue, status: "paused" }), guard: { sql: "1", params: [] } }, Date.now() - 120_000).run();
+    await resendStuckDeliveries(env);
+    const [failed] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(failed.attempts).toBe(1);
+    expect(failed.history).toHaveLength(1);
+    expect(failed.error).toMatch(/custom header cannot be sent/);
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+  });
+
+  it("an exception after the delivery is claimed is a failed attempt, retried by the policy and then failed", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.resumed"], filters: { queues: [queue] }, retryPolicy: { maxRetries: 1, retryDelay: "00:00:01" } });
+    const event = makeEvent("queue.resumed", { queue, status: "running" });
+    await deliveryStatement(env, { event, guard: { sql: "1", params: [] } }, Date.now() - 120_000).run();
+    // A payload that no longer parses: reading the event throws once the attempt is claimed.
+    await env.DB.prepare("UPDATE webhook_deliveries SET payload = '{not json' WHERE endpoint_id = ?").bind(hook.id).run();
+    await resendStuckDeliveries(env);
+    const [failed] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(failed.attempts).toBe(2);
+    expect(failed.history.map((h: { error: string }) => h.error)).toEqual([expect.stringMatching(/could not be attempted/), expect.stringMatching(/could not be attempted/)]);
     expect((await targetCalls(t)).calls).toHaveLength(0);
   });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checkTarget } from "../net/ssrf";
 import { BlockedTargetError, guardedFetch } from "../net/guarded-fetch";
+import { HeaderNameSchema, HeaderValueSchema } from "../net/headers";
 import type { Settings } from "../config";
 import type { ErrorDetail } from "../http/errors";
 import { defineJobType, PermanentJobError } from "./job-type";
@@ -11,14 +12,14 @@ export const HTTP_RESULT_BODY_LIMIT = 64 * 1024;
 const Auth = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
   z.strictObject({ type: z.literal("basic"), username: z.string(), password: z.string() }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
-  z.strictObject({ type: z.literal("apiKey"), headerName: z.string().min(1).default("X-API-Key"), value: z.string().min(1) }),
+  z.strictObject({ type: z.literal("bearer"), token: HeaderValueSchema.min(1) }),
+  z.strictObject({ type: z.literal("apiKey"), headerName: HeaderNameSchema.default("X-API-Key"), value: HeaderValueSchema.min(1) }),
 ]);
 
 export const HttpParameters = z.strictObject({
   url: z.string().url(),
   method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "is not a valid header name"), z.string()).default({}),
+  headers: z.record(HeaderNameSchema, HeaderValueSchema).default({}),
   body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
   auth: Auth.default({ type: "none" }),
   timeoutSeconds: z.number().int().min(1).max(900).default(30),
