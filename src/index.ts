@@ -3,7 +3,7 @@ import { reconcile, reconcileIfDue } from "./execution/reconciler";
 import { appFor } from "./http/app";
 import { runDueMaintenance } from "./maintenance/tasks";
 import { handleWebhookBatch } from "./webhooks/consumer";
-import { WEBHOOK_QUEUE_NAME } from "./webhooks/dispatch";
+import { rejectUnrecognised, routeBatch } from "./queue-router";
 import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/meter";
 
 export { QueueScheduler } from "./scheduler/queue-scheduler";
@@ -22,8 +22,9 @@ export default {
     countInvocation(env);
     const batch = meterConsumedBatch(env, rawBatch);
     reconcileIfDue(env, ctx);
-    if (batch.queue === WEBHOOK_QUEUE_NAME) await handleWebhookBatch(batch, env);
-    else await handleExecBatch(batch, env);
+    const routed = routeBatch(batch);
+    rejectUnrecognised(batch.queue, routed.unrecognised);
+    await Promise.all([routed.webhook && handleWebhookBatch(routed.webhook, env), routed.exec && handleExecBatch(routed.exec, env)]);
   },
   async scheduled(_controller, rawEnv, ctx) {
     const env = meteredEnv(rawEnv);
