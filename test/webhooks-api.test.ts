@@ -125,6 +125,22 @@ describe("webhooks API", () => {
     expect(result.error).toMatch(/^Refused .*loopback/);
   });
 
+  it("names the endpoint by its origin only in attempt errors (refused, redirected, unreachable)", async () => {
+    const event = { id: "evt_x", type: "job.failed", timestamp: new Date().toISOString(), data: {} };
+    const attempt = async (url: string, allowPrivateTargets = true) => {
+      const hook = await createWebhook({ url, events: ["job.failed"] });
+      return sendAttempt(env, await requireEndpoint(env, hook.id), event, { ...readSettings(env), allowPrivateTargets });
+    };
+    const origin = new URL(targetUrl()).origin;
+    const refused = await attempt(`${targetUrl()}/record/T000/B000/PATHSECRET?token=QUERYSECRET`, false);
+    expect(refused.error).toContain(origin);
+    const redirected = await attempt(`${targetUrl()}/redirect/${tag()}/PATHSECRET?to=${encodeURIComponent("https://elsewhere.example/LOCATIONSECRET")}`);
+    expect(redirected.error).toBe("Redirect (HTTP 302 to https://elsewhere.example) not followed");
+    const unreachable = await attempt("http://127.0.0.1:9/hooks/PATHSECRET?token=QUERYSECRET");
+    expect(unreachable.ok).toBe(false);
+    for (const r of [refused, redirected, unreachable]) expect(r.error).not.toMatch(/PATHSECRET|QUERYSECRET|LOCATIONSECRET/);
+  });
+
   it("needs the admin scope", async () => {
     const writer = (await api("/keys", { body: { name: "writer", scopes: ["tickerq:read", "tickerq:write"] } })).json;
     expect((await api("/webhooks", { token: writer.key })).status).toBe(403);

@@ -129,8 +129,9 @@ describe("webhook delivery", () => {
     const queue = uniqueQueue("wh");
     const dead = tag();
     const watcher = tag();
+    // The path and query of a Slack or Teams URL are the credential: no alert may carry them.
     const hook = await createWebhook({
-      url: `${targetUrl()}/record/${dead}?status=503`,
+      url: `${targetUrl()}/record/${dead}/T000/B000/XXXXSECRETXXXX?status=503&token=QUERYSECRET`,
       events: ["job.completed"],
       filters: { queues: [queue] },
       retryPolicy: { maxRetries: 0 },
@@ -152,6 +153,10 @@ describe("webhook delivery", () => {
       return calls.map((c: any) => JSON.parse(c.body)).find((b: any) => b.data.webhookId === hook.id);
     }, 20_000);
     expect(alert).toMatchObject({ event: "system.alert", data: { alert: "webhook_endpoint_disabled", webhookId: hook.id, consecutiveFailures: 2 } });
+    const host = new URL(targetUrl()).host;
+    expect(alert.data).toMatchObject({ host, message: expect.stringContaining(`${hook.id} (${host})`) });
+    expect(alert.data.url).toBeUndefined();
+    expect(JSON.stringify(alert)).not.toMatch(/XXXXSECRETXXXX|QUERYSECRET/);
 
     // A disabled endpoint gets no outbox rows at all.
     const third = await runJob(queue);

@@ -1,5 +1,6 @@
 import { checkTarget } from "./ssrf";
 import { outboundSlots } from "./outbound-slots";
+import { originOf } from "./redact";
 
 export class BlockedTargetError extends Error {
   override name = "BlockedTargetError";
@@ -88,15 +89,6 @@ export async function guardedFetch(input: string, init: GuardedFetchInit): Promi
     throw err;
   } finally {
     release();
-  }
-}
-
-/** Names a target by its origin only: a URL's path and query may hold a secret (a Slack or Teams webhook token). */
-export function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return "an invalid URL";
   }
 }
 

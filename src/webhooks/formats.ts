@@ -164,7 +164,7 @@ export function sampleEvent(type: string): StoredEvent {
       id: "evt_sample",
       type,
       timestamp,
-      data: { alert: "webhook_endpoint_disabled", severity: "critical", message: "Webhook endpoint disabled after 10 consecutive failed deliveries", webhookId: "whk_sample", url: "https://example.com/hook", consecutiveFailures: 10, reason: "HTTP 500" },
+      data: { alert: "webhook_endpoint_disabled", severity: "critical", message: "Webhook endpoint whk_sample (example.com) was disabled: 10 consecutive failed deliveries", webhookId: "whk_sample", host: "example.com", consecutiveFailures: 10, reason: "HTTP 500" },
     };
   }
   const status = { "job.started": "running", "job.completed": "completed", "job.failed": "failed", "job.cancelled": "cancelled", "job.retrying": "pending" }[type] ?? "completed";

@@ -1,5 +1,6 @@
 import type { Settings } from "../config";
 import { BlockedTargetError, guardedFetch } from "../net/guarded-fetch";
+import { originOf, withoutUrl } from "../net/redact";
 import { openCredentials } from "./credentials";
 import { activeSecrets } from "./endpoints";
 import { renderBody } from "./formats";
@@ -27,8 +28,14 @@ export type AttemptResult = {
 /**
  * One signed HTTP attempt of one event to one endpoint. A non-2xx answer, a redirect (never
  * followed), a timeout or a network error is a failure. The SSRF guard is applied again here.
+ * The attempt's error names the endpoint by its origin only: it reaches the delivery log and alerts.
  */
 export async function sendAttempt(env: Env, endpoint: EndpointRow, event: StoredEvent, settings: Settings, now = Date.now()): Promise<AttemptResult> {
+  const result = await attemptOnce(env, endpoint, event, settings, now);
+  return result.error === null ? result : { ...result, error: withoutUrl(result.error, endpoint.url) };
+}
+
+async function attemptOnce(env: Env, endpoint: EndpointRow, event: StoredEvent, settings: Settings, now: number): Promise<AttemptResult> {
   const fail = (error: string, permanent: boolean): AttemptResult => ({ ok: false, status: null, latencyMs: 0, error, responseBody: null, retryAfterSeconds: null, gone: false, permanent });
   let credentials;
   let rendered;
@@ -59,9 +66,10 @@ export async function sendAttempt(env: Env, endpoint: EndpointRow, event: Stored
     return fail(timedOut ? `No answer within ${endpoint.timeout_ms / 1000} s` : `Request failed: ${err instanceof Error ? err.message : String(err)}`, false);
   }
   const { status, durationMs: latencyMs } = response;
+  const location = response.headers.get("location");
   const base = { status, latencyMs, responseBody: response.body || null, retryAfterSeconds: null, gone: false, permanent: false };
   if (status >= 200 && status < 300) return { ...base, ok: true, error: null };
-  if (status >= 300 && status < 400) return { ...base, ok: false, error: `Redirect (HTTP ${status}${response.headers.get("location") ? ` to ${response.headers.get("location")}` : ""}) not followed` };
+  if (status >= 300 && status < 400) return { ...base, ok: false, error: `Redirect (HTTP ${status}${location ? ` to ${originOf(URL.parse(location, endpoint.url)?.href ?? "")}` : ""}) not followed` };
   if (status === 410) return { ...base, ok: false, error: "HTTP 410 Gone: the endpoint asked to be removed", gone: true, permanent: true };
   return { ...base, ok: false, error: `HTTP ${status}`, retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after"), Date.now()) };
 }
