@@ -341,6 +341,38 @@ describe("webhook formats on the wire", () => {
     await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded");
   });
 
+  it("slack: a job named to ping the channel or disguise a link arrives escaped", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.completed"], filters: { queues: [queue] }, format: "slack" });
+    const name = "<!channel> <https://evil.example/login|Open the dashboard>";
+    expect((await api("/jobs", { body: { type: "echo", name, queue, parameters: { message: "m" } } })).status).toBe(201);
+    const [call] = await waitFor(async () => {
+      const { calls } = await targetCalls(t);
+      return calls.length ? calls : null;
+    }, 20_000);
+    const body = JSON.parse(call.body);
+    expect(body.text).toContain('"&lt;!channel&gt; &lt;https://evil.example/login|Open the dashboard&gt;" completed');
+    expect(call.body).not.toMatch(/<!channel>|<https:/);
+    await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded");
+  });
+
+  it("a template whose rendered body passes the size cap fails the delivery at once, logged", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const repeated = Array.from({ length: 40 }, (_, i) => `"r${i}": {{result}}`).join(", ");
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.completed"], filters: { queues: [queue] }, format: "template", formatOptions: { template: `{ ${repeated} }` } });
+    // A 10 KB result, 40 times over.
+    expect((await api("/jobs", { body: { type: "echo", queue, parameters: { message: "m".repeat(10_000) } } })).status).toBe(201);
+    const [failed] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(failed.attempts).toBe(1);
+    expect(failed.error).toMatch(/longer than 262144 characters/);
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+  });
+
   it("splunk-hec sends the HEC envelope with Authorization: Splunk <token>, custom headers, and never shows the token", async () => {
     const queue = uniqueQueue("wh");
     const t = tag();
