@@ -293,6 +293,24 @@ describe("webhook delivery", () => {
     expect((await targetCalls(t)).calls).toHaveLength(0);
   });
 
+  it("a batch of deliveries holds at most 6 connections, and each timeout starts when its request does", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/slow/${t}?ms=600`, events: ["queue.paused"], filters: { queues: [queue] }, timeoutSeconds: 1, retryPolicy: { maxRetries: 0 } });
+    const longAgo = Date.now() - 120_000;
+    await env.DB.batch(Array.from({ length: 18 }, () => deliveryStatement(env, { event: makeEvent("queue.paused", { queue, status: "paused" }), guard: { sql: "1", params: [] } }, longAgo)));
+    await resendStuckDeliveries(env);
+    const list = await waitFor(async () => {
+      const rows = await deliveries(hook.id, "?limit=50");
+      return rows.length === 18 && rows.every((d) => d.status !== "pending") ? rows : null;
+    }, 25_000);
+    expect(list.map((d) => d.status)).toEqual(list.map(() => "succeeded"));
+    const { calls, maxConcurrent } = await targetCalls(t);
+    expect(calls).toHaveLength(18);
+    expect(maxConcurrent).toBeGreaterThan(1);
+    expect(maxConcurrent).toBeLessThanOrEqual(6);
+  });
+
   it("only endpoints whose events and filters match get a delivery", async () => {
     const queue = uniqueQueue("wh");
     const other = uniqueQueue("wh");
