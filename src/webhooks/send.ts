@@ -45,11 +45,17 @@ async function attemptOnce(env: Env, endpoint: EndpointRow, event: StoredEvent, 
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err), true);
   }
-  let response;
+  let headers: Headers;
   try {
     const signatures = await signatureHeaders(activeSecrets(endpoint, credentials, now), event.id, Math.floor(now / 1000), rendered.body);
     // Throws on a header value the runtime cannot send (a CR, LF or NUL stored before such values were refused).
-    const headers = new Headers({ ...credentials.headers, ...rendered.headers, ...signatures, "user-agent": USER_AGENT });
+    headers = new Headers({ ...credentials.headers, ...rendered.headers, ...signatures, "user-agent": USER_AGENT });
+  } catch (err) {
+    return fail(`A custom header cannot be sent: ${err instanceof Error ? err.message : String(err)}`, true);
+  }
+  const started = Date.now();
+  let response;
+  try {
     response = await guardedFetch(endpoint.url, {
       method: "POST",
       headers,
@@ -61,9 +67,9 @@ async function attemptOnce(env: Env, endpoint: EndpointRow, event: StoredEvent, 
     });
   } catch (err) {
     if (err instanceof BlockedTargetError) return fail(err.message, true);
-    if (err instanceof TypeError && /header/i.test(err.message)) return fail(`A custom header cannot be sent: ${err.message}`, true);
     const timedOut = err instanceof Error && err.name === "TimeoutError";
-    return fail(timedOut ? `No answer within ${endpoint.timeout_ms / 1000} s` : `Request failed: ${err instanceof Error ? err.message : String(err)}`, false);
+    const error = timedOut ? `No answer within ${endpoint.timeout_ms / 1000} s` : `Request failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { ...fail(error, false), latencyMs: Date.now() - started };
   }
   const { status, durationMs: latencyMs } = response;
   const location = response.headers.get("location");
