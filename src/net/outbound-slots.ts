@@ -17,7 +17,7 @@ export class OutboundSlots {
 
   /** Resolves with a release function once a slot is held; rejects if `signal` aborts first. */
   acquire(signal?: AbortSignal): Promise<() => void> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const release = once(() => {
       const next = this.#waiting.shift();
       if (next) next();
