@@ -110,7 +110,7 @@ async function readLimited(response: Response, limit: number, signal: AbortSigna
         break;
       }
     }
-  } catch (err) {
+  } catch {
     if (signal?.aborted) throw signal.reason;
     truncated = true;
   } finally {
