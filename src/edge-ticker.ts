@@ -14,7 +14,7 @@ import { QueueScheduler } from "./scheduler/queue-scheduler";
 import { RecurringScheduler } from "./recurring/recurring-scheduler";
 import { RealtimeHub } from "./realtime/hub";
 import { handleWebhookBatch } from "./webhooks/consumer";
-import { WEBHOOK_QUEUE_NAME } from "./webhooks/dispatch";
+import { rejectUnrecognised, routeBatch } from "./queue-router";
 
 export { defineJobType } from "./jobs/own-types";
 export { PermanentJobError, type JobContext, type JobTypeDefinition, type LogLevel } from "./jobs/job-type";
@@ -62,8 +62,9 @@ export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
       countInvocation(env);
       const batch = meterConsumedBatch(env, rawBatch);
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
-      if (batch.queue === WEBHOOK_QUEUE_NAME) await handleWebhookBatch(batch, env);
-      else await handleExecBatch(batch, env);
+      const routed = routeBatch(batch);
+      rejectUnrecognised(batch.queue, routed.unrecognised);
+      await Promise.all([routed.webhook && handleWebhookBatch(routed.webhook, env), routed.exec && handleExecBatch(routed.exec, env)]);
     },
     async scheduled(_controller, rawEnv, ctx) {
       const env = meteredEnv(rawEnv);

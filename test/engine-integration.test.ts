@@ -71,10 +71,10 @@ describe("exec consumer", () => {
     await api(`/jobs/${retry}/cancel`, { method: "POST" });
   });
 
-  it("acks and drops a malformed message", async () => {
+  it("does not acknowledge a malformed message: it is sent back, towards the dead-letter queue", async () => {
     const result = await deliver([{ nope: true }, "text"]);
-    expect(result.explicitAcks).toHaveLength(2);
-    expect(result.retryMessages).toHaveLength(0);
+    expect(result.explicitAcks).toHaveLength(0);
+    expect(result.retryMessages).toHaveLength(2);
   });
 
   it("does not start a job before its run time even if a message arrives early", async () => {

@@ -4,6 +4,7 @@ import { readSettings } from "../src/config";
 import { createEndpoint, requireEndpoint } from "../src/webhooks/endpoints";
 import { CreateWebhookSchema } from "../src/webhooks/model";
 import { sendAttempt } from "../src/webhooks/send";
+import { openCredentials } from "../src/webhooks/credentials";
 import { DELIVERY_RETENTION_MS, purgeFinishedDeliveries } from "../src/webhooks/deliveries";
 import { api, targetCalls, targetUrl, waitFor } from "./helpers";
 import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
@@ -99,12 +100,45 @@ describe("webhooks API", () => {
     },
   );
 
+  it.each([
+    ["CR LF", "v\r\nX-Injected: 1"],
+    ["LF", "v\nx"],
+    ["NUL", "v\u0000x"],
+  ])("refuses a custom header value with %s at create and update (400), and stores nothing", async (_, value) => {
+    const before = await endpointCount();
+    const created = await api("/webhooks", { body: { url: "https://hooks.example.com/h", events: ["job.failed"], headers: { "X-Api-Key": value } } });
+    expect(created.status).toBe(400);
+    expect(created.json).toMatchObject({ error: "validation_error", details: [{ path: "headers.X-Api-Key" }] });
+    expect(await endpointCount()).toBe(before);
+    const hook = await createWebhook({ url: "https://hooks.example.com/h", events: ["job.failed"], headers: { "X-Api-Key": "good" } });
+    const patched = await api(`/webhooks/${hook.id}`, { method: "PATCH", body: { headers: { "X-Api-Key": value } } });
+    expect(patched.status).toBe(400);
+    const row = await requireEndpoint(env, hook.id);
+    expect((await openCredentials(env, row.credentials, row.id)).headers).toEqual({ "X-Api-Key": "good" });
+  });
+
   it("checks the URL again at every delivery", async () => {
     const hook = await createWebhook({ url: `${targetUrl()}/record/${tag()}`, events: ["job.failed"] });
     const endpoint = await requireEndpoint(env, hook.id);
     const result = await sendAttempt(env, endpoint, { id: "evt_x", type: "job.failed", timestamp: new Date().toISOString(), data: {} }, { ...readSettings(env), allowPrivateTargets: false });
     expect(result).toMatchObject({ ok: false, permanent: true, status: null });
     expect(result.error).toMatch(/^Refused .*loopback/);
+  });
+
+  it("names the endpoint by its origin only in attempt errors (refused, redirected, unreachable)", async () => {
+    const event = { id: "evt_x", type: "job.failed", timestamp: new Date().toISOString(), data: {} };
+    const attempt = async (url: string, allowPrivateTargets = true) => {
+      const hook = await createWebhook({ url, events: ["job.failed"] });
+      return sendAttempt(env, await requireEndpoint(env, hook.id), event, { ...readSettings(env), allowPrivateTargets });
+    };
+    const origin = new URL(targetUrl()).origin;
+    const refused = await attempt(`${targetUrl()}/record/T000/B000/PATHSECRET?token=QUERYSECRET`, false);
+    expect(refused.error).toContain(origin);
+    const redirected = await attempt(`${targetUrl()}/redirect/${tag()}/PATHSECRET?to=${encodeURIComponent("https://elsewhere.example/LOCATIONSECRET")}`);
+    expect(redirected.error).toBe("Redirect (HTTP 302 to https://elsewhere.example) not followed");
+    const unreachable = await attempt("http://127.0.0.1:9/hooks/PATHSECRET?token=QUERYSECRET");
+    expect(unreachable.ok).toBe(false);
+    for (const r of [refused, redirected, unreachable]) expect(r.error).not.toMatch(/PATHSECRET|QUERYSECRET|LOCATIONSECRET/);
   });
 
   it("needs the admin scope", async () => {

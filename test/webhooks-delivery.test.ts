@@ -5,6 +5,8 @@ import { resendStuckDeliveries } from "../src/webhooks/reconcile";
 import { makeEvent } from "../src/events/types";
 import { api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
+import { openCredentials, sealCredentials } from "../src/webhooks/credentials";
+import { requireEndpoint } from "../src/webhooks/endpoints";
 
 const createWebhook = webhookFactory();
 
@@ -127,8 +129,9 @@ describe("webhook delivery", () => {
     const queue = uniqueQueue("wh");
     const dead = tag();
     const watcher = tag();
+    // The path and query of a Slack or Teams URL are the credential: no alert may carry them.
     const hook = await createWebhook({
-      url: `${targetUrl()}/record/${dead}?status=503`,
+      url: `${targetUrl()}/record/${dead}/T000/B000/XXXXSECRETXXXX?status=503&token=QUERYSECRET`,
       events: ["job.completed"],
       filters: { queues: [queue] },
       retryPolicy: { maxRetries: 0 },
@@ -150,6 +153,10 @@ describe("webhook delivery", () => {
       return calls.map((c: any) => JSON.parse(c.body)).find((b: any) => b.data.webhookId === hook.id);
     }, 20_000);
     expect(alert).toMatchObject({ event: "system.alert", data: { alert: "webhook_endpoint_disabled", webhookId: hook.id, consecutiveFailures: 2 } });
+    const host = new URL(targetUrl()).host;
+    expect(alert.data).toMatchObject({ host, message: expect.stringContaining(`${hook.id} (${host})`) });
+    expect(alert.data.url).toBeUndefined();
+    expect(JSON.stringify(alert)).not.toMatch(/XXXXSECRETXXXX|QUERYSECRET/);
 
     // A disabled endpoint gets no outbox rows at all.
     const third = await runJob(queue);
@@ -247,6 +254,63 @@ describe("webhook delivery", () => {
     expect((await targetCalls(t)).calls).toHaveLength(0);
   });
 
+  it("a stored header the runtime cannot send fails the delivery once, logged, instead of looping", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.paused"], filters: { queues: [queue] }, retryPolicy: { maxRetries: 2, retryDelay: "00:00:01" } });
+    // As stored before such values were refused at create and update.
+    const row = await requireEndpoint(env, hook.id);
+    const credentials = await openCredentials(env, row.credentials, row.id);
+    const sealed = await sealCredentials(env, { ...credentials, headers: { "X-Api-Key": "a\r\nX-Injected: 1" } }, row.id);
+    await env.DB.prepare("UPDATE webhook_endpoints SET credentials = ?, header_names = ? WHERE id = ?").bind(sealed, JSON.stringify(["X-Api-Key"]), row.id).run();
+    await deliveryStatement(env, { event: makeEvent("queue.paused", { queue, status: "paused" }), guard: { sql: "1", params: [] } }, Date.now() - 120_000).run();
+    await resendStuckDeliveries(env);
+    const [failed] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(failed.attempts).toBe(1);
+    expect(failed.history).toHaveLength(1);
+    expect(failed.error).toMatch(/custom header cannot be sent/);
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+  });
+
+  it("an exception after the delivery is claimed is a failed attempt, retried by the policy and then failed", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.resumed"], filters: { queues: [queue] }, retryPolicy: { maxRetries: 1, retryDelay: "00:00:01" } });
+    const event = makeEvent("queue.resumed", { queue, status: "running" });
+    await deliveryStatement(env, { event, guard: { sql: "1", params: [] } }, Date.now() - 120_000).run();
+    // A payload that no longer parses: reading the event throws once the attempt is claimed.
+    await env.DB.prepare("UPDATE webhook_deliveries SET payload = '{not json' WHERE endpoint_id = ?").bind(hook.id).run();
+    await resendStuckDeliveries(env);
+    const [failed] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(failed.attempts).toBe(2);
+    expect(failed.history.map((h: { error: string }) => h.error)).toEqual([expect.stringMatching(/could not be attempted/), expect.stringMatching(/could not be attempted/)]);
+    expect((await targetCalls(t)).calls).toHaveLength(0);
+  });
+
+  it("a batch of deliveries holds at most 6 connections, and each timeout starts when its request does", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/slow/${t}?ms=600`, events: ["queue.paused"], filters: { queues: [queue] }, timeoutSeconds: 1, retryPolicy: { maxRetries: 0 } });
+    const longAgo = Date.now() - 120_000;
+    await env.DB.batch(Array.from({ length: 18 }, () => deliveryStatement(env, { event: makeEvent("queue.paused", { queue, status: "paused" }), guard: { sql: "1", params: [] } }, longAgo)));
+    await resendStuckDeliveries(env);
+    const list = await waitFor(async () => {
+      const rows = await deliveries(hook.id, "?limit=50");
+      return rows.length === 18 && rows.every((d) => d.status !== "pending") ? rows : null;
+    }, 25_000);
+    expect(list.map((d) => d.status)).toEqual(list.map(() => "succeeded"));
+    const { calls, maxConcurrent } = await targetCalls(t);
+    expect(calls).toHaveLength(18);
+    expect(maxConcurrent).toBeGreaterThan(1);
+    expect(maxConcurrent).toBeLessThanOrEqual(6);
+  });
+
   it("only endpoints whose events and filters match get a delivery", async () => {
     const queue = uniqueQueue("wh");
     const other = uniqueQueue("wh");
@@ -293,6 +357,38 @@ describe("webhook formats on the wire", () => {
     expect(JSON.parse(body.result)).toMatchObject({ echo: "m" });
     expect(call.headers["content-type"]).toBe("application/json");
     await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded");
+  });
+
+  it("slack: a job named to ping the channel or disguise a link arrives escaped", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.completed"], filters: { queues: [queue] }, format: "slack" });
+    const name = "<!channel> <https://evil.example/login|Open the dashboard>";
+    expect((await api("/jobs", { body: { type: "echo", name, queue, parameters: { message: "m" } } })).status).toBe(201);
+    const [call] = await waitFor(async () => {
+      const { calls } = await targetCalls(t);
+      return calls.length ? calls : null;
+    }, 20_000);
+    const body = JSON.parse(call.body);
+    expect(body.text).toContain('"&lt;!channel&gt; &lt;https://evil.example/login|Open the dashboard&gt;" completed');
+    expect(call.body).not.toMatch(/<!channel>|<https:/);
+    await waitFor(async () => (await deliveries(hook.id))[0]?.status === "succeeded");
+  });
+
+  it("a template whose rendered body passes the size cap fails the delivery at once, logged", async () => {
+    const queue = uniqueQueue("wh");
+    const t = tag();
+    const repeated = Array.from({ length: 40 }, (_, i) => `"r${i}": {{result}}`).join(", ");
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["job.completed"], filters: { queues: [queue] }, format: "template", formatOptions: { template: `{ ${repeated} }` } });
+    // A 10 KB result, 40 times over.
+    expect((await api("/jobs", { body: { type: "echo", queue, parameters: { message: "m".repeat(10_000) } } })).status).toBe(201);
+    const [failed] = await waitFor(async () => {
+      const list = await deliveries(hook.id);
+      return list[0]?.status === "failed" ? list : null;
+    }, 20_000);
+    expect(failed.attempts).toBe(1);
+    expect(failed.error).toMatch(/longer than 262144 characters/);
+    expect((await targetCalls(t)).calls).toHaveLength(0);
   });
 
   it("splunk-hec sends the HEC envelope with Authorization: Splunk <token>, custom headers, and never shows the token", async () => {

@@ -128,3 +128,55 @@ describe("webhook formats render a sample job.failed event", () => {
     expect(JSON.parse(alert.body)).toMatchObject({ text: "🔴 *Alert: Endpoint disabled*", attachments: [{ color: "danger", fields: [{ title: "severity", value: "critical" }, { title: "webhookId", value: "whk_1" }] }] });
   });
 });
+
+describe("webhook formats escape event text for their markup and cap the body", () => {
+  const hostile: StoredEvent = {
+    ...failed,
+    data: { ...failed.data, jobName: "<!channel> <https://evil.example|Reset your password> [click](https://evil.example) & *bold*", error: "<b>boom</b> [x|https://evil.example] {code}" },
+  };
+  const body = (format: Parameters<typeof renderBody>[1], options: Record<string, unknown> = {}) => JSON.parse(renderBody(hostile, format, options, null).body);
+
+  it("slack: no mention and no disguised link survive; &, < and > are entities", () => {
+    const slack = body("slack");
+    const text = JSON.stringify(slack);
+    expect(text).not.toContain("<!channel>");
+    expect(text).not.toContain("<https://");
+    expect(slack.text).toContain("&lt;!channel&gt; &lt;https://evil.example|Reset your password&gt;");
+    expect(slack.text).toContain("&amp; *bold*");
+    expect(slack.attachments[0].fields.find((f: { title: string }) => f.title === "Error").value).toBe("&lt;b&gt;boom&lt;/b&gt; [x|https://evil.example] {code}");
+  });
+
+  it("teams: no Markdown link, emphasis or HTML survives", () => {
+    const teams = body("teams");
+    const section = teams.sections[0];
+    expect(section.activityTitle).toContain("\\[click\\](https://evil.example)");
+    expect(section.activityTitle).toContain("&amp; \\*bold\\*");
+    expect(section.activityTitle).not.toMatch(/<!channel>|(?<!\\)\[click/);
+    expect(section.facts.find((f: { name: string }) => f.name === "Error").value).toBe("&lt;b&gt;boom&lt;/b&gt; \\[x|https://evil.example\\] {code}");
+  });
+
+  it("jira: no wiki link or macro survives in the description", () => {
+    const { description, summary } = body("jira", { projectKey: "OPS" }).fields;
+    expect(description).toContain("- Error: <b>boom</b> \\[x\\|https://evil.example\\] \\{code\\}");
+    expect(description).not.toMatch(/(?<!\\)\[x\|/);
+    expect(summary).toContain("[click](https://evil.example)"); // the summary is plain text
+  });
+
+  it("template: values are escaped for the content type, not always for JSON", () => {
+    const template = (t: string, contentType: string) => renderBody(hostile, "template", { template: t, contentType }, null).body;
+    expect(template("<job><name>{{jobName}}</name></job>", "application/xml")).toBe(
+      "<job><name>&lt;!channel&gt; &lt;https://evil.example|Reset your password&gt; [click](https://evil.example) &amp; *bold*</name></job>",
+    );
+    expect(template('Job "{{jobName}}" failed:\n{{error}}', "text/plain")).toBe(`Job "${hostile.data.jobName}" failed:\n${hostile.data.error}`);
+    expect(template("name={{jobName}}&status={{status}}", "application/x-www-form-urlencoded")).toBe(`name=${encodeURIComponent(String(hostile.data.jobName))}&status=failed`);
+    expect(JSON.parse(template('{"name":"{{jobName}}"}', "application/vnd.api+json")).name).toBe(hostile.data.jobName);
+  });
+
+  it("caps the rendered body: a template that repeats a large value fails instead of growing without bound", () => {
+    const big: StoredEvent = { ...failed, data: { ...failed.data, result: { text: "x".repeat(100_000) } } };
+    expect(() => renderBody(big, "template", { template: `{"a":{{result}},"b":{{result}},"c":{{result}}}` }, null)).toThrow(/longer than 262144 characters/);
+    expect(renderBody(big, "json", {}, null).body.length).toBeGreaterThan(100_000);
+    const huge: StoredEvent = { ...failed, data: { ...failed.data, result: { text: "x".repeat(300_000) } } };
+    expect(() => renderBody(huge, "json", {}, null)).toThrow(/over the 256 KB limit/);
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { checkTarget } from "../net/ssrf";
-import { guardedFetch } from "../net/guarded-fetch";
+import { BlockedTargetError, guardedFetch } from "../net/guarded-fetch";
+import { HeaderNameSchema, HeaderValueSchema } from "../net/headers";
 import type { Settings } from "../config";
 import type { ErrorDetail } from "../http/errors";
 import { defineJobType, PermanentJobError } from "./job-type";
@@ -11,14 +12,14 @@ export const HTTP_RESULT_BODY_LIMIT = 64 * 1024;
 const Auth = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("none") }),
   z.strictObject({ type: z.literal("basic"), username: z.string(), password: z.string() }),
-  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
-  z.strictObject({ type: z.literal("apiKey"), headerName: z.string().min(1).default("X-API-Key"), value: z.string().min(1) }),
+  z.strictObject({ type: z.literal("bearer"), token: HeaderValueSchema.min(1) }),
+  z.strictObject({ type: z.literal("apiKey"), headerName: HeaderNameSchema.default("X-API-Key"), value: HeaderValueSchema.min(1) }),
 ]);
 
 export const HttpParameters = z.strictObject({
   url: z.string().url(),
   method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]).default("GET"),
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "is not a valid header name"), z.string()).default({}),
+  headers: z.record(HeaderNameSchema, HeaderValueSchema).default({}),
   body: z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown())]).optional(),
   auth: Auth.default({ type: "none" }),
   timeoutSeconds: z.number().int().min(1).max(900).default(30),
@@ -75,32 +76,32 @@ export const httpJob = defineJobType({
       body = typeof params.body === "string" ? params.body : JSON.stringify(params.body);
       if (typeof params.body !== "string" && !headers.has("content-type")) headers.set("content-type", "application/json");
     }
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(params.timeoutSeconds * 1000)]);
-    const started = Date.now();
-    let outcome;
+    let response;
     try {
-      outcome = await guardedFetch(params.url, {
+      // The timeout starts once the request holds a connection slot, not while it waits for one.
+      response = await guardedFetch(params.url, {
         method: params.method,
         headers,
         body,
-        signal,
+        signal: ctx.signal,
+        timeoutMs: params.timeoutSeconds * 1000,
         allowPrivate: ctx.settings.allowPrivateTargets,
         followRedirects: params.followRedirects,
+        bodyLimit: HTTP_RESULT_BODY_LIMIT,
       });
     } catch (err) {
-      if (err instanceof Error && err.name === "BlockedTargetError") throw new PermanentJobError(err.message);
+      if (err instanceof BlockedTargetError) throw new PermanentJobError(err.message);
       throw err;
     }
-    const { response, url, redirects } = outcome;
-    const text = await readLimited(response, HTTP_RESULT_BODY_LIMIT);
+    const { url } = response;
     const result = {
       status: response.status,
       url,
-      redirects,
+      redirects: response.redirects,
       headers: Object.fromEntries(response.headers),
-      body: text.body,
-      bodyTruncated: text.truncated,
-      durationMs: Date.now() - started,
+      body: response.body,
+      bodyTruncated: response.bodyTruncated,
+      durationMs: response.durationMs,
     };
     const ok = params.expectedStatus ? params.expectedStatus.includes(response.status) : response.ok;
     ctx.log(ok ? "Info" : "Error", `${params.method} ${url} answered ${response.status}`, undefined, "request");
@@ -119,32 +120,4 @@ function applyAuth(headers: Headers, auth: z.output<typeof Auth>) {
   if (auth.type === "basic") headers.set("authorization", `Basic ${btoa(`${auth.username}:${auth.password}`)}`);
   if (auth.type === "bearer") headers.set("authorization", `Bearer ${auth.token}`);
   if (auth.type === "apiKey") headers.set(auth.headerName, auth.value);
-}
-
-async function readLimited(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
-  if (!response.body) return { body: "", truncated: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let truncated = false;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size > limit) {
-      truncated = true;
-      await reader.cancel();
-      break;
-    }
-  }
-  const all = new Uint8Array(Math.min(size, limit));
-  let offset = 0;
-  for (const c of chunks) {
-    const part = c.subarray(0, Math.min(c.byteLength, all.byteLength - offset));
-    all.set(part, offset);
-    offset += part.byteLength;
-    if (offset >= all.byteLength) break;
-  }
-  return { body: new TextDecoder().decode(all), truncated };
 }

@@ -73,15 +73,15 @@ export const reportJob = defineJobType({
       const headers = new Headers(params.headers);
       headers.set("content-type", params.format === "csv" ? "text/csv; charset=utf-8" : "application/json");
       headers.set("x-tickerq-report", encodeURIComponent(params.name));
-      const { response, url } = await guardedFetch(params.url, {
+      const { url, ...response } = await guardedFetch(params.url, {
         method: "POST",
         headers,
         body: content,
         signal: ctx.signal,
         allowPrivate: ctx.settings.allowPrivateTargets,
         followRedirects: false,
+        bodyLimit: 0,
       });
-      await response.body?.cancel();
       delivery = { url, status: response.status };
       if (!response.ok) throw new Error(`Report delivery to ${url} answered HTTP ${response.status}`);
       ctx.log("Info", `Delivered to ${url}`, `HTTP ${response.status}`, "deliver");

@@ -106,7 +106,7 @@ function webhooksCheck(w: WebhookHealth) {
     status,
     available: w.available,
     failingEndpoints: w.failingEndpoints,
-    reason: status === "degraded" ? `${plural(w.failingEndpoints.length, "webhook endpoint")} failing: ${w.failingEndpoints.map((e) => e.url).join(", ")}` : undefined,
+    reason: status === "degraded" ? `${plural(w.failingEndpoints.length, "webhook endpoint")} failing: ${w.failingEndpoints.map((e) => `${e.id} (${e.host})`).join(", ")}` : undefined,
   };
 }
 

@@ -1,10 +1,12 @@
 import { z } from "zod";
+import { hostOf } from "../net/redact";
 
 /** What the metrics know about webhook deliveries, read from the webhooks feature's own counters. */
 export type WebhookHealth = {
   available: boolean;
   /** Endpoints that are disabled for failures or whose latest deliveries keep failing. */
-  failingEndpoints: { id: string; url: string; consecutiveFailures: number; disabled: boolean }[];
+  /** Named by id and host only: a webhook URL may be a credential (Slack, Teams) and metrics are for read keys. */
+  failingEndpoints: { id: string; host: string; consecutiveFailures: number; disabled: boolean }[];
   /** Deliveries by endpoint and outcome since the beginning (a Prometheus counter). */
   deliveries: { endpoint: string; outcome: "succeeded" | "failed" | "pending"; count: number }[];
 };
@@ -34,7 +36,7 @@ export async function webhookHealth(env: Env): Promise<WebhookHealth> {
     available: true,
     failingEndpoints: endpoints
       .filter((e) => (e.enabled === 0 && e.disabled_reason != null) || e.consecutive_failures >= FAILING_AFTER)
-      .map((e) => ({ id: e.id, url: e.url, consecutiveFailures: e.consecutive_failures, disabled: e.enabled === 0 })),
+      .map((e) => ({ id: e.id, host: hostOf(e.url), consecutiveFailures: e.consecutive_failures, disabled: e.enabled === 0 })),
     deliveries: endpoints.flatMap((e) => [
       { endpoint: e.id, outcome: "succeeded" as const, count: e.succeeded_deliveries },
       { endpoint: e.id, outcome: "failed" as const, count: e.failed_deliveries },

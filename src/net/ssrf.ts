@@ -1,12 +1,18 @@
+import ipaddr from "ipaddr.js";
+
 /**
  * Decides whether an outbound URL may be fetched by a job or webhook. Workers cannot resolve DNS,
- * so names are checked as written; in production Cloudflare's network itself refuses private
- * destinations that a public name resolves to.
+ * so names are checked as written (see README "Outbound requests" for what protects production
+ * from a public name that resolves to a private address).
  */
 export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string };
 
 const BLOCKED_HOSTNAMES = new Set(["localhost", "metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal"]);
 const BLOCKED_SUFFIXES = [".localhost", ".local", ".internal", ".localdomain", ".home.arpa"];
+/** Public names (and all their subdomains) whose DNS answers 127.0.0.1 for anyone who asks. */
+const LOOPBACK_NAMES = ["localtest.me", "lvh.me", "vcap.me", "localhost.direct"];
+/** Wildcard DNS services that answer with the address written into the name (10.0.0.1.nip.io, 10-0-0-1.sslip.io, 0a000001.nip.io). */
+const ADDRESS_IN_NAME_DOMAINS = ["nip.io", "sslip.io", "xip.io", "traefik.me"];
 
 export function checkTarget(raw: string, allowPrivate: boolean): TargetCheck {
   let url: URL;
@@ -23,81 +29,85 @@ export function checkTarget(raw: string, allowPrivate: boolean): TargetCheck {
   if (BLOCKED_HOSTNAMES.has(host) || BLOCKED_SUFFIXES.some((s) => host.endsWith(s))) {
     return { ok: false, reason: `targets a local or internal host (${host})` };
   }
-  if (host.startsWith("[")) {
-    const why = blockedIPv6(host.slice(1, -1));
-    return why ? { ok: false, reason: `targets ${why} address ${host}` } : { ok: true, url };
-  }
-  const v4 = parseIPv4(host);
-  if (v4) {
-    const why = blockedIPv4(v4);
+  // The WHATWG URL parser has already turned decimal, octal and hex IPv4 forms into dotted quads.
+  const literal = host.startsWith("[") ? host.slice(1, -1) : ipaddr.IPv4.isValidFourPartDecimal(host) ? host : null;
+  if (literal !== null) {
+    const why = nonPublicAddress(literal);
     return why ? { ok: false, reason: `targets ${why} address ${host}` } : { ok: true, url };
   }
   if (!host.includes(".")) return { ok: false, reason: `targets a single-label host (${host})` };
+  if (LOOPBACK_NAMES.some((n) => isDomainOrSub(host, n))) return { ok: false, reason: `targets a name that resolves to loopback (${host})` };
+  const service = ADDRESS_IN_NAME_DOMAINS.find((d) => isDomainOrSub(host, d));
+  if (service) {
+    for (const address of addressesInName(host.slice(0, -service.length - 1))) {
+      const why = nonPublicAddress(address);
+      if (why) return { ok: false, reason: `targets a name that resolves to ${why} address ${address} (${host})` };
+    }
+  }
   return { ok: true, url };
 }
 
-// The WHATWG URL parser already normalises decimal, octal and hex IPv4 forms to dotted quads.
-function parseIPv4(host: string): number[] | null {
-  const parts = host.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
-  const nums = parts.map(Number);
-  return nums.every((n) => n <= 255) ? nums : null;
-}
+const isDomainOrSub = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
 
-function blockedIPv4([a, b, c]: number[]): string | null {
-  if (a === 0) return "an unspecified";
-  if (a === 10) return "a private";
-  if (a === 127) return "a loopback";
-  if (a === 169 && b === 254) return "a link-local (metadata)";
-  if (a === 172 && b >= 16 && b <= 31) return "a private";
-  if (a === 192 && b === 168) return "a private";
-  if (a === 100 && b >= 64 && b <= 127) return "a carrier-grade NAT";
-  if (a === 192 && b === 0 && c === 0) return "an IETF protocol";
-  if (a === 198 && (b === 18 || b === 19)) return "a benchmarking";
-  if (a >= 224) return "a multicast or reserved";
-  return null;
-}
+const RANGE_NAMES: Record<string, string> = {
+  unspecified: "an unspecified",
+  broadcast: "a broadcast",
+  multicast: "a multicast",
+  linkLocal: "a link-local (metadata)",
+  loopback: "a loopback",
+  carrierGradeNat: "a carrier-grade NAT",
+  private: "a private",
+  reserved: "a reserved",
+  uniqueLocal: "a unique-local (private)",
+  deprecatedSiteLocal: "a site-local (private)",
+  ipv4Mapped: "an IPv4-mapped",
+  rfc6145: "an IPv4-translated",
+  rfc6052: "a NAT64 (IPv4-embedding)",
+  "6to4": "a 6to4 (IPv4-embedding)",
+  teredo: "a Teredo (IPv4-embedding)",
+};
 
-function blockedIPv6(addr: string): string | null {
-  const words = expandIPv6(addr);
-  if (!words) return "an unparseable";
-  if (words.every((w) => w === 0)) return "an unspecified";
-  if (words.slice(0, 7).every((w) => w === 0) && words[7] === 1) return "a loopback";
-  const mapped = words.slice(0, 5).every((w) => w === 0) && (words[5] === 0xffff || words[5] === 0);
-  const nat64 = words[0] === 0x64 && words[1] === 0xff9b;
-  if (mapped || nat64) {
-    const v4 = [words[6] >> 8, words[6] & 0xff, words[7] >> 8, words[7] & 0xff];
-    const why = blockedIPv4(v4);
-    if (why) return why;
+/**
+ * Why an IP address is not a public unicast one, or null when it is. Only the "unicast" range of
+ * ipaddr.js passes: every special-purpose block is refused, including the IPv6 prefixes that carry
+ * an IPv4 address inside (6to4, Teredo, NAT64, mapped and translated), since a gateway may route
+ * them to the embedded, possibly private, address.
+ */
+export function nonPublicAddress(address: string): string | null {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address);
+  } catch {
+    return "an unparseable";
   }
-  if ((words[0] & 0xfe00) === 0xfc00) return "a unique-local (private)";
-  if ((words[0] & 0xffc0) === 0xfe80) return "a link-local";
-  if ((words[0] & 0xff00) === 0xff00) return "a multicast";
-  return null;
+  if (parsed.kind() === "ipv6") {
+    const parts = (parsed as ipaddr.IPv6).parts;
+    // ::a.b.c.d (IPv4-compatible, deprecated) is not one of the library's named ranges.
+    if (parts.slice(0, 6).every((p) => p === 0)) return "an IPv4-compatible";
+  }
+  const range = parsed.range();
+  if (range === "unicast") return null;
+  return RANGE_NAMES[range] ?? `a special-purpose (${range})`;
 }
 
-function expandIPv6(addr: string): number[] | null {
-  const halves = addr.split("::");
-  if (halves.length > 2) return null;
-  const parse = (s: string) => (s === "" ? [] : s.split(":"));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const toWords = (groups: string[]): number[] | null => {
-    const out: number[] = [];
-    for (const g of groups) {
-      if (g.includes(".")) {
-        const v4 = parseIPv4(g);
-        if (!v4) return null;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else if (/^[0-9a-f]{1,4}$/i.test(g)) out.push(parseInt(g, 16));
-      else return null;
+/** The addresses a wildcard DNS service could read out of a name's labels, in its dotted, dashed and hex spellings. */
+function addressesInName(prefix: string): string[] {
+  const out: string[] = [];
+  const labels = prefix.split(".");
+  for (let i = 0; i + 4 <= labels.length; i++) {
+    const dotted = labels.slice(i, i + 4).join(".");
+    if (ipaddr.IPv4.isValidFourPartDecimal(dotted)) out.push(dotted);
+  }
+  for (const label of labels) {
+    const dashed = /(?:^|-)(\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3})$/.exec(label);
+    if (dashed && ipaddr.IPv4.isValidFourPartDecimal(dashed[1].replace(/-/g, "."))) out.push(dashed[1].replace(/-/g, "."));
+    const hex = /(?:^|-)([0-9a-f]{8})$/.exec(label);
+    if (hex) out.push(ipaddr.fromByteArray([0, 2, 4, 6].map((o) => parseInt(hex[1].slice(o, o + 2), 16))).toString());
+    // sslip.io spells IPv6 with dashes for colons: --1 is ::1, fe80--1 is fe80::1.
+    if (label.includes("--") || /^[0-9a-f]{1,4}(-[0-9a-f]{0,4}){2,7}$/.test(label)) {
+      const v6 = label.replace(/-/g, ":");
+      if (ipaddr.IPv6.isValid(v6)) out.push(v6);
     }
-    return out;
-  };
-  const h = toWords(head);
-  const t = toWords(tail);
-  if (!h || !t) return null;
-  const missing = 8 - h.length - t.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  return [...h, ...new Array(missing).fill(0), ...t];
+  }
+  return out;
 }

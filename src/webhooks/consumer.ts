@@ -4,7 +4,7 @@ import { claimDelivery, failOrphanedDelivery, parseStoredEvent, recordAttempt, t
 import { WebhookMessageSchema } from "./dispatch";
 import { retryDelaySeconds } from "./retry";
 import { sendAttempt, type AttemptResult } from "./send";
-import type { EndpointRow } from "./model";
+import type { DeliveryRow, EndpointRow } from "./model";
 
 /** The `webhooks` queue consumer: the deliveries of a batch are attempted concurrently. */
 export async function handleWebhookBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
@@ -29,17 +29,33 @@ async function handleMessage(message: Message<unknown>, env: Env, settings: Sett
       return;
     }
     const { delivery, endpoint } = claim;
-    const result = await sendAttempt(env, endpoint, parseStoredEvent(delivery), settings);
+    const result = await attempt(env, endpoint, delivery, settings);
     const outcome = decide(endpoint, delivery.attempts, result);
     const alert = await recordAttempt(env, endpoint, delivery, result, outcome, Date.now());
     if (alert) await deliverEvents(env, [alert]);
     if (outcome.kind === "retry") message.retry({ delaySeconds: outcome.delaySeconds });
     else message.ack();
   } catch (err) {
-    // Nothing was recorded: the queue redelivers, and the claimed attempt's lease lets the
-    // reconciler resend the delivery if the queue gives up.
+    // Only D1 can fail here (the attempt itself cannot throw): nothing was recorded, the queue
+    // redelivers, and the claimed attempt's lease lets the reconciler resend the delivery if the queue gives up.
     console.error("webhook delivery could not be processed", err);
     message.retry({ delaySeconds: 5 });
+  }
+}
+
+/**
+ * The claimed attempt, whatever happens: an exception becomes a failed attempt that is recorded
+ * and retried by the endpoint's policy. Left to the queue it would be redelivered, claimed and
+ * thrown again without end, since nothing would count it.
+ */
+async function attempt(env: Env, endpoint: EndpointRow, delivery: DeliveryRow, settings: Settings): Promise<AttemptResult> {
+  const started = Date.now();
+  try {
+    return await sendAttempt(env, endpoint, parseStoredEvent(delivery), settings);
+  } catch (err) {
+    console.error("webhook attempt threw", delivery.id, err);
+    const error = `The delivery could not be attempted: ${err instanceof Error ? err.message : String(err)}`;
+    return { ok: false, status: null, latencyMs: Date.now() - started, error, responseBody: null, retryAfterSeconds: null, gone: false, permanent: false };
   }
 }
 

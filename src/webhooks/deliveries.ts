@@ -1,6 +1,7 @@
 import { eventStatements, type Guard } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../events/types";
 import { newId } from "../lib/ids";
+import { hostOf } from "../net/redact";
 import { AttemptRowSchema, DeliveryRowSchema, EndpointRowSchema, StoredEventSchema, type AttemptRow, type DeliveryRow, type EndpointRow, type StoredEvent } from "./model";
 import type { AttemptResult } from "./send";
 
@@ -81,7 +82,8 @@ export type Outcome = { kind: "succeeded" } | { kind: "retry"; delaySeconds: num
  * Records one attempt and its consequences in one transaction: the delivery's new state, the
  * attempt log row and, for a finished delivery, the endpoint's health. An endpoint that reaches
  * its failure limit (or answered 410) is disabled, and the system.alert saying so is committed
- * with it. Returns that alert when this attempt disabled the endpoint.
+ * with it (naming the endpoint by id and host: its URL may be a credential, and alerts reach
+ * read-only subscribers). Returns that alert when this attempt disabled the endpoint.
  */
 export async function recordAttempt(
   env: Env,
@@ -130,9 +132,9 @@ export async function recordAttempt(
       {
         alert: "webhook_endpoint_disabled",
         severity: "critical",
-        message: `Webhook endpoint ${endpoint.url} was disabled: ${reason}`,
+        message: `Webhook endpoint ${endpoint.id} (${hostOf(endpoint.url)}) was disabled: ${reason}`,
         webhookId: endpoint.id,
-        url: endpoint.url,
+        host: hostOf(endpoint.url),
         consecutiveFailures: endpoint.consecutive_failures + 1,
         reason,
       },

@@ -4,8 +4,6 @@ import { z } from "zod";
 export const WebhookMessageSchema = z.object({ deliveryId: z.string().min(1) });
 export type WebhookMessage = z.infer<typeof WebhookMessageSchema>;
 
-export const WEBHOOK_QUEUE_NAME = "edge-ticker-webhooks";
-
 const SEND_BATCH = 100;
 
 /** Hands deliveries to the `webhooks` queue. Best effort: a delivery whose message is lost is resent by the reconciler. */

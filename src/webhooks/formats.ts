@@ -1,4 +1,5 @@
-import { parseTemplate, renderTemplate, templateContext, TemplateError } from "./template";
+import { jiraText, slackText, teamsText } from "./escape";
+import { escapingFor, parseTemplate, renderTemplate, templateContext, TemplateError } from "./template";
 import type { Format, StoredEvent } from "./model";
 
 export type RenderedBody = { body: string; headers: Record<string, string> };
@@ -12,8 +13,23 @@ const SLACK_COLORS: Record<Severity, string> = { critical: "danger", warning: "w
 const TEAMS_COLORS: Record<Severity, string> = { critical: "FF0000", warning: "FFA500", good: "00FF00", info: "0078D7" };
 const SLACK_ICONS: Record<Severity, string> = { critical: "🔴", warning: "🟠", good: "🟢", info: "🔵" };
 
+/**
+ * No rendered body is larger than this. Job events stay well below it (a result is at most 128 KB,
+ * chat facts are cut at 1000 characters); a template that repeats large values does not.
+ */
+export const MAX_RENDERED_BODY_BYTES = 256 * 1024;
+
+export class BodyTooLargeError extends Error {}
+
 /** Renders one event into the request body (and format headers) an endpoint of this format receives. */
 export function renderBody(event: StoredEvent, format: Format, options: Options, token: string | null): RenderedBody {
+  const rendered = renderUncapped(event, format, options, token);
+  const bytes = new TextEncoder().encode(rendered.body).byteLength;
+  if (bytes > MAX_RENDERED_BODY_BYTES) throw new BodyTooLargeError(`The ${format} body of this ${event.type} event is ${bytes} bytes, over the ${MAX_RENDERED_BODY_BYTES / 1024} KB limit`);
+  return rendered;
+}
+
+function renderUncapped(event: StoredEvent, format: Format, options: Options, token: string | null): RenderedBody {
   switch (format) {
     case "json":
       return json({ event: event.type, timestamp: event.timestamp, data: event.data });
@@ -37,8 +53,9 @@ const json = (value: unknown): RenderedBody => ({ body: JSON.stringify(value), h
 function template(event: StoredEvent, options: Options): RenderedBody {
   const source = typeof options.template === "string" ? options.template : JSON.stringify(options.template);
   const contentType = typeof options.contentType === "string" ? options.contentType : JSON_TYPE;
-  const body = renderTemplate(parseTemplate(source), templateContext(event));
-  if (/json/i.test(contentType)) {
+  const escaping = escapingFor(contentType);
+  const body = renderTemplate(parseTemplate(source), templateContext(event), escaping, MAX_RENDERED_BODY_BYTES);
+  if (escaping === "json") {
     try {
       JSON.parse(body);
     } catch {
@@ -84,19 +101,19 @@ export function summarize(event: StoredEvent): Summary {
   return { title: `Alert: ${str(d.message) ?? event.type}`, severity: d.severity === "info" ? "info" : d.severity === "warning" ? "warning" : "critical", facts };
 }
 
-const factText = (s: Summary) => s.facts.map((f) => `- ${f.name}: ${f.value}`).join("\n");
+const factText = (s: Summary, escape: (t: string) => string = (t) => t) => s.facts.map((f) => `- ${escape(f.name)}: ${escape(f.value)}`).join("\n");
 
 function slack(event: StoredEvent, s: Summary, o: Options) {
   return {
     ...(o.channel ? { channel: o.channel } : {}),
     ...(o.username ? { username: o.username } : {}),
     ...(o.iconEmoji ? { icon_emoji: o.iconEmoji } : {}),
-    text: `${SLACK_ICONS[s.severity]} *${s.title}*`,
+    text: `${SLACK_ICONS[s.severity]} *${slackText(s.title)}*`,
     attachments: [
       {
         color: SLACK_COLORS[s.severity],
-        fields: s.facts.map((f) => ({ title: f.name, value: f.value, short: f.value.length <= 40 })),
-        footer: `Edge Ticker · ${event.type}`,
+        fields: s.facts.map((f) => ({ title: slackText(f.name), value: slackText(f.value), short: f.value.length <= 40 })),
+        footer: `Edge Ticker · ${slackText(event.type)}`,
         ts: Math.floor(Date.parse(event.timestamp) / 1000),
       },
     ],
@@ -109,7 +126,7 @@ function teams(event: StoredEvent, s: Summary, o: Options) {
     "@context": "https://schema.org/extensions",
     summary: typeof o.title === "string" ? o.title : s.title,
     themeColor: TEAMS_COLORS[s.severity],
-    sections: [{ activityTitle: s.title, activitySubtitle: event.timestamp, facts: s.facts }],
+    sections: [{ activityTitle: teamsText(s.title), activitySubtitle: event.timestamp, facts: s.facts.map((f) => ({ name: teamsText(f.name), value: teamsText(f.value) })) }],
   };
 }
 
@@ -132,7 +149,7 @@ function jira(event: StoredEvent, s: Summary, o: Options) {
     fields: {
       project: { key: o.projectKey },
       summary: s.title.slice(0, 255),
-      description: `${s.title} at ${event.timestamp}.\n\nDetails:\n${factText(s)}\n\nEvent: ${event.type} (${event.id})`,
+      description: `${jiraText(s.title)} at ${event.timestamp}.\n\nDetails:\n${factText(s, jiraText)}\n\nEvent: ${event.type} (${event.id})`,
       issuetype: { name: o.issueType ?? "Bug" },
       priority: { name: s.severity === "critical" ? "High" : "Medium" },
       labels: ["edge-ticker", event.type.replace(/\./g, "-")],
@@ -164,7 +181,7 @@ export function sampleEvent(type: string): StoredEvent {
       id: "evt_sample",
       type,
       timestamp,
-      data: { alert: "webhook_endpoint_disabled", severity: "critical", message: "Webhook endpoint disabled after 10 consecutive failed deliveries", webhookId: "whk_sample", url: "https://example.com/hook", consecutiveFailures: 10, reason: "HTTP 500" },
+      data: { alert: "webhook_endpoint_disabled", severity: "critical", message: "Webhook endpoint whk_sample (example.com) was disabled: 10 consecutive failed deliveries", webhookId: "whk_sample", host: "example.com", consecutiveFailures: 10, reason: "HTTP 500" },
     };
   }
   const status = { "job.started": "running", "job.completed": "completed", "job.failed": "failed", "job.cancelled": "cancelled", "job.retrying": "pending" }[type] ?? "completed";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { QueueNameSchema, TimeSpanSchema } from "../model/job";
 import { formatTimeSpan } from "../lib/time";
+import { HeaderNameSchema, HeaderValueSchema } from "../net/headers";
 
 /** Events an endpoint can subscribe to: those committed with their state change (outbox), so none is lost. */
 export const WEBHOOK_EVENTS = [
@@ -24,11 +25,10 @@ export type Format = z.infer<typeof FormatSchema>;
 
 export const BACKOFFS = ["exponential", "linear", "fixed"] as const;
 
-const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "is not a valid header name");
 /** Headers the delivery sets itself; a custom header may not replace them. */
 const RESERVED_HEADERS = ["content-type", "content-length", "host", "x-tickerq-signature", "webhook-id", "webhook-timestamp", "webhook-signature", "user-agent"];
 const HeadersSchema = z
-  .record(HeaderName, z.string().max(4096))
+  .record(HeaderNameSchema, HeaderValueSchema.max(4096))
   .refine((h) => Object.keys(h).length <= 20, "at most 20 headers")
   .refine((h) => !Object.keys(h).some((k) => RESERVED_HEADERS.includes(k.toLowerCase())), `must not set ${RESERVED_HEADERS.join(", ")}`);
 

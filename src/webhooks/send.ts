@@ -1,5 +1,6 @@
 import type { Settings } from "../config";
 import { BlockedTargetError, guardedFetch } from "../net/guarded-fetch";
+import { originOf, withoutUrl } from "../net/redact";
 import { openCredentials } from "./credentials";
 import { activeSecrets } from "./endpoints";
 import { renderBody } from "./formats";
@@ -27,8 +28,14 @@ export type AttemptResult = {
 /**
  * One signed HTTP attempt of one event to one endpoint. A non-2xx answer, a redirect (never
  * followed), a timeout or a network error is a failure. The SSRF guard is applied again here.
+ * The attempt's error names the endpoint by its origin only: it reaches the delivery log and alerts.
  */
 export async function sendAttempt(env: Env, endpoint: EndpointRow, event: StoredEvent, settings: Settings, now = Date.now()): Promise<AttemptResult> {
+  const result = await attemptOnce(env, endpoint, event, settings, now);
+  return result.error === null ? result : { ...result, error: withoutUrl(result.error, endpoint.url) };
+}
+
+async function attemptOnce(env: Env, endpoint: EndpointRow, event: StoredEvent, settings: Settings, now: number): Promise<AttemptResult> {
   const fail = (error: string, permanent: boolean): AttemptResult => ({ ok: false, status: null, latencyMs: 0, error, responseBody: null, retryAfterSeconds: null, gone: false, permanent });
   let credentials;
   let rendered;
@@ -38,58 +45,37 @@ export async function sendAttempt(env: Env, endpoint: EndpointRow, event: Stored
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err), true);
   }
-  const signatures = await signatureHeaders(activeSecrets(endpoint, credentials, now), event.id, Math.floor(now / 1000), rendered.body);
-  const headers = new Headers({ ...credentials.headers, ...rendered.headers, ...signatures, "user-agent": USER_AGENT });
-  const started = Date.now();
-  let response: Response;
+  let headers: Headers;
   try {
-    ({ response } = await guardedFetch(endpoint.url, {
+    const signatures = await signatureHeaders(activeSecrets(endpoint, credentials, now), event.id, Math.floor(now / 1000), rendered.body);
+    // Throws on a header value the runtime cannot send (a CR, LF or NUL stored before such values were refused).
+    headers = new Headers({ ...credentials.headers, ...rendered.headers, ...signatures, "user-agent": USER_AGENT });
+  } catch (err) {
+    return fail(`A custom header cannot be sent: ${err instanceof Error ? err.message : String(err)}`, true);
+  }
+  const started = Date.now();
+  let response;
+  try {
+    response = await guardedFetch(endpoint.url, {
       method: "POST",
       headers,
       body: rendered.body,
-      signal: AbortSignal.timeout(endpoint.timeout_ms),
+      timeoutMs: endpoint.timeout_ms,
       allowPrivate: settings.allowPrivateTargets,
       followRedirects: false,
-    }));
+      bodyLimit: RESPONSE_BODY_LIMIT,
+    });
   } catch (err) {
-    const latencyMs = Date.now() - started;
     if (err instanceof BlockedTargetError) return fail(err.message, true);
-    const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
-    return { ...fail(timedOut ? `No answer within ${endpoint.timeout_ms / 1000} s` : `Request failed: ${err instanceof Error ? err.message : String(err)}`, false), latencyMs };
+    const timedOut = err instanceof Error && err.name === "TimeoutError";
+    const error = timedOut ? `No answer within ${endpoint.timeout_ms / 1000} s` : `Request failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { ...fail(error, false), latencyMs: Date.now() - started };
   }
-  const latencyMs = Date.now() - started;
-  const responseBody = await readLimited(response);
-  const status = response.status;
-  const base = { status, latencyMs, responseBody, retryAfterSeconds: null, gone: false, permanent: false };
+  const { status, durationMs: latencyMs } = response;
+  const location = response.headers.get("location");
+  const base = { status, latencyMs, responseBody: response.body || null, retryAfterSeconds: null, gone: false, permanent: false };
   if (status >= 200 && status < 300) return { ...base, ok: true, error: null };
-  if (status >= 300 && status < 400) return { ...base, ok: false, error: `Redirect (HTTP ${status}${response.headers.get("location") ? ` to ${response.headers.get("location")}` : ""}) not followed` };
+  if (status >= 300 && status < 400) return { ...base, ok: false, error: `Redirect (HTTP ${status}${location ? ` to ${originOf(URL.parse(location, endpoint.url)?.href ?? "")}` : ""}) not followed` };
   if (status === 410) return { ...base, ok: false, error: "HTTP 410 Gone: the endpoint asked to be removed", gone: true, permanent: true };
   return { ...base, ok: false, error: `HTTP ${status}`, retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after"), Date.now()) };
-}
-
-async function readLimited(response: Response): Promise<string | null> {
-  if (!response.body) return null;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < RESPONSE_BODY_LIMIT) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A body cut off mid-way still leaves what was read.
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    bytes.set(c, offset);
-    offset += c.byteLength;
-  }
-  const text = new TextDecoder().decode(bytes.slice(0, RESPONSE_BODY_LIMIT));
-  return text || null;
 }

@@ -1,10 +1,13 @@
 /**
  * The `template` format: `{{path.to.value}}` substitution and the seed's
  * `{{#eq path 'literal'}}…{{else}}…{{/eq}}` helper, parsed into a tree and interpreted (Workers
- * forbid eval and new Function). A template describes a JSON body, so every value is escaped for
- * where it lands: inside a JSON string it becomes escaped string content, elsewhere a JSON literal.
- * A job name with quotes or newlines therefore cannot break the payload.
+ * forbid eval and new Function). Every value is escaped for the body's content type and for where
+ * it lands: in JSON, inside a string it becomes escaped string content and elsewhere a JSON
+ * literal; in XML or HTML it becomes entity-escaped text; in a form body, a percent-encoded value;
+ * in plain text, the text itself. A job name with quotes, newlines or tags cannot break the payload.
  */
+
+import { xmlText } from "./escape";
 
 type Literal = string | number | boolean | null;
 type Node =
@@ -96,25 +99,48 @@ class JsonCursor {
   }
 }
 
-function encode(value: unknown, inString: boolean): string {
-  if (inString) {
-    if (value === undefined || value === null) return "";
-    const text = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
-    return JSON.stringify(text).slice(1, -1);
-  }
-  return value === undefined ? "null" : JSON.stringify(value);
+export type Escaping = "json" | "xml" | "form" | "text";
+
+/** How values are escaped in a body of this content type. */
+export function escapingFor(contentType: string): Escaping {
+  const type = contentType.split(";")[0].trim().toLowerCase();
+  if (/[/+]json$/.test(type)) return "json";
+  if (/[/+]xml$/.test(type) || type === "text/html") return "xml";
+  if (type === "application/x-www-form-urlencoded") return "form";
+  return "text";
 }
 
-export function renderTemplate(nodes: Node[], context: unknown): string {
+const asText = (value: unknown) => (value === undefined || value === null ? "" : typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value));
+
+function encode(value: unknown, escaping: Escaping, inJsonString: boolean): string {
+  switch (escaping) {
+    case "json":
+      if (inJsonString) return JSON.stringify(asText(value)).slice(1, -1);
+      return value === undefined ? "null" : JSON.stringify(value);
+    case "xml":
+      return xmlText(asText(value));
+    case "form":
+      return encodeURIComponent(asText(value));
+    case "text":
+      return asText(value);
+  }
+}
+
+/** Renders the tree; throws a TemplateError as soon as the output passes `maxLength` characters. */
+export function renderTemplate(nodes: Node[], context: unknown, escaping: Escaping = "json", maxLength = Infinity): string {
   const cursor = new JsonCursor();
   let out = "";
+  const append = (text: string) => {
+    out += text;
+    if (out.length > maxLength) throw new TemplateError(`renders a body longer than ${maxLength} characters`);
+  };
   const emit = (list: Node[]) => {
     for (const node of list) {
       if (node.kind === "text") {
-        out += node.text;
+        append(node.text);
         cursor.advance(node.text);
       } else if (node.kind === "value") {
-        out += encode(lookup(context, node.path), cursor.inString);
+        append(encode(lookup(context, node.path), escaping, cursor.inString));
       } else {
         const v = lookup(context, node.path);
         emit((v === undefined ? null : v) === node.literal ? node.then : node.otherwise);

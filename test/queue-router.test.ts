@@ -1,0 +1,57 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import { makeEvent } from "../src/events/types";
+import { deliveryStatement } from "../src/webhooks/sink";
+import { api, targetCalls, targetUrl, uniqueQueue } from "./helpers";
+import { webhookFactory } from "./webhook-helpers";
+
+const createWebhook = webhookFactory();
+
+async function deliver(queueName: string, bodies: unknown[]) {
+  const batch = createMessageBatch(
+    queueName,
+    bodies.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+describe("queue message routing", () => {
+  it("delivers a webhook message whatever the queue is called", async () => {
+    const queue = uniqueQueue("route");
+    const t = `route-${crypto.randomUUID().slice(0, 8)}`;
+    const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.paused"], filters: { queues: [queue] } });
+    await deliveryStatement(env, { event: makeEvent("queue.paused", { queue, status: "paused" }), guard: { sql: "1", params: [] } }, Date.now()).run();
+    const { results } = await env.DB.prepare("SELECT id FROM webhook_deliveries WHERE endpoint_id = ?").bind(hook.id).all<{ id: string }>();
+    const result = await deliver("acme-renamed-webhooks", [{ deliveryId: results[0].id }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const { deliveries } = (await api(`/webhooks/${hook.id}/deliveries`)).json;
+    expect(deliveries[0]).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect((await targetCalls(t)).calls).toHaveLength(1);
+  });
+
+  it("runs an exec message whatever the queue is called", async () => {
+    const queue = uniqueQueue("route");
+    const created = await api("/jobs", { body: { type: "echo", parameters: { message: "routed" }, delay: "01:00:00", queue } });
+    await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
+    await deliver("edge-ticker-webhooks", [{ jobId: created.json.id, attempt: 0, queue }]);
+    expect((await api(`/jobs/${created.json.id}`)).json.status).toBe("completed");
+  });
+
+  it("logs an unrecognised message and sends it back (towards the dead-letter queue) instead of acknowledging it", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const result = await deliver("edge-ticker-exec", [{ hello: "world" }, "not an object"]);
+      expect(result.explicitAcks).toHaveLength(0);
+      expect(result.retryMessages).toHaveLength(2);
+      const logged = errors.mock.calls.map((c) => c.join(" "));
+      expect(logged.filter((l) => l.includes("unrecognised message") && l.includes("edge-ticker-exec"))).toHaveLength(2);
+      expect(logged.some((l) => l.includes('{"hello":"world"}'))).toBe(true);
+    } finally {
+      errors.mockRestore();
+    }
+  });
+});
