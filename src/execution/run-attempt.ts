@@ -2,8 +2,9 @@ import type { Settings } from "../config";
 import type { AttemptOutcome, LogLine } from "../db/execution";
 import { isCancelRequested, saveProgress } from "../db/execution";
 import type { JobRow } from "../db/schema";
-import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
+import { HANDED_OFF, PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
+import { registeredJobTypeFor } from "../http-types/resolve";
 import { deliverEvents } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../events/types";
 import { retryDelayMs } from "./retry-policy";
@@ -26,12 +27,19 @@ export type AttemptReport = {
   progress: { percent: number; message: string | null } | null;
   finishedAt: number;
 };
+/** The attempt goes on outside this Worker and is not ended here (see HANDED_OFF). */
+export type HandedOffReport = { handedOff: true; logs: LogLine[]; finishedAt: number };
 
 /**
  * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
  * Its live events (progress, log lines) are delivered only after `announced` (the job.started delivery) settles.
  */
-export async function runAttempt(env: Env, job: JobRow, settings: Settings, announced: Promise<void> = Promise.resolve()): Promise<AttemptReport> {
+export async function runAttempt(
+  env: Env,
+  job: JobRow,
+  settings: Settings,
+  announced: Promise<void> = Promise.resolve(),
+): Promise<AttemptReport | HandedOffReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
@@ -44,7 +52,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     live.push(makeEvent("job.log", { ...base, ...line, createdAt: new Date(line.createdAt).toISOString() }));
   };
 
-  const type = getJobType(job.type);
+  const type = getJobType(job.type) ?? (await registeredJobTypeFor(env, job));
   if (!type) return finish({ kind: "failed", error: `No handler is registered for job type "${job.type}".`, result: null });
   const params = type.parameters.safeParse(JSON.parse(job.parameters));
   if (!params.success) return finish({ kind: "failed", error: `Stored parameters no longer match the "${job.type}" schema.`, result: null });
@@ -52,6 +60,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
   const controller = new AbortController();
   const timeoutMs = job.timeoutMs ?? type.timeoutMs;
   const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
+  const kept: Promise<unknown>[] = [];
   const poll = setInterval(() => {
     isCancelRequested(env, job.id).then(
       (yes) => yes && controller.abort(new Cancelled("Cancelled while running.")),
@@ -76,6 +85,9 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
     },
     env,
     settings,
+    keepAlive(work) {
+      kept.push(work);
+    },
   };
 
   try {
@@ -83,6 +95,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
     });
     const value = await Promise.race([type.run(params.data, ctx), aborted]);
+    if (value === HANDED_OFF) return { handedOff: true, logs, finishedAt: Date.now() };
     return finish({ kind: "completed", result: serializeResult(value) });
   } catch (err) {
     const reason = controller.signal.aborted ? controller.signal.reason : err;
@@ -96,6 +109,7 @@ export async function runAttempt(env: Env, job: JobRow, settings: Settings, anno
   } finally {
     clearTimeout(timer);
     clearInterval(poll);
+    await Promise.allSettled(kept);
     await live.close();
   }
 }

@@ -4,6 +4,8 @@ import { meterApi } from "../api/meter";
 import { exportApi } from "../api/export";
 import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
+import { jobCallbacksApi } from "../api/job-callbacks";
+import { jobTypesApi } from "../api/job-types";
 import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
@@ -20,9 +22,12 @@ import { ApiError, renderError } from "./errors";
 
 const api = new Hono<AppEnv>()
   .route("/", systemApi)
+  // Authenticated by each attempt's callback token, not by an API key.
+  .route("/jobs", jobCallbacksApi)
   .use(requireAuth)
   .route("/jobs/recurring", recurringApi)
   .route("/jobs", jobsApi)
+  .route("/job-types", jobTypesApi)
   .route("/keys", keysApi)
   .route("/queues", queuesApi)
   .route("/_faults", faultsApi)

@@ -90,7 +90,8 @@ function applyAuth(headers: Headers, auth: z.output<typeof Auth>) {
   if (auth.type === "apiKey") headers.set(auth.headerName, auth.value);
 }
 
-async function readLimited(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
+/** Reads a response body up to `limit` bytes (the rest is dropped). */
+export async function readLimited(response: Response, limit: number): Promise<{ body: string; truncated: boolean }> {
   if (!response.body) return { body: "", truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];

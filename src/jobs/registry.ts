@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { echoJob } from "./echo";
 import { wordCountJob } from "./examples/word-count";
 import { httpJob } from "./http";
@@ -15,4 +16,24 @@ export function getJobType(name: string): JobType | undefined {
 
 export function jobTypeNames(): string[] {
   return [...byName.keys()];
+}
+
+export type JobTypeInfo = {
+  name: string;
+  kind: "built-in" | "package" | "service-binding";
+  description: string;
+  /** JSON Schema of the parameters a client sends. */
+  parameters: object;
+  timeoutSeconds: number;
+};
+
+/** The code-defined job types with their parameter schemas, for clients that build forms from them. */
+export function listJobTypes(): JobTypeInfo[] {
+  return JOB_TYPES.map((t) => ({
+    name: t.name,
+    kind: "built-in",
+    description: t.description,
+    parameters: z.toJSONSchema(t.parameters, { io: "input", unrepresentable: "any" }),
+    timeoutSeconds: t.timeoutMs / 1000,
+  }));
 }
