@@ -337,6 +337,38 @@ describe("the callback flow (202)", () => {
   });
 });
 
+describe("callbacks and cancels that race the delivery", () => {
+  it("a callback that arrives before the service's 202 decides the attempt", async () => {
+    const tag = `early-${crypto.randomUUID()}`;
+    const type = await registerService(tag, "?status=202&delayMs=1500");
+    const created = await api("/jobs", { body: seedJob(type.name, uniqueQueue()) });
+    const [call] = await waitFor(async () => {
+      const calls = await deliveries(tag);
+      return calls.length ? calls : null;
+    });
+    const { callback: cb } = JSON.parse(call.body);
+    expect((await callback(cb.paths.complete, cb.token, { result: { early: true } })).status).toBe(200);
+    expect((await callback(cb.paths.complete, cb.token, { result: { early: "again" } })).status).toBe(409);
+    const job = await waitForStatus(created.json.id, ["completed", "failed"]);
+    expect(job.status).toBe("completed");
+    expect(job.result).toEqual({ early: true });
+  });
+
+  it("a cancel while the delivery is in flight aborts it and still sends the signed cancel notice", async () => {
+    const tag = `inflight-${crypto.randomUUID()}`;
+    const type = await registerService(tag, "?delayMs=4000");
+    const created = await api("/jobs", { body: seedJob(type.name, uniqueQueue()) });
+    await waitFor(async () => ((await deliveries(tag)).length ? true : null));
+    const cancel = await api(`/jobs/${created.json.id}/cancel`, { method: "POST" });
+    expect(cancel.status).toBe(202);
+    const job = await waitForStatus(created.json.id, ["cancelled", "completed", "failed"]);
+    expect(job.status).toBe("cancelled");
+    const [notice] = await deliveries(tag, "cancel");
+    expect(notice?.verified).toBe(true);
+    expect(JSON.parse(notice.body)).toMatchObject({ action: "cancel", jobId: job.id, attempt: 1 });
+  });
+});
+
 describe("OpenAPI", () => {
   it("documents the job-types routes and the token-only callback routes", async () => {
     const { paths } = (await api("/openapi.json", { token: null })).json;

@@ -45,19 +45,20 @@ export async function runHttpServiceJob(def: HttpJobDefinition, job: JobRow, par
     const response = await signedPost(def.url, credentials, `${job.id}_${attempt}`, body, ctx.signal, settings.allowPrivateTargets);
     const text = await readLimited(response, HTTP_RESULT_BODY_LIMIT);
     ctx.log(response.ok ? "Info" : "Error", `POST ${def.url} answered ${response.status}`, undefined, "delivery");
-    if (response.status === 202 && (await acceptCallback(env, job.id, attempt, Date.now() + def.callbackTimeoutMs))) {
-      ctx.log("Info", `Waiting up to ${def.callbackTimeoutMs / 1000} s for the service's callback.`, undefined, "delivery");
-      return HANDED_OFF;
-    }
-    // Answered at once (or a callback came before the 202): the token is spent either way.
-    const settled = await settleCallback(env, job.id, attempt, { state: response.ok ? "completed" : "failed" }, Date.now(), "waiting");
-    if (!settled) {
-      const reported = await readCallback(env, job.id, attempt);
-      if (reported?.state === "completed") return reported.result == null ? null : JSON.parse(reported.result);
-      if (reported?.state === "failed") {
-        const message = reported.error ?? "The service reported a failure.";
-        throw reported.retry ? new Error(message) : new PermanentJobError(message);
+    if (response.status === 202) {
+      if (await acceptCallback(env, job.id, attempt, Date.now() + def.callbackTimeoutMs)) {
+        ctx.log("Info", `Waiting up to ${def.callbackTimeoutMs / 1000} s for the service's callback.`, undefined, "delivery");
+        return HANDED_OFF;
       }
+      // Not handed over: a callback came before the 202 (its verdict stands), or a cancel was
+      // requested meanwhile (the attempt ends cancelled as soon as the runner notices).
+      const reported = await reportedVerdict(env, job.id, attempt);
+      return reported ? reported.value : await untilAborted(ctx.signal);
+    }
+    // Answered at once (or a callback came first): the token is spent either way.
+    if (!(await settleCallback(env, job.id, attempt, { state: response.ok ? "completed" : "failed" }, Date.now(), "waiting"))) {
+      const reported = await reportedVerdict(env, job.id, attempt);
+      if (reported) return reported.value;
     }
     const result = responseResult(text);
     if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status} from ${def.url}`), { result: { status: response.status, body: result } });
@@ -65,6 +66,24 @@ export async function runHttpServiceJob(def: HttpJobDefinition, job: JobRow, par
   } finally {
     ctx.signal.removeEventListener("abort", onAbort);
   }
+}
+
+/** What a callback reported for the attempt before its delivery returned: a result, or a thrown failure. */
+async function reportedVerdict(env: Env, jobId: string, attempt: number): Promise<{ value: unknown } | null> {
+  const reported = await readCallback(env, jobId, attempt);
+  if (reported?.state === "completed") return { value: reported.result == null ? null : JSON.parse(reported.result) };
+  if (reported?.state === "failed") {
+    const message = reported.error ?? "The service reported a failure.";
+    throw reported.retry ? new Error(message) : new PermanentJobError(message);
+  }
+  return null;
+}
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 async function cancelDuringDelivery(env: Env, def: HttpJobDefinition, credentials: Credentials, job: JobRow, attempt: number): Promise<void> {

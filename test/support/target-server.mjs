@@ -68,8 +68,8 @@ export function startTargetServer(port = 0) {
       }
       case "service": {
         // A job type's HTTP service: checks the Standard Webhooks signature with the official
-        // package (secret from /secret/<tag>), answers `?status=` (after `?fail=` 500s), and
-        // acknowledges cancel notices.
+        // package (secret from /secret/<tag>), answers `?status=` (after `?fail=` 500s) `?delayMs=`
+        // after the request arrived, and acknowledges cancel notices.
         let verified = false;
         try {
           new Webhook(secrets.get(tag) ?? "whsec_").verify(body, req.headers);
@@ -84,6 +84,7 @@ export function startTargetServer(port = 0) {
         const n = (hits.get(tag) ?? 0) + 1;
         hits.set(tag, n);
         if (n <= Number(url.searchParams.get("fail") ?? 0)) return send(500, { error: `failure ${n}` });
+        await new Promise((r) => setTimeout(r, Number(url.searchParams.get("delayMs") ?? 0)));
         const status = Number(url.searchParams.get("status") ?? 200);
         if (status === 202) return send(202, { accepted: true });
         return send(status, { messageId: `msg-${n}`, deliveryStatus: "delivered", to: job.parameters?.recipientEmail ?? null });
