@@ -89,6 +89,7 @@ describe("registering HTTP job types", () => {
       [{ type: "object", properties: { to: { type: "string" } }, requird: ["to"] }, "parameters.requird"],
       [{ type: "object", properties: { to: { type: "string", pattern: "([a-z" } } }, "parameters.properties.to.pattern"],
       [{ type: "string" }, "parameters.type"],
+      [{ type: "object", properties: { phone: { type: "string", format: "phone-number" } } }, "parameters.properties.phone.format"],
       [{ type: "object", properties: { n: { minimum: "1" } } }, "parameters.properties.n.minimum"],
     ];
     for (const [parameters, path] of cases) {

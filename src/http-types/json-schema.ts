@@ -1,4 +1,4 @@
-import { Validator, type Schema } from "@cfworker/json-schema";
+import { format as FORMATS, Validator, type Schema } from "@cfworker/json-schema";
 import type { ErrorDetail } from "../http/errors";
 
 // Workers forbid code generation, so schemas are interpreted (not compiled) by @cfworker/json-schema.
@@ -67,7 +67,8 @@ const META_SCHEMA = {
             minLength: count,
             maxLength: count,
             pattern: { type: "string" },
-            format: { type: "string" },
+            // An unknown format would be silently ignored when jobs are validated.
+            format: { enum: Object.keys(FORMATS) },
             allOf: subs,
             anyOf: subs,
             oneOf: subs,
