@@ -33,10 +33,10 @@ export async function resolveRegisteredTypes(env: Env, names: string[]): Promise
   const wanted = [...new Set(names.filter((n) => !getJobType(n)))];
   const rows = await getHttpJobTypes(env, wanted);
   const byName = new Map(rows.map((r) => [r.name, registered(r)]));
-  const names_ = wanted.some((n) => !byName.has(n)) ? await httpJobTypeNames(env) : [];
+  const unknown = wanted.some((n) => !byName.has(n));
   return {
     get: (name) => byName.get(name),
-    names: names_,
+    names: unknown ? await httpJobTypeNames(env) : [],
     statements: (env, jobs) =>
       definitionStatements(
         env,

@@ -65,8 +65,8 @@ export async function updateHttpJobType(env: Env, row: HttpJobTypeRow): Promise<
 }
 
 /**
- * Deletes a type unless a job of it is still pending or running; in one statement, so a job
- * created meanwhile is either seen or created after the type is gone (and then refused).
+ * Deletes a type unless a job of it is still pending or running, in one statement. (A job whose
+ * creation read the type just before it went keeps its own copy of the definition and still runs.)
  */
 export async function deleteHttpJobType(env: Env, name: string): Promise<"deleted" | "in_use" | "missing"> {
   const { results } = await env.DB.prepare(
