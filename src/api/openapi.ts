@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CreateKeySchema } from "./keys";
+import { CompleteCallbackSchema, FailCallbackSchema, LogsCallbackSchema, PatchHttpJobTypeSchema, ProgressCallbackSchema, RegisterHttpJobTypeSchema } from "../http-types/model";
 import { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema } from "../webhooks/model";
 import { SignalRNegotiateQuery, SseQuery, WsQuery } from "./realtime";
 import { WbtCreateSchema } from "../compat/wbt-model";
@@ -46,6 +47,15 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/jobs/{id}/execute", summary: "Run an existing job again, now or after a delay", scope: "tickerq:write", body: ExecuteRequestSchema, responses: { 202: "re-queued", 409: "running" } },
   { method: "post", path: "/jobs/{id}/cancel", summary: "Cancel: pending at once (200), running via its AbortSignal (202)", scope: "tickerq:write", responses: { 200: "cancelled", 202: "cancel requested", 409: "already finished" } },
   { method: "post", path: "/jobs/{id}/retry", summary: "Put a failed or cancelled job back to pending", scope: "tickerq:write", body: RetryRequestSchema, responses: { 202: "re-queued", 409: "not failed or cancelled" } },
+  { method: "get", path: "/job-types", summary: "Every job type a job may use: code types (kind built-in, ...) and registered HTTP types (kind http), each with its JSON Schema of parameters", scope: "tickerq:read", responses: { 200: "{ jobTypes: [{ name, kind, description, parameters, timeoutSeconds }] }" } },
+  { method: "get", path: "/job-types/{name}", summary: "One job type", scope: "tickerq:read", responses: { 200: "the job type", 404: "unknown job type" } },
+  { method: "post", path: "/job-types", summary: "Register a job type served by your HTTP service (signing secret shown once)", scope: "tickerq:admin", body: RegisterHttpJobTypeSchema, responses: { 201: "the job type with its secret", 400: "invalid (bad JSON Schema, refused URL)", 409: "name taken or built-in" } },
+  { method: "patch", path: "/job-types/{name}", summary: "Change a registered HTTP job type; jobs already created keep the definition they were created with", scope: "tickerq:admin", body: PatchHttpJobTypeSchema, responses: { 200: "the job type", 400: "invalid", 404: "unknown job type" } },
+  { method: "delete", path: "/job-types/{name}", summary: "Remove a registered HTTP job type", scope: "tickerq:admin", responses: { 204: "deleted", 404: "unknown job type", 409: "it has pending or running jobs" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/complete", summary: "Service callback (Authorization: Bearer <the attempt's callback token>, no API key): the attempt completed with { result }", body: CompleteCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/fail", summary: "Service callback (callback token): the attempt failed with { error, retry }", body: FailCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/progress", summary: "Service callback (callback token): { percent, message }", body: ProgressCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/logs", summary: "Service callback (callback token): { lines: [{ level, message, details, stepName }] }", body: LogsCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
   { method: "get", path: "/queues", summary: "Every queue: status, job counts, workers, throughput", scope: "tickerq:read", responses: { 200: "{ queues: [{ name, status, pendingJobs, runningJobs, completedJobs, failedJobs, workers, throughput }] }" } },
   { method: "get", path: "/queues/{name}", summary: "One queue with its settings (workers, rateLimit, defaults)", scope: "tickerq:read", responses: { 200: "the queue", 404: "unknown queue" } },
   { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:queue-admin", body: QueueSettingsPatchSchema, responses: { 200: "the queue", 400: "invalid setting", 409: "a usage limit reached (queue_limit, worker_limit)" } },

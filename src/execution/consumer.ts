@@ -10,6 +10,7 @@ import { ExecMessageSchema, type ExecMessage, type ReleaseItem } from "../schedu
 import { takeResultWriteFault } from "./fault-hooks";
 import { GroupCommit } from "./group-commit";
 import { runAttempt } from "./run-attempt";
+import { recordHandOff } from "../http-types/hand-off";
 
 /** Attempts that end within this long of each other are recorded in one transaction. */
 export const FINISH_WINDOW_MS = 10;
@@ -79,6 +80,7 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   await Promise.all(
     winners.map(async ({ job, msg, message }) => {
       const report = await runAttempt(env, job, settings, started, invocationEnd);
+      if ("handedOff" in report) return recordHandOff(env, job, msg.attempt, report.logs, started).finally(() => message.ack());
       const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
       await recorder.add({
         job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },

@@ -3,9 +3,10 @@ import type { AttemptOutcome, LogLine } from "../db/execution";
 import { CANCELLED_WHILE_RUNNING, LEASE_GRACE_MS, isCancelRequested, saveProgress } from "../db/execution";
 import { MAX_TIMEOUT_SECONDS } from "../model/job";
 import type { JobRow } from "../db/schema";
-import { PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
+import { HANDED_OFF, PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
 import { parametersForRun } from "../jobs/job-secrets";
+import { registeredJobTypeFor } from "../http-types/resolve";
 import { deliverEvents } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../events/types";
 import { retryDelayMs } from "./retry-policy";
@@ -31,6 +32,8 @@ export type AttemptReport = {
   progress: { percent: number; message: string | null } | null;
   finishedAt: number;
 };
+/** The attempt goes on outside this Worker and is not ended here (see HANDED_OFF). */
+export type HandedOffReport = { handedOff: true; logs: LogLine[]; finishedAt: number };
 
 /**
  * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
@@ -44,7 +47,7 @@ export async function runAttempt(
   settings: Settings,
   announced: Promise<void> = Promise.resolve(),
   invocationEnd: number = job.leaseUntil ?? 0,
-): Promise<AttemptReport> {
+): Promise<AttemptReport | HandedOffReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
@@ -59,7 +62,7 @@ export async function runAttempt(
     live.push(makeEvent("job.log", { ...base, ...line, createdAt: new Date(line.createdAt).toISOString() }));
   };
 
-  const type = getJobType(job.type);
+  const type = getJobType(job.type) ?? (await registeredJobTypeFor(env, job));
   if (!type) return finish({ kind: "failed", error: `No handler is registered for job type "${job.type}".`, result: null });
   const stored = await parametersForRun(env, job);
   if (!stored.ok) return finish({ kind: "failed", error: stored.error, result: null });
@@ -69,6 +72,7 @@ export async function runAttempt(
   const controller = new AbortController();
   const timeoutMs = attemptTimeoutMs(job, type.timeoutMs);
   const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
+  const kept: Promise<unknown>[] = [];
   const poll = setInterval(() => {
     isCancelRequested(env, job.id).then(
       (yes) => yes && controller.abort(new Cancelled(CANCELLED_WHILE_RUNNING)),
@@ -94,6 +98,9 @@ export async function runAttempt(
     },
     env,
     settings,
+    keepAlive(work) {
+      kept.push(work);
+    },
   };
 
   let settled = false;
@@ -107,6 +114,7 @@ export async function runAttempt(
       () => (settled = true),
     );
     const value = await Promise.race([running, aborted]);
+    if (value === HANDED_OFF) return { handedOff: true, logs, finishedAt: Date.now() };
     return finish({ kind: "completed", result: serializeResult(value) });
   } catch (err) {
     const reason = controller.signal.aborted ? controller.signal.reason : err;
@@ -127,6 +135,7 @@ export async function runAttempt(
     ended = true;
     clearTimeout(timer);
     clearInterval(poll);
+    await Promise.allSettled(kept);
     await live.close();
   }
 }

@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import { exportApi } from "../api/export";
 import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
+import { jobCallbacksApi } from "../api/job-callbacks";
+import { jobTypesApi } from "../api/job-types";
 import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
@@ -21,10 +23,13 @@ const coreApi = () => new Hono<AppEnv>()
   // The streaming routes authenticate themselves: they alone also take a token in the URL.
   .route("/hub", signalrHubApi("tickerq"))
   .route("/", realtimeApi)
+  // Authenticated by each attempt's callback token, not by an API key.
+  .route("/jobs", jobCallbacksApi)
   .use(requireAuth)
   .route("/realtime/tickets", ticketsApi)
   .route("/jobs/recurring", recurringApi)
   .route("/jobs", jobsApi)
+  .route("/job-types", jobTypesApi)
   .route("/keys", keysApi)
   .route("/queues", queuesApi)
   .route("/metrics", metricsApi)

@@ -16,6 +16,8 @@ export interface JobContext {
   progress(percent: number, message?: string): void;
   env: Env;
   settings: Settings;
+  /** Work the attempt waits for before it ends, even when it ends by cancel or timeout. */
+  keepAlive?(work: Promise<unknown>): void;
 }
 
 export interface JobType<S extends z.ZodType = z.ZodType> {
@@ -39,6 +41,13 @@ export interface JobType<S extends z.ZodType = z.ZodType> {
 export function defineJobType<S extends z.ZodType>(def: JobType<S>): JobType<S> {
   return def;
 }
+
+/**
+ * Returned by a handler whose attempt goes on outside this Worker (a service that answered 202):
+ * the attempt stays running and is ended later by someone else (the service's callback, a cancel,
+ * or the lease's expiry).
+ */
+export const HANDED_OFF = Symbol("handed-off");
 
 /** Thrown by a handler for a failure that must not be retried. */
 export class PermanentJobError extends Error {}

@@ -5,6 +5,7 @@ import { ApiError, formatPath, validationError, type ErrorDetail } from "../http
 import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
 import { requestFingerprint, sealJobParameters } from "../jobs/job-secrets";
+import { resolveRegisteredTypes, type RegisteredTypes } from "../http-types/resolve";
 import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
@@ -37,10 +38,14 @@ export async function createJobs(
   const now = Date.now();
   const details: ErrorDetail[] = [];
   const rows: NewJob[] = [];
-  const defaults = await queueDefaults(env, items.map((i) => i.request.queue));
+  const [defaults, registered] = await Promise.all([
+    queueDefaults(env, items.map((i) => i.request.queue)),
+    resolveRegisteredTypes(env, items.map((i) => i.request.type)),
+  ]);
   for (const [i, { request, idempotencyKey, id }] of items.entries()) {
-    const problems = checkTypeAndParameters(request.type, request.parameters, settings, pathOf(i));
-    const type = getJobType(request.type);
+    const problems = checkTypeAndParameters(request.type, request.parameters, settings, pathOf(i), registered);
+    const http = registered.get(request.type);
+    const type = getJobType(request.type) ?? http;
     if (problems.length || !type) {
       details.push(...problems);
       continue;
@@ -54,9 +59,9 @@ export async function createJobs(
       priority: priorityRank(request.priority),
       parameters: JSON.stringify(await sealJobParameters(env, request.type, request.parameters)),
       runAt: Math.max(runAt, now),
-      maxRetries: request.maxRetries ?? defaults.get(request.queue)?.maxRetries ?? DEFAULT_MAX_RETRIES,
+      maxRetries: request.maxRetries ?? http?.maxRetries ?? defaults.get(request.queue)?.maxRetries ?? DEFAULT_MAX_RETRIES,
       // A job type's default may be longer than a job can run (the http type's is 15 min).
-      timeoutMs: Math.min((request.timeoutSeconds ?? 0) * 1000 || defaults.get(request.queue)?.timeoutMs || type.timeoutMs, MAX_TIMEOUT_SECONDS * 1000),
+      timeoutMs: Math.min((request.timeoutSeconds ?? 0) * 1000 || http?.timeoutMs || defaults.get(request.queue)?.timeoutMs || type.timeoutMs, MAX_TIMEOUT_SECONDS * 1000),
       idempotencyKey: idempotencyKey ? `${principalId}:${idempotencyKey}` : null,
       requestHash: idempotencyKey ? await requestFingerprint(env, request) : null,
       createdAt: now,
@@ -78,7 +83,8 @@ export async function createJobs(
     });
     if (conflicts.length) throw new ApiError(409, "idempotency_conflict", conflicts[0].message, conflicts);
     const fresh = rows.filter((r) => !(r.idempotencyKey && existing.has(r.idempotencyKey)));
-    if (!(await insertJobs(env, fresh, now, options.extraStatements?.(fresh) ?? []))) continue;
+    const extra = [...(options.extraStatements?.(fresh) ?? []), ...registered.statements(env, fresh)];
+    if (!(await insertJobs(env, fresh, now, extra))) continue;
     const created = fresh.map((r) => asStoredRow(r, now));
     // Announced before the scheduler may start them, so live subscribers see pending before running.
     await deliverEvents(env, created.map((job) => makeEvent("job.created", jobEventData(job, { status: "pending", previousStatus: null }), now)));
@@ -94,10 +100,24 @@ export async function createJobs(
   throw new ApiError(409, "idempotency_conflict", "A concurrent request with the same idempotency key is in progress; retry it.");
 }
 
-/** What is wrong with a job type and its parameters (empty when nothing), each problem under `path`. */
-export function checkTypeAndParameters(typeName: string, parameters: unknown, settings: Settings, path: (string | number)[]): ErrorDetail[] {
+/**
+ * What is wrong with a job type and its parameters (empty when nothing), each problem under `path`.
+ * Registered HTTP job types count only when `registered` (resolveRegisteredTypes) is given.
+ */
+export function checkTypeAndParameters(
+  typeName: string,
+  parameters: unknown,
+  settings: Settings,
+  path: (string | number)[],
+  registered?: RegisteredTypes,
+): ErrorDetail[] {
   const type = getJobType(typeName);
-  if (!type) return [{ path: formatPath([...path, "type"]), message: `Unknown job type "${typeName}". Known types: ${jobTypeNames().join(", ")}.` }];
+  const http = type ? undefined : registered?.get(typeName);
+  if (http) return http.check(parameters, settings, path);
+  if (!type) {
+    const known = [...jobTypeNames(), ...(registered?.names ?? [])];
+    return [{ path: formatPath([...path, "type"]), message: `Unknown job type "${typeName}". Known types: ${known.join(", ")}.` }];
+  }
   const params = type.parameters.safeParse(parameters);
   if (!params.success) return validationError(params.error, [...path, "parameters"]).details!;
   return (type.check?.(params.data, settings) ?? []).map((d) => ({ ...d, path: formatPath([...path, d.path]) }));

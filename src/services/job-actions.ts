@@ -5,6 +5,7 @@ import type { JobRow } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { priorityRank, type JobStatus, type Priority } from "../model/job";
 import { armJobs, schedulerFor } from "../scheduler/client";
+import { cancelHandedOff } from "../http-types/hand-off";
 
 export async function cancelJob(env: Env, id: string): Promise<{ job: JobRow; immediate: boolean }> {
   const now = Date.now();
@@ -26,6 +27,9 @@ export async function cancelJob(env: Env, id: string): Promise<{ job: JobRow; im
     return { job: cancelled, immediate: true };
   }
   const requested = await requestCancelRunningJob(env, id, now);
+  // An attempt waiting for its HTTP service's callback has no consumer to notice the request.
+  const ended = requested && (await cancelHandedOff(env, requested));
+  if (ended) return { job: ended, immediate: true };
   if (requested) return { job: requested, immediate: false };
   throw await explainNotChangeable(env, id, "cancelled");
 }

@@ -1,6 +1,7 @@
 // A local stand-in for the outside world (HTTP job targets, webhook receivers), on 127.0.0.1 only.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
+import { Webhook } from "standardwebhooks";
 
 export function startTargetServer(port = 0) {
   const calls = new Map(); // tag -> [{ method, headers, body, at }]
@@ -64,6 +65,29 @@ export function startTargetServer(port = 0) {
         list.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body, at: Date.now(), verified });
         calls.set(tag, list);
         return verified.seed && verified.standard ? send(Number(url.searchParams.get("status") ?? 200), { ok: true }) : send(401, { error: "bad signature", verified });
+      }
+      case "service": {
+        // A job type's HTTP service: checks the Standard Webhooks signature with the official
+        // package (secret from /secret/<tag>), answers `?status=` (after `?fail=` 500s) `?delayMs=`
+        // after the request arrived, and acknowledges cancel notices.
+        let verified = false;
+        try {
+          new Webhook(secrets.get(tag) ?? "whsec_").verify(body, req.headers);
+          verified = true;
+        } catch {}
+        const list = calls.get(tag) ?? [];
+        list.push({ method: req.method, path: url.pathname, headers: req.headers, body, at: Date.now(), verified });
+        calls.set(tag, list);
+        if (!verified) return send(401, { error: "bad signature" });
+        const job = JSON.parse(body);
+        if (job.action === "cancel") return send(200, { stopped: job.jobId });
+        const n = (hits.get(tag) ?? 0) + 1;
+        hits.set(tag, n);
+        if (n <= Number(url.searchParams.get("fail") ?? 0)) return send(500, { error: `failure ${n}` });
+        await new Promise((r) => setTimeout(r, Number(url.searchParams.get("delayMs") ?? 0)));
+        const status = Number(url.searchParams.get("status") ?? 200);
+        if (status === 202) return send(202, { accepted: true });
+        return send(status, { messageId: `msg-${n}`, deliveryStatus: "delivered", to: job.parameters?.recipientEmail ?? null });
       }
       case "big":
         res.writeHead(200, { "content-type": "text/plain" });

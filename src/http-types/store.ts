@@ -1,0 +1,171 @@
+import { HttpJobTypeRowSchema, type HttpJobTypeRow } from "./model";
+
+export async function getHttpJobType(env: Env, name: string): Promise<HttpJobTypeRow | null> {
+  const row = await env.DB.prepare(`SELECT * FROM http_job_types WHERE name = ?`).bind(name).first();
+  return row ? HttpJobTypeRowSchema.parse(row) : null;
+}
+
+export async function getHttpJobTypes(env: Env, names: string[]): Promise<HttpJobTypeRow[]> {
+  if (!names.length) return [];
+  const { results } = await env.DB.prepare(`SELECT * FROM http_job_types WHERE name IN (SELECT value FROM json_each(?))`).bind(JSON.stringify(names)).all();
+  return results.map((r) => HttpJobTypeRowSchema.parse(r));
+}
+
+export async function listHttpJobTypes(env: Env): Promise<HttpJobTypeRow[]> {
+  const { results } = await env.DB.prepare(`SELECT * FROM http_job_types ORDER BY name`).all();
+  return results.map((r) => HttpJobTypeRowSchema.parse(r));
+}
+
+export async function httpJobTypeNames(env: Env): Promise<string[]> {
+  const { results } = await env.DB.prepare(`SELECT name FROM http_job_types ORDER BY name`).all<{ name: string }>();
+  return results.map((r) => r.name);
+}
+
+/** Inserts a new type; false when the name is taken. */
+export async function insertHttpJobType(env: Env, row: HttpJobTypeRow): Promise<boolean> {
+  const { meta } = await env.DB.prepare(
+    `INSERT INTO http_job_types (name, url, description, parameters_schema, timeout_ms, max_retries, callback_timeout_ms, header_names, credentials, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+  )
+    .bind(
+      row.name,
+      row.url,
+      row.description,
+      row.parameters_schema,
+      row.timeout_ms,
+      row.max_retries,
+      row.callback_timeout_ms,
+      JSON.stringify(row.header_names),
+      row.credentials,
+      row.created_at,
+      row.updated_at,
+    )
+    .run();
+  return meta.changes === 1;
+}
+
+export async function updateHttpJobType(env: Env, row: HttpJobTypeRow): Promise<void> {
+  await env.DB.prepare(
+    `UPDATE http_job_types SET url = ?, description = ?, parameters_schema = ?, timeout_ms = ?, max_retries = ?, callback_timeout_ms = ?,
+       header_names = ?, credentials = ?, updated_at = ? WHERE name = ?`,
+  )
+    .bind(
+      row.url,
+      row.description,
+      row.parameters_schema,
+      row.timeout_ms,
+      row.max_retries,
+      row.callback_timeout_ms,
+      JSON.stringify(row.header_names),
+      row.credentials,
+      row.updated_at,
+      row.name,
+    )
+    .run();
+}
+
+/**
+ * Deletes a type unless a job of it is still pending or running, in one statement. (A job whose
+ * creation read the type just before it went keeps its own copy of the definition and still runs.)
+ */
+export async function deleteHttpJobType(env: Env, name: string): Promise<"deleted" | "in_use" | "missing"> {
+  const { results } = await env.DB.prepare(
+    `DELETE FROM http_job_types WHERE name = ?1 AND NOT EXISTS (
+       SELECT 1 FROM http_job_definitions d JOIN jobs j ON j.id = d.job_id WHERE d.type_name = ?1 AND j.status IN ('pending', 'running'))
+     RETURNING name`,
+  )
+    .bind(name)
+    .all();
+  if (results.length) return "deleted";
+  return (await getHttpJobType(env, name)) ? "in_use" : "missing";
+}
+
+export type HttpJobDefinition = { jobId: string; typeName: string; url: string; callbackTimeoutMs: number; credentials: string };
+
+/** Statements that copy each new job's type definition next to it, in the jobs' own transaction. */
+export function definitionStatements(env: Env, defs: HttpJobDefinition[]): D1PreparedStatement[] {
+  if (!defs.length) return [];
+  return [
+    env.DB.prepare(
+      `INSERT INTO http_job_definitions (job_id, type_name, url, callback_timeout_ms, credentials)
+       SELECT value ->> '$.jobId', value ->> '$.typeName', value ->> '$.url', value ->> '$.callbackTimeoutMs', value ->> '$.credentials'
+       FROM json_each(?) WHERE EXISTS (SELECT 1 FROM jobs WHERE id = value ->> '$.jobId')`,
+    ).bind(JSON.stringify(defs)),
+  ];
+}
+
+export async function getDefinition(env: Env, jobId: string): Promise<HttpJobDefinition | null> {
+  return env.DB.prepare(
+    `SELECT job_id AS jobId, type_name AS typeName, url, callback_timeout_ms AS callbackTimeoutMs, credentials FROM http_job_definitions WHERE job_id = ?`,
+  )
+    .bind(jobId)
+    .first<HttpJobDefinition>();
+}
+
+/** Records the (hashed) callback token of an attempt before it is delivered. */
+export async function issueCallback(env: Env, jobId: string, attempt: number, tokenHash: string, now: number): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO http_job_callbacks (job_id, attempt, token_hash, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (job_id, attempt) DO UPDATE SET token_hash = excluded.token_hash, state = 'waiting', result = NULL, error = NULL, settled_at = NULL`,
+  )
+    .bind(jobId, attempt, tokenHash, now)
+    .run();
+}
+
+export type CallbackState = {
+  /** waiting: the delivery is in flight; accepted: answered 202, the attempt waits for a callback. */
+  state: "waiting" | "accepted" | "completed" | "failed" | "cancelled";
+  result: string | null;
+  error: string | null;
+  retry: number;
+};
+
+/** What the service reported for an attempt so far. */
+export async function readCallback(env: Env, jobId: string, attempt: number): Promise<CallbackState | null> {
+  return env.DB.prepare(`SELECT state, result, error, retry FROM http_job_callbacks WHERE job_id = ? AND attempt = ?`).bind(jobId, attempt).first<CallbackState>();
+}
+
+export type CallbackTarget = {
+  tokenHash: string;
+  state: CallbackState["state"];
+  jobStatus: string;
+  jobAttempt: number;
+  cancelRequested: number;
+};
+
+export async function findCallbackTarget(env: Env, jobId: string, attempt: number): Promise<CallbackTarget | null> {
+  return env.DB.prepare(
+    `SELECT c.token_hash AS tokenHash, c.state, j.status AS jobStatus, j.attempt AS jobAttempt, j.cancel_requested AS cancelRequested
+     FROM http_job_callbacks c JOIN jobs j ON j.id = c.job_id WHERE c.job_id = ? AND c.attempt = ?`,
+  )
+    .bind(jobId, attempt)
+    .first<CallbackTarget>();
+}
+
+export type Verdict = { state: "completed" | "failed" | "cancelled"; result?: string | null; error?: string | null; retry?: boolean };
+
+/** Moves an attempt's callback from `from` to a final state, once: false when it was not in `from`. */
+export async function settleCallback(env: Env, jobId: string, attempt: number, verdict: Verdict, now: number, from: "waiting" | "accepted"): Promise<boolean> {
+  const { results } = await env.DB.prepare(
+    `UPDATE http_job_callbacks SET state = ?, result = ?, error = ?, retry = ?, settled_at = ?
+     WHERE job_id = ? AND attempt = ? AND state = ? RETURNING job_id`,
+  )
+    .bind(verdict.state, verdict.result ?? null, verdict.error ?? null, verdict.retry === false ? 0 : 1, now, jobId, attempt, from)
+    .all();
+  return results.length === 1;
+}
+
+/**
+ * Hands a delivered attempt over to its callback: its lease now ends with the callback window (then
+ * the reconciler fails it), and callbacks end it themselves. False when a callback came first.
+ */
+export async function acceptCallback(env: Env, jobId: string, attempt: number, deadline: number): Promise<boolean> {
+  const [lease, accepted] = await env.DB.batch([
+    env.DB.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND attempt = ? AND status = 'running' RETURNING id`).bind(deadline, jobId, attempt),
+    env.DB.prepare(
+      `UPDATE http_job_callbacks SET state = 'accepted' WHERE job_id = ?1 AND attempt = ?2 AND state = 'waiting'
+         AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempt = ?2 AND status = 'running' AND cancel_requested = 0) RETURNING job_id`,
+    ).bind(jobId, attempt),
+  ]);
+  return lease.results.length === 1 && accepted.results.length === 1;
+}
