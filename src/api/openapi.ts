@@ -5,6 +5,7 @@ import { SignalRNegotiateQuery, SseQuery, WsQuery } from "./realtime";
 import { WbtCreateSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
+import { BulkJobsRequestSchema } from "../model/job-bulk";
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
@@ -31,6 +32,7 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/health", summary: "Liveness and D1 reachability (no auth)", responses: { 200: "healthy", 503: "D1 unreachable" } },
   { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: "the job, or the recurring job", 400: "invalid", 409: "idempotency key reused with another body" } },
   { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: "the jobs in request order", 400: "invalid item" } },
+  { method: "post", path: "/jobs/bulk", summary: "Retry or cancel the given jobs (ids) or every job matching the list filters (filter), at most 100 per call; dryRun counts them", scope: "tickerq:write", body: BulkJobsRequestSchema, responses: { 200: "{ action, dryRun, matched, succeeded, skipped, hasMore }", 400: "invalid" } },
   { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: "{ jobs, totalCount, hasMore }" } },
   { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: "the recurring job with nextRuns", 400: "invalid cron expression, time zone, type or parameters" } },
   { method: "get", path: "/jobs/recurring", summary: "List recurring jobs", scope: "tickerq:read", query: ListRecurringJobsQuery, responses: { 200: "{ recurringJobs, totalCount, hasMore }" } },

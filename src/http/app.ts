@@ -4,6 +4,7 @@ import { meterApi } from "../api/meter";
 import { exportApi } from "../api/export";
 import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
+import { jobsBulkApi } from "../api/jobs-bulk";
 import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
@@ -22,6 +23,7 @@ const api = new Hono<AppEnv>()
   .route("/", systemApi)
   .use(requireAuth)
   .route("/jobs/recurring", recurringApi)
+  .route("/jobs/bulk", jobsBulkApi)
   .route("/jobs", jobsApi)
   .route("/keys", keysApi)
   .route("/queues", queuesApi)
