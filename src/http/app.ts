@@ -5,6 +5,8 @@ import { exportApi } from "../api/export";
 import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
 import { jobsBulkApi } from "../api/jobs-bulk";
+import { dashboardApi } from "../api/dashboard";
+import { meApi } from "../api/me";
 import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
@@ -22,6 +24,7 @@ import { ApiError, renderError } from "./errors";
 const api = new Hono<AppEnv>()
   .route("/", systemApi)
   .use(requireAuth)
+  .route("/me", meApi)
   .route("/jobs/recurring", recurringApi)
   .route("/jobs/bulk", jobsBulkApi)
   .route("/jobs", jobsApi)
@@ -44,6 +47,7 @@ export function buildApp(basePath: string): Hono<AppEnv> {
   app.onError(renderError);
   app.notFound((c) => renderError(new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), c));
   app.route(basePath || "/", api);
+  app.route("/", dashboardApi);
   // Prometheus scrapes /metrics at the root, as the seed configures it.
   app.route("/", prometheusApi);
   // The WbtWebJob-compatible API keeps that service's own paths, outside the base path.
