@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { DESKTOP, launchChromium, PHONE, screenshot, seriousViolations, signedInPage, waitLive } from "./browser";
-import { baseUrl, call, token, waitFor } from "./client";
+import { baseUrl, call, targetUrl, token, waitFor } from "./client";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -36,12 +36,11 @@ describe("dashboard", () => {
     // The server is warm (as it is after its first request); the browser context is fresh, with an empty cache.
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
-    const started = Date.now();
     await page.goto(`${baseUrl()}/dashboard/`);
     await page.getByLabel("API token").waitFor();
-    // Since the navigation started, measured by the page itself (performance.now() counts from it).
-    const interactiveMs = await page.evaluate(() => performance.now());
-    console.log(`sign-in form interactive ${Math.round(interactiveMs)} ms after navigation start (${Date.now() - started} ms with the test's own overhead)`);
+    // From the start of the navigation to the page's own mark once the sign-in form can be used.
+    const interactiveMs = await page.evaluate(() => performance.getEntriesByName("dashboard-interactive")[0]?.startTime ?? Infinity);
+    console.log(`sign-in form interactive ${Math.round(interactiveMs)} ms after navigation start`);
     expect(interactiveMs).toBeLessThan(1000);
     expect(await seriousViolations(page)).toEqual([]);
 
@@ -72,13 +71,19 @@ describe("dashboard", () => {
     await context.close();
   });
 
-  it("cancels a running job from its page", async () => {
-    const created = await call("/jobs", { body: { type: "echo", name: "long-runner", parameters: { sleepMs: 60_000, progressSteps: 60, logLines: 3 }, queue: "dash-cancel" } });
-    await waitFor(async () => (await jobStatus(created.json.id)) === "running");
+  it("streams a running job's log lines and progress, and cancels it from its page", async () => {
+    // Due in a few seconds, so the page is open before the job starts and sees everything live.
+    const created = await call("/jobs", { body: { type: "echo", name: "long-runner", delay: "00:00:03", parameters: { sleepMs: 60_000, progressSteps: 60, logLines: 3 }, queue: "dash-cancel" } });
+    // Under wrangler dev a running job holds back later ones: never leave it running if this test fails.
+    onTestFinished(async () => void (await call(`/jobs/${created.json.id}/cancel`, { method: "POST" })));
     const { context, page } = await signedInPage(browser, baseUrl(), token());
     await page.goto(`${baseUrl()}/dashboard/#/jobs/${created.json.id}`);
     await page.getByRole("heading", { name: "long-runner" }).waitFor();
+    await waitLive(page);
+    await page.getByRole("log").getByText("echo line 3").waitFor({ timeout: 20_000 });
     await page.getByRole("progressbar").waitFor({ timeout: 10_000 });
+    expect(Number(await page.getByRole("progressbar").getAttribute("aria-valuenow"))).toBeGreaterThan(0);
+    expect(await jobStatus(created.json.id)).toBe("running");
     await screenshot(page, "job-detail-desktop");
     expect(await seriousViolations(page)).toEqual([]);
     await page.setViewportSize(PHONE);
@@ -156,6 +161,25 @@ describe("dashboard", () => {
     await context.close();
   });
 
+  it("shows a webhook endpoint's deliveries, sends a test event and redelivers", async () => {
+    const tag = `dash-${crypto.randomUUID().slice(0, 8)}`;
+    const hook = await call("/webhooks", { body: { url: `${targetUrl()}/record/${tag}`, events: ["job.failed"], description: "dashboard hook" } });
+    expect(hook.status).toBe(201);
+    const { context, page } = await signedInPage(browser, baseUrl(), token());
+    await page.goto(`${baseUrl()}/dashboard/#/webhooks`);
+    const card = page.locator(`article[data-webhook="${hook.json.id}"]`);
+    await card.getByText("No deliveries yet.").waitFor();
+    await card.getByRole("button", { name: "Send test event" }).click();
+    await card.locator("tbody tr").getByText("ping").waitFor();
+    await card.locator("tbody .badge.succeeded").first().waitFor();
+    await card.getByRole("button", { name: "Redeliver" }).first().click();
+    await waitFor(async () => (await call(`/webhooks/${hook.json.id}/deliveries`)).json.totalCount === 2);
+    await waitFor(async () => (await fetch(`${targetUrl()}/calls/${tag}`).then((r) => r.json())).calls.length === 2);
+    await waitFor(async () => (await card.locator("tbody tr").count()) === 2);
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  });
+
   it("gives a read-only token no enabled write control", async () => {
     const key = await call("/keys", { body: { name: "viewer", scopes: ["tickerq:read"] } });
     const job = await call("/jobs", { body: { type: "echo", name: "viewer-sees", delay: "01:00:00" } });
@@ -193,6 +217,12 @@ describe("dashboard", () => {
         await page.locator("main h1").first().waitFor();
         await page.waitForLoadState("networkidle");
         expect(await seriousViolations(page), `${name} ${colorScheme}`).toEqual([]);
+        if (colorScheme === "light" && name === "overview") {
+          // The README's picture (docs/dashboard.png is a copy of it): the top of the overview.
+          await page.setViewportSize({ width: 1000, height: 600 });
+          await screenshot(page, "readme-overview", false);
+          await page.setViewportSize(DESKTOP);
+        }
         if (colorScheme === "light" && (name === "overview" || name === "jobs")) {
           await screenshot(page, `${name}-desktop`);
           await page.setViewportSize(PHONE);

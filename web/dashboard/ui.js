@@ -97,16 +97,19 @@ export function barChart(title, slots, value, line) {
     h("figcaption", {}, h("h3", {}, title)),
     h(
       "svg",
-      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${title}: peak ${max}` , preserveAspectRatio: "none" },
+      { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${title}: peak ${max}` },
       h("line", { x1: pad, x2: W, y1: H - pad, y2: H - pad, stroke: "var(--border)" }),
       h("text", { x: 0, y: 10, class: "axis" }, String(max)),
-      h("text", { x: pad, y: H - 4, class: "axis" }, slots[0]?.date?.slice(5, 16) ?? ""),
-      h("text", { x: W - 70, y: H - 4, class: "axis" }, slots.at(-1)?.date?.slice(5, 16) ?? ""),
+      h("text", { x: pad, y: H - 4, class: "axis" }, slotLabel(slots[0])),
+      h("text", { x: W, y: H - 4, class: "axis", "text-anchor": "end" }, slotLabel(slots.at(-1))),
       bars,
       points ? h("polyline", { points, fill: "none", stroke: "var(--bar2)", "stroke-width": 2 }) : null,
     ),
   );
 }
+
+/** "2026-01-15" → "01-15"; "2026-01-15T10:00:00.000Z" → "10:00" (UTC, as the rollups are). */
+const slotLabel = (slot) => (!slot?.date ? "" : slot.date.length > 10 ? `${slot.date.slice(11, 16)} UTC` : slot.date.slice(5));
 
 /** A button that changes something: disabled, with the reason as its tooltip, when the token may not. */
 export function actionButton(session, scope, label, onclick, attrs = {}) {

@@ -42,6 +42,10 @@ export function jobPage(ctx) {
     fill(progress, h("p", { class: "muted" }, `${Math.round(percent)} %${message ? ` · ${message}` : ""}`), bar);
   }
 
+  // Lines seen live are stored only when the attempt ends: keep them across reloads until the API has them.
+  const liveLines = [];
+  const lineKey = (l) => `${l.createdAt}|${l.message}`;
+
   function addLogLines(lines) {
     for (const l of lines) logs.append(h("div", {}, h("span", { class: "muted" }, `${when(l.createdAt)} ${l.level.toUpperCase()} `), l.stepName ? `[${l.stepName}] ` : "", l.message));
     logs.scrollTop = logs.scrollHeight;
@@ -77,8 +81,10 @@ export function jobPage(ctx) {
         : h("li", {}, "Not started yet."),
     );
     fill(logs);
-    addLogLines(l.logs);
-    if (!l.logs.length) logs.append(h("div", { class: "muted" }, "No log lines yet."));
+    const stored = new Set(l.logs.map(lineKey));
+    const lines = [...l.logs, ...liveLines.filter((x) => !stored.has(lineKey(x)))];
+    addLogLines(lines);
+    if (!lines.length) logs.append(h("div", { class: "muted" }, "No log lines yet."));
   }
 
   const unsubscribe = subscribeExtra(`job:${id}`, ["job-progress", "job-logs"], { jobId: id });
@@ -92,6 +98,7 @@ export function jobPage(ctx) {
       if (m.type === "job-progress") renderProgress(m.data.percent, m.data.message);
       if (m.type === "job-logs") {
         logs.querySelector(".muted:only-child")?.remove();
+        liveLines.push(...m.data.logs);
         addLogLines(m.data.logs);
       }
     },
