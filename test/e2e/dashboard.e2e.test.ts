@@ -220,6 +220,7 @@ describe("dashboard", () => {
         if (colorScheme === "light" && name === "overview") {
           // The README's picture (docs/dashboard.png is a copy of it): the top of the overview.
           await page.setViewportSize({ width: 1000, height: 600 });
+          await page.mouse.move(0, 599);
           await screenshot(page, "readme-overview", false);
           await page.setViewportSize(DESKTOP);
         }

@@ -51,15 +51,22 @@ function emit(msg) {
   for (const fn of listeners) fn(msg);
 }
 
+let opening = false;
+
 async function connect() {
-  if (stopped) return;
+  // One socket at a time: a stale backoff timer or an "online" event must not open a second one.
+  if (stopped || opening || (ws && ws.readyState <= WebSocket.OPEN)) return;
+  opening = true;
   indicator("connecting");
   let ticket;
   try {
     ticket = await streamAccessToken();
   } catch {
+    opening = false;
     return retry();
   }
+  opening = false;
+  if (stopped) return;
   const url = new URL(`${apiBase()}/ws`, location.href);
   url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
   url.searchParams.set("access_token", ticket);
