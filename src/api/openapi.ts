@@ -6,6 +6,7 @@ import { SignalRNegotiateQuery, SseQuery, WsQuery } from "./realtime";
 import { WbtCreateSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
+import { BulkJobsRequestSchema } from "../model/job-bulk";
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
@@ -33,6 +34,8 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/health", summary: "Liveness and D1 reachability (no auth)", responses: { 200: "healthy", 503: "D1 unreachable" } },
   { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: "the job, or the recurring job", 400: "invalid", 409: "idempotency key reused with another body, or a usage limit reached (queue_limit, recurring_job_limit)" } },
   { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: "the jobs in request order", 400: "invalid item", 409: "a new queue past the usage limit (queue_limit)" } },
+  { method: "get", path: "/me", summary: "The token's key id, name and scopes (any valid token)", responses: { 200: "{ id, name, scopes }", 401: "no valid token" } },
+  { method: "post", path: "/jobs/bulk", summary: "Retry or cancel the given jobs (ids) or every job matching the list filters (filter), at most 100 per call; dryRun counts them", scope: "tickerq:write", body: BulkJobsRequestSchema, responses: { 200: "{ action, dryRun, matched, succeeded, skipped, hasMore }", 400: "invalid" } },
   { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: "{ jobs, totalCount, hasMore }" } },
   { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: "the recurring job with nextRuns", 400: "invalid cron expression, time zone, type or parameters, or a cron firing closer than the minimum interval", 409: "a usage limit reached (recurring_job_limit, queue_limit)" } },
   { method: "get", path: "/jobs/recurring", summary: "List recurring jobs", scope: "tickerq:read", query: ListRecurringJobsQuery, responses: { 200: "{ recurringJobs, totalCount, hasMore }" } },

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, lte, or, sql, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../model/job";
 import { eventStatements, type Guard } from "../events/publisher";
 import type { DomainEvent } from "../events/types";
@@ -129,7 +129,7 @@ export async function getJobWithAttempts(env: Env, id: string) {
   return job[0] ? { job: job[0], attempts } : null;
 }
 
-export type JobFilter = { status?: JobStatus; type?: string; queue?: string; recurringId?: string; from?: number; to?: number };
+export type JobFilter = { status?: JobStatus; type?: string; queue?: string; recurringId?: string; from?: number; to?: number; search?: string };
 
 export function jobFilterSql(f: JobFilter): SQL | undefined {
   return and(
@@ -139,6 +139,7 @@ export function jobFilterSql(f: JobFilter): SQL | undefined {
     f.recurringId ? eq(jobs.recurringId, f.recurringId) : undefined,
     f.from != null ? gte(jobs.createdAt, f.from) : undefined,
     f.to != null ? lte(jobs.createdAt, f.to) : undefined,
+    f.search ? or(eq(jobs.id, f.search), sql`${jobs.name} LIKE ${`%${f.search.replace(/[\\%_]/g, "\\$&")}%`} ESCAPE '\\'`) : undefined,
   );
 }
 

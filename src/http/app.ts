@@ -4,6 +4,9 @@ import { grafanaApi } from "../api/grafana";
 import { jobsApi } from "../api/jobs";
 import { jobCallbacksApi } from "../api/job-callbacks";
 import { jobTypesApi } from "../api/job-types";
+import { jobsBulkApi } from "../api/jobs-bulk";
+import { dashboardApi } from "../api/dashboard";
+import { meApi } from "../api/me";
 import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
 import { prometheusApi } from "../api/prometheus";
@@ -27,7 +30,9 @@ const coreApi = () => new Hono<AppEnv>()
   .route("/jobs", jobCallbacksApi)
   .use(requireAuth)
   .route("/realtime/tickets", ticketsApi)
+  .route("/me", meApi)
   .route("/jobs/recurring", recurringApi)
+  .route("/jobs/bulk", jobsBulkApi)
   .route("/jobs", jobsApi)
   .route("/job-types", jobTypesApi)
   .route("/keys", keysApi)
@@ -55,6 +60,7 @@ export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv
   // So is its SignalR hub (seed 003), which authenticates itself like the other streaming routes.
   app.route("/hubs/job-progress", signalrHubApi("job-progress"));
   app.route(basePath || "/", api);
+  app.route("/", dashboardApi);
   // Prometheus scrapes /metrics at the root, as the seed configures it.
   app.route("/", prometheusApi);
   return app;

@@ -77,13 +77,16 @@ export const ListJobsQuery = z.strictObject({
   recurringId: z.string().min(1).max(100).optional(),
   from: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
   to: z.iso.datetime({ offset: true }).or(z.iso.date()).optional(),
+  /** Free text: a job id (exact) or part of a job name. */
+  search: z.string().trim().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
 });
 
 /** The list filters of a parsed ListJobsQuery (also used by the export), with times in epoch ms. */
-export function jobFilterOf(q: Pick<z.output<typeof ListJobsQuery>, "status" | "type" | "queue" | "from" | "to"> & { recurringId?: string }): JobFilter {
+export function jobFilterOf(q: Pick<z.output<typeof ListJobsQuery>, "status" | "type" | "queue" | "from" | "to"> & { recurringId?: string; search?: string }): JobFilter {
   return {
+    search: q.search,
     status: q.status,
     type: q.type,
     queue: q.queue,
