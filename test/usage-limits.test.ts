@@ -170,12 +170,13 @@ describe("total workers limit", () => {
 });
 
 describe("echo outside development", () => {
-  it("refuses the ledger and sleeps over 5 s unless DEV_JOB_TYPES is on, for every key", async () => {
+  it("refuses the ledger, ignoreSignal and sleeps over 5 s unless DEV_JOB_TYPES is on, for every key", async () => {
     const production = apiWith({ DEV_JOB_TYPES: "false" });
     const queue = uniqueQueue("echo");
     const jobs = await count("jobs");
     const cases: [Record<string, unknown>, string][] = [
       [{ ledger: true }, "parameters.ledger"],
+      [{ ignoreSignal: true, sleepMs: 100 }, "parameters.ignoreSignal"],
       [{ sleepMs: 5001 }, "parameters.sleepMs"],
       [{ sleepMs: 600_000, progressSteps: 10 }, "parameters.sleepMs"],
     ];

@@ -25,6 +25,7 @@ export const echoJob = defineJobType({
     if (settings.devJobTypes) return [];
     return [
       ...(params.ledger ? [{ path: "parameters.ledger", message: "is for development only (DEV_JOB_TYPES)" }] : []),
+      ...(params.ignoreSignal ? [{ path: "parameters.ignoreSignal", message: "is for development only (DEV_JOB_TYPES)" }] : []),
       ...(params.sleepMs > ECHO_MAX_SLEEP_MS ? [{ path: "parameters.sleepMs", message: `must be at most ${ECHO_MAX_SLEEP_MS} outside development (DEV_JOB_TYPES)` }] : []),
     ];
   },
