@@ -19,13 +19,16 @@ export const wbtJobsApi = new Hono<AppEnv>()
     const body = await readJson(c, WbtCreateSchema);
     const mapped = mapWbtRequest(body);
     if ("message" in mapped) throw new ApiError(400, "validation_error", `Invalid request: ${mapped.path}: ${mapped.message}`, [mapped]);
-    const request = parseWith(JobRequestSchema, { type: mapped.type, name: body.name, parameters: mapped.parameters });
     // The credentials are kept (encrypted) in the job's parameters only; the record keeps them masked.
     const record = { businessId: body.businessId, jobType: body.jobType, description: body.description ?? null, configuration: maskWbtConfiguration(body) };
-    const [created] = await createJobs(c.env, c.get("principal").id, [{ request, id: wbtJobId(body.jobType, Date.now()) }], () => [], {
-      limits: limitsFor(c.env, c.get("principal")),
-      extraStatements: (jobs) => jobs.map((job) => insertRecordStatement(c.env, job, record)),
-    }).catch((err) => {
+    const create = async () => {
+      const request = parseWith(JobRequestSchema, { type: mapped.type, name: body.name, parameters: mapped.parameters });
+      return createJobs(c.env, c.get("principal").id, [{ request, id: wbtJobId(body.jobType, Date.now()) }], () => [], {
+        limits: limitsFor(c.env, c.get("principal")),
+        extraStatements: (jobs) => jobs.map((job) => insertRecordStatement(c.env, job, record)),
+      });
+    };
+    const [created] = await create().catch((err) => {
       throw err instanceof ApiError && err.details ? inConfigurationTerms(err) : err;
     });
     return c.json(toWbtJob(created.job, record), 201);
@@ -56,8 +59,8 @@ export const wbtJobsApi = new Hono<AppEnv>()
     return c.json({ message: immediate ? "Job cancelled successfully" : "Cancellation requested; the running attempt is being stopped", jobId: id });
   });
 
-/** Parameter errors of the mapped job type are reported against the configuration the client sent. */
+/** Errors of the mapped job type are reported against the configuration the client sent. */
 function inConfigurationTerms(err: ApiError): ApiError {
-  const details = err.details!.map((d) => ({ ...d, path: d.path.replace(/^parameters\b/, "configuration") }));
+  const details = err.details!.map((d) => ({ ...d, path: d.path === "type" ? "configuration.handler" : d.path.replace(/^parameters\b/, "configuration") }));
   return new ApiError(err.status, err.code, `Invalid request: ${details[0].path}: ${details[0].message}`, details);
 }

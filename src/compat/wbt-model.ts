@@ -41,7 +41,8 @@ export type MapError = { path: string; message: string };
  * Maps a WbtWebJob request onto a registered job type:
  * Http (3) → `http` with the seed's configuration; BuiltIn (1) → the built-in type named by
  * `configuration.handler` (default `echo`, which returns the configuration); Custom (2) → the
- * registered type named by `configuration.handler`, the other keys being its parameters.
+ * registered type named by `configuration.handler` (in code, or an HTTP job type registered at
+ * run time), the other keys being its parameters.
  */
 export function mapWbtRequest(req: WbtCreate): Mapped | MapError {
   let config: unknown;
@@ -76,8 +77,8 @@ export function mapWbtRequest(req: WbtCreate): Mapped | MapError {
     return { type: handler, parameters: rest };
   }
   if (handler === undefined) return { path: "configuration.handler", message: "a Custom job names its registered job type in configuration.handler" };
-  const type = getJobType(handler);
-  if (!type || type.builtIn) return { path: "configuration.handler", message: `"${handler}" is not a registered custom job type` };
+  if (getJobType(handler)?.builtIn) return { path: "configuration.handler", message: `"${handler}" is not a registered custom job type` };
+  // A name not in code may be an HTTP job type registered at run time: job creation looks it up.
   return { type: handler, parameters: rest };
 }
 

@@ -95,5 +95,5 @@ export async function patchHttpJobType(env: Env, name: string, patch: PatchHttpJ
 export async function removeHttpJobType(env: Env, name: string): Promise<void> {
   const outcome = await deleteHttpJobType(env, name);
   if (outcome === "missing") throw notFound(`Job type "${name}"`);
-  if (outcome === "in_use") throw conflict(`Job type "${name}" has pending or running jobs; cancel them or let them finish first.`);
+  if (outcome === "in_use") throw conflict(`Job type "${name}" has pending or running jobs or is used by a recurring job; let the jobs finish (or cancel them) and delete those recurring jobs first.`);
 }

@@ -65,13 +65,15 @@ export async function updateHttpJobType(env: Env, row: HttpJobTypeRow): Promise<
 }
 
 /**
- * Deletes a type unless a job of it is still pending or running, in one statement. (A job whose
- * creation read the type just before it went keeps its own copy of the definition and still runs.)
+ * Deletes a type unless a job of it is still pending or running, or a recurring job (enabled or
+ * not) makes its runs of it, in one statement. (A job whose creation read the type just before it
+ * went keeps its own copy of the definition and still runs.)
  */
 export async function deleteHttpJobType(env: Env, name: string): Promise<"deleted" | "in_use" | "missing"> {
   const { results } = await env.DB.prepare(
     `DELETE FROM http_job_types WHERE name = ?1 AND NOT EXISTS (
        SELECT 1 FROM http_job_definitions d JOIN jobs j ON j.id = d.job_id WHERE d.type_name = ?1 AND j.status IN ('pending', 'running'))
+       AND NOT EXISTS (SELECT 1 FROM recurring_jobs WHERE type = ?1)
      RETURNING name`,
   )
     .bind(name)

@@ -1,5 +1,6 @@
 import { jobInsertStatements } from "../db/jobs";
 import { activeOccurrences, advanceCursorStatement, cursorGuard, getRecurringJob, type RecurringJobRow } from "../db/recurring-jobs";
+import { resolveRegisteredTypes } from "../http-types/resolve";
 import { cancelJob } from "../services/job-actions";
 import { announceOccurrences, occurrenceRows } from "./occurrences";
 import { planFires } from "./plan";
@@ -27,13 +28,12 @@ export async function fireDue(env: Env, recurringId: string, now: number): Promi
     if (tries === MAX_TRIES) return { exists: true, next: now + RETRY_AFTER_RACES_MS };
 
     const plan = planFires(new Schedule(def.cronExpression, def.timezone), cursor, now, def.missedRunPolicy);
-    const rows = occurrenceRows(def, await applyOverlapPolicy(env, def, plan.slots), now);
-    const results = await env.DB.batch([
-      ...jobInsertStatements(env, rows, now, cursorGuard(def.id, cursor)),
-      advanceCursorStatement(env, def.id, cursor, plan.next),
-    ]);
+    const registered = await resolveRegisteredTypes(env, [def.type]);
+    const rows = occurrenceRows(def, await applyOverlapPolicy(env, def, plan.slots), now, registered);
+    const inserts = jobInsertStatements(env, rows, now, cursorGuard(def.id, cursor));
+    const results = await env.DB.batch([...inserts, ...registered.statements(env, rows), advanceCursorStatement(env, def.id, cursor, plan.next)]);
     if (!results[results.length - 1].results.length) continue;
-    const inserted = new Set(results.slice(0, -1).flatMap((r) => r.results.map((x) => (x as { id: string }).id)));
+    const inserted = new Set(results.slice(0, inserts.length).flatMap((r) => r.results.map((x) => (x as { id: string }).id)));
     await announceOccurrences(env, rows.filter((r) => inserted.has(r.id)), now);
     if (plan.missed) console.log(`recurring job ${def.id}: missed slots since ${new Date(cursor).toISOString()} (${def.missedRunPolicy}); ${inserted.size} run(s) created`);
     return { exists: true, next: plan.next };

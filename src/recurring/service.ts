@@ -11,6 +11,7 @@ import {
 } from "../db/recurring-jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, notFound } from "../http/errors";
+import { resolveRegisteredTypes } from "../http-types/resolve";
 import { keepMaskedSecrets, sealJobParameters } from "../jobs/job-secrets";
 import { newId } from "../lib/ids";
 import { priorityRank } from "../model/job";
@@ -26,7 +27,7 @@ export const NEXT_RUNS_SHOWN = 5;
 
 /** `limits`: those binding the caller (see usage-limits), null for none. */
 export async function createRecurringJob(env: Env, request: RecurringJobRequest, limits: UsageLimits | null, now = Date.now()): Promise<RecurringJobRow> {
-  checkJob(env, request.type, request.parameters);
+  await checkJob(env, request.type, request.parameters);
   checkCronInterval(request.cronExpression, limits);
   await ensureRecurringRoom(env, limits);
   await ensureQueueRoom(env, [request.queue], limits);
@@ -60,7 +61,7 @@ export async function createRecurringJob(env: Env, request: RecurringJobRequest,
 export async function updateRecurringJob(env: Env, id: string, patch: RecurringJobPatch, limits: UsageLimits | null, now = Date.now()): Promise<RecurringJobRow> {
   const current = await getRecurringJob(env, id);
   if (!current) throw notFound("Recurring job");
-  if (patch.parameters) checkJob(env, current.type, patch.parameters);
+  if (patch.parameters) await checkJob(env, current.type, patch.parameters);
   if (patch.cronExpression != null) checkCronInterval(patch.cronExpression, limits);
   if (patch.queue != null) await ensureQueueRoom(env, [patch.queue], limits);
   const cronExpression = patch.cronExpression ?? current.cronExpression;
@@ -109,8 +110,9 @@ export async function deleteRecurringJob(env: Env, id: string): Promise<void> {
 export async function triggerRecurringJob(env: Env, id: string, now = Date.now()): Promise<JobRow> {
   const def = await getRecurringJob(env, id);
   if (!def) throw notFound("Recurring job");
-  const rows = occurrenceRows(def, [null], now);
-  await env.DB.batch(jobInsertStatements(env, rows, now));
+  const registered = await resolveRegisteredTypes(env, [def.type]);
+  const rows = occurrenceRows(def, [null], now, registered);
+  await env.DB.batch([...jobInsertStatements(env, rows, now), ...registered.statements(env, rows)]);
   await announceOccurrences(env, rows, now);
   return asStoredRow(rows[0], now);
 }
@@ -128,7 +130,8 @@ export function upcomingRuns(def: RecurringJobRow, count = NEXT_RUNS_SHOWN): num
   return [def.nextRunAt, ...new Schedule(def.cronExpression, def.timezone).upcoming(def.nextRunAt, count - 1)];
 }
 
-function checkJob(env: Env, type: string, parameters: unknown) {
-  const details = checkTypeAndParameters(type, parameters, readSettings(env), []);
+/** As for a one-off job: a registered HTTP type's parameters are checked against its JSON Schema. */
+async function checkJob(env: Env, type: string, parameters: unknown) {
+  const details = checkTypeAndParameters(type, parameters, readSettings(env), [], await resolveRegisteredTypes(env, [type]));
   if (details.length) throw new ApiError(400, "validation_error", `Invalid request: ${details[0].path}: ${details[0].message}`, details);
 }
