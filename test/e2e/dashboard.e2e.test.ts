@@ -145,7 +145,8 @@ describe("dashboard", () => {
     await page.goto(`${baseUrl()}/dashboard/#/jobs/new`);
     await page.getByLabel("Type *").fill("echo");
     await page.getByLabel("Name").fill("from-the-form");
-    await page.getByLabel("message", { exact: true }).fill("made in the browser");
+    // echo's `message` takes any JSON, so its form is a JSON box.
+    await page.getByLabel("Parameters (JSON)").fill('{"message":"made in the browser"}');
     await page.getByLabel("Delay (hh:mm:ss)").fill("soon");
     await page.getByRole("button", { name: "Create job" }).click();
     await page.getByRole("alert").getByText('delay: must be a duration "hh:mm:ss" or "d.hh:mm:ss"').first().waitFor();
@@ -164,20 +165,18 @@ describe("dashboard", () => {
   it("builds the New-job form from each type's parameter schema in GET /job-types", async () => {
     const { context, page } = await signedInPage(browser, baseUrl(), token());
     await page.goto(`${baseUrl()}/dashboard/#/jobs/new`);
-    await page.getByLabel("Type *").fill("echo");
-    await page.getByText("Returns `message`").waitFor();
+    await page.getByLabel("Type *").fill("word-count");
+    await page.getByText("Counts the words").waitFor();
     expect(await page.getByLabel("Parameters (JSON)").count()).toBe(0);
     await page.getByLabel("Name").fill("schema-form");
-    await page.getByLabel("message", { exact: true }).fill("from the schema");
-    await page.getByLabel("sleepMs").fill("-5");
     await page.getByRole("button", { name: "Create job" }).click();
-    await page.getByRole("alert").getByText("parameters.sleepMs").first().waitFor();
-    await page.getByLabel("sleepMs").fill("10");
+    await page.getByRole("alert").getByText("parameters.text").first().waitFor();
+    await page.getByLabel("text *").fill("three little words");
     await page.getByRole("button", { name: "Create job" }).click();
     await page.getByRole("heading", { name: "schema-form" }).waitFor();
     await page.locator("main .badge.completed").first().waitFor({ timeout: 20_000 });
     const id = decodeURIComponent(page.url().split("#/jobs/")[1]);
-    expect((await call(`/jobs/${id}`)).json.result).toEqual({ echo: "from the schema", attempt: 1 });
+    expect((await call(`/jobs/${id}`)).json.result).toEqual({ words: 3, characters: 18 });
     await context.close();
   });
 
