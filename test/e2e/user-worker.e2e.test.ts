@@ -98,6 +98,14 @@ function runsTheSeedJobs(project: () => string) {
     expect(done).toMatchObject({ status: "completed", recurringId: created.json.id, result: { backupType: "incremental", destination: "s3://backups/" } });
   });
 
+  it("also takes the parameter names to/subject/template and databases/destination", async () => {
+    const email = await call("/jobs", { body: { type: "EmailNotificationJob", parameters: { to: "ops@example.com", subject: "Hello", template: "welcome-email" } } });
+    const backup = await call("/jobs", { body: { type: "DataBackupJob", parameters: { databases: ["orders", "users"], destination: "s3://backups/" } } });
+    expect([email.status, backup.status]).toEqual([201, 201]);
+    expect(await finished(email.json.id)).toMatchObject({ status: "completed", result: { deliveryStatus: "delivered" } });
+    expect(await finished(backup.json.id)).toMatchObject({ status: "completed", result: { backupType: "full", databases: ["orders", "users"], destination: "s3://backups/" } });
+  });
+
   it("refuses an unknown type naming the user's and the built-in types, and bad parameters naming the field", async () => {
     const unknown = await call("/jobs", { body: { type: "SmsJob" } });
     expect(unknown.status).toBe(400);
