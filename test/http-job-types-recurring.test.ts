@@ -1,36 +1,16 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { recurringSchedulerFor } from "../src/recurring/client";
 import { advance, type RecurringScheduler } from "../src/recurring/recurring-scheduler";
 import { ADMIN, api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 import { requestJson, type CallInit } from "./support/client-core";
+import { seedJob, serviceRegistrar } from "./http-job-type-helpers";
 import { setReceiverSecret } from "./webhook-helpers";
 
-const EMAIL_SCHEMA = {
-  type: "object",
-  required: ["recipientEmail", "templateId"],
-  properties: { recipientEmail: { type: "string", format: "email" }, templateId: { type: "string", minLength: 1 } },
-  additionalProperties: false,
-};
-const PARAMETERS = { recipientEmail: "newuser@example.com", templateId: "welcome-email" };
+const PARAMETERS = seedJob("").parameters;
 
-const registered: string[] = [];
-afterAll(async () => {
-  for (const name of registered) await api(`/job-types/${name}`, { method: "DELETE" });
-});
-
-/** Registers a type served by the local receiver under `tag`, which then verifies with its secret. */
-async function registerService(tag: string, query = "", extra: Record<string, unknown> = {}) {
-  const name = `Digest-${crypto.randomUUID().slice(0, 8)}`;
-  const res = await api("/job-types", {
-    body: { name, url: `${targetUrl()}/service/${tag}${query}`, parameters: EMAIL_SCHEMA, timeoutSeconds: 5, maxRetries: 2, ...extra },
-  });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  registered.push(name);
-  await setReceiverSecret(tag, res.json.secret);
-  return res.json as { name: string; secret: string };
-}
+const { registerService } = serviceRegistrar("Digest");
 
 /** A recurring job of `type`, created disabled so that only the test decides when it runs. */
 async function recurring(type: string, extra: Record<string, unknown> = {}) {

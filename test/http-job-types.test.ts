@@ -1,47 +1,15 @@
 import { env, exports } from "cloudflare:workers";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readSettings } from "../src/config";
 import { ApiError } from "../src/http/errors";
 import { schedulerFor } from "../src/scheduler/client";
 import { RegisterHttpJobTypeSchema } from "../src/http-types/model";
 import { registerHttpJobType } from "../src/http-types/registration";
 import { api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+import { EMAIL_SCHEMA, seedJob, serviceRegistrar } from "./http-job-type-helpers";
 import { setReceiverSecret } from "./webhook-helpers";
 
-const EMAIL_SCHEMA = {
-  type: "object",
-  required: ["recipientEmail", "templateId"],
-  properties: { recipientEmail: { type: "string", format: "email" }, templateId: { type: "string", minLength: 1 } },
-  additionalProperties: false,
-};
-// Seed 000's "Create Job" request, verbatim but for the queue.
-const seedJob = (type: string, queue: string) => ({
-  type,
-  name: "Welcome Email",
-  parameters: { recipientEmail: "newuser@example.com", templateId: "welcome-email" },
-  priority: "normal",
-  delay: "00:00:00",
-  maxRetries: 3,
-  cronExpression: null,
-  queue,
-});
-
-const registered: string[] = [];
-afterAll(async () => {
-  for (const name of registered) await api(`/job-types/${name}`, { method: "DELETE" });
-});
-
-/** Registers a type served by the local receiver under `tag`, which then verifies with its secret. */
-async function registerService(tag: string, query = "", extra: Record<string, unknown> = {}) {
-  const name = `Email-${crypto.randomUUID().slice(0, 8)}`;
-  const res = await api("/job-types", {
-    body: { name, url: `${targetUrl()}/service/${tag}${query}`, parameters: EMAIL_SCHEMA, timeoutSeconds: 5, maxRetries: 2, ...extra },
-  });
-  expect(res.status, JSON.stringify(res.json)).toBe(201);
-  registered.push(name);
-  await setReceiverSecret(tag, res.json.secret);
-  return res.json as { name: string; secret: string };
-}
+const { registerService, track } = serviceRegistrar("Email");
 
 const jobCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
 
@@ -139,7 +107,7 @@ describe("registering HTTP job types", () => {
     // The test deployment allows private targets (as local development does).
     await registerService(`private-${crypto.randomUUID()}`);
     const patch = await registerHttpJobType(env, RegisterHttpJobTypeSchema.parse({ name: `Public-${crypto.randomUUID().slice(0, 8)}`, url: "https://jobs.example.com/run" }), strict);
-    registered.push(patch.row.name);
+    track(patch.row.name);
     const { patchHttpJobType } = await import("../src/http-types/registration");
     const err = await patchHttpJobType(env, patch.row.name, { url: "http://192.168.1.10/run" }, strict).catch((e) => e);
     expect(err.status).toBe(400);

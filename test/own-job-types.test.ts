@@ -7,6 +7,7 @@ import repositoryWorker from "../src/index";
 import { wordCount } from "../src/jobs/examples/word-count";
 import { getJobType } from "../src/jobs/registry";
 import { ADMIN, api, BASE, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+import { seedJob } from "./http-job-type-helpers";
 
 type Seen = { attempts: number[]; cancelReason?: string } | null;
 const jobService = () => (env as unknown as { JOB_SERVICE: { seen(id: string): Promise<Seen> } }).JOB_SERVICE;
@@ -83,17 +84,7 @@ describe("createEdgeTicker: what a user's Worker serves", () => {
 
 describe("own job types (in this Worker)", () => {
   it("runs the seed's EmailNotificationJob request verbatim to completion", async () => {
-    const created = await api("/jobs", {
-      body: {
-        type: "EmailNotificationJob",
-        name: "Welcome Email",
-        parameters: { recipientEmail: "newuser@example.com", templateId: "welcome-email" },
-        priority: "normal",
-        delay: "00:00:00",
-        maxRetries: 3,
-        cronExpression: null,
-      },
-    });
+    const created = await api("/jobs", { body: seedJob("EmailNotificationJob") });
     expect(created.status).toBe(201);
     const done = await waitForStatus(created.json.id, ["completed", "failed"]);
     expect(done).toMatchObject({ status: "completed", result: { messageId: `msg-${created.json.id}`, deliveryStatus: "delivered" }, timeoutSeconds: 7 });
