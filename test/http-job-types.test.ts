@@ -70,6 +70,7 @@ describe("registering HTTP job types", () => {
       { name, url: "ftp://example.com/x" },
       { name: "1starts-with-digit", url },
       { name, url, timeoutSeconds: 0 },
+      { name, url, timeoutSeconds: 841 },
       { name, url, callbackTimeoutSeconds: 8 * 86_400 },
       { name, url, headers: { "webhook-signature": "forged" } },
       { name, url, unknownField: true },

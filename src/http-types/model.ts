@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MAX_RESULT_BYTES } from "../execution/run-attempt";
 import { iso } from "../lib/time";
+import { TimeoutSecondsSchema } from "../model/job";
 
 export const HTTP_TYPE_DEFAULTS = { timeoutSeconds: 30, maxRetries: 3, callbackTimeoutSeconds: 3600 };
 /** The longest a job may wait for its service's callback after a 202 (7 days). */
@@ -22,7 +23,7 @@ const Fields = {
   url: z.string().url(),
   description: z.string().max(1000).nullable(),
   parameters: z.record(z.string(), z.unknown()).nullable().describe("a JSON Schema (2020-12) with type object; null accepts any object"),
-  timeoutSeconds: z.number().int().min(1).max(900).describe("how long one delivery request may take"),
+  timeoutSeconds: TimeoutSecondsSchema.describe("how long one delivery request may take"),
   maxRetries: z.number().int().min(0).max(25),
   callbackTimeoutSeconds: z.number().int().min(1).max(MAX_CALLBACK_TIMEOUT_SECONDS).describe("how long an attempt answered 202 waits for its callback"),
   headers: Headers,
