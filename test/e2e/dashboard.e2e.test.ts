@@ -220,10 +220,26 @@ describe("dashboard", () => {
       expect(enabled.filter((t) => t !== "Filter"), hash).toEqual(hash === "#/jobs/new" ? ["name", "delay", "maxRetries"] : []);
       const disabled = page.locator("main button[disabled]");
       expect(await disabled.count(), hash).toBeGreaterThan(0);
-      expect(await disabled.first().getAttribute("title")).toMatch(/Needs the tickerq:(write|admin) scope/);
+      expect(await disabled.first().getAttribute("title")).toMatch(/Needs the tickerq:(write|queue-admin|admin) scope/);
     }
     await page.goto(`${baseUrl()}/dashboard/#/webhooks`);
     await page.getByText("need the tickerq:admin scope").waitFor();
+    await context.close();
+  });
+
+  it("gives a read/write token no enabled queue control: those need tickerq:queue-admin", async () => {
+    const key = await call("/keys", { body: { name: "writer", scopes: ["tickerq:read", "tickerq:write"] } });
+    const { context, page } = await signedInPage(browser, baseUrl(), key.json.key);
+    await page.goto(`${baseUrl()}/dashboard/#/queues`);
+    await page.locator("article[data-queue]").first().waitFor();
+    const card = page.locator("article[data-queue]").first();
+    for (const name of ["Save", "Pause", "Clear pending", "Clear failed"]) {
+      const button = card.getByRole("button", { name, exact: true });
+      if (!(await button.count())) continue;
+      expect(await button.isDisabled(), name).toBe(true);
+      expect(await button.getAttribute("title"), name).toMatch(/tickerq:queue-admin/);
+    }
+    expect(await card.locator("input[name=workers]").isDisabled()).toBe(true);
     await context.close();
   });
 

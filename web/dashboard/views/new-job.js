@@ -11,11 +11,15 @@ export function newJobPage(ctx) {
   let types = [];
   let schemaFields = null; // [name, schema] when the type's parameters are a flat object schema
 
+  let shown = null; // the form now on screen: re-rendering the same one would wipe what was typed
   function showType() {
     const t = types.find((x) => x.name === typeInput.value);
     fill(description, t?.description ?? "");
     const props = t?.parameters?.type === "object" && t.parameters.properties ? Object.entries(t.parameters.properties) : null;
     schemaFields = props && props.every(([, s]) => ["string", "number", "integer", "boolean"].includes(s.type) || s.enum) ? props : null;
+    const form = schemaFields ? `schema:${t.name}` : "json";
+    if (form === shown) return;
+    shown = form;
     if (schemaFields) {
       const required = new Set(t.parameters.required ?? []);
       fill(

@@ -6,13 +6,14 @@ import { livePage } from "./common.js";
 export function queuesPage(ctx) {
   const list = h("div", { class: "grid" });
   const el = h("div", {}, h("h1", {}, "Queues"), list);
-  const w = "tickerq:write";
+  // Configure, pause, resume and clear need the queue-admin scope (admin implies it).
+  const w = "tickerq:queue-admin";
   const path = (name, action = "") => `/queues/${encodeURIComponent(name)}${action}`;
   const jobs = (n) => `${num(n)} ${n === 1 ? "job" : "jobs"}`;
 
   function card(q) {
     const s = q.settings ?? {};
-    const canWrite = ctx.session.can(w);
+    const canAdminister = ctx.session.can(w);
     const idp = `q-${q.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
     const settings = h(
       "form",
@@ -33,10 +34,10 @@ export function queuesPage(ctx) {
           }
         },
       },
-      h("label", { for: `${idp}-w` }, "Workers", h("input", { id: `${idp}-w`, name: "workers", type: "number", min: 1, max: 1000, value: q.workers, disabled: !canWrite, size: 5 })),
-      h("label", { for: `${idp}-l` }, "Rate limit (starts)", h("input", { id: `${idp}-l`, name: "limit", type: "number", min: 1, value: s.rateLimit?.limit ?? "", placeholder: "none", disabled: !canWrite, size: 6 })),
-      h("label", { for: `${idp}-i` }, "per seconds", h("input", { id: `${idp}-i`, name: "interval", type: "number", min: 1, value: s.rateLimit?.intervalSeconds ?? "", disabled: !canWrite, size: 5 })),
-      h("button", { type: "submit", class: "ghost", disabled: !canWrite, title: canWrite ? null : "Needs the tickerq:write scope; this token is read-only" }, "Save"),
+      h("label", { for: `${idp}-w` }, "Workers", h("input", { id: `${idp}-w`, name: "workers", type: "number", min: 1, max: 1000, value: q.workers, disabled: !canAdminister, size: 5 })),
+      h("label", { for: `${idp}-l` }, "Rate limit (starts)", h("input", { id: `${idp}-l`, name: "limit", type: "number", min: 1, value: s.rateLimit?.limit ?? "", placeholder: "none", disabled: !canAdminister, size: 6 })),
+      h("label", { for: `${idp}-i` }, "per seconds", h("input", { id: `${idp}-i`, name: "interval", type: "number", min: 1, value: s.rateLimit?.intervalSeconds ?? "", disabled: !canAdminister, size: 5 })),
+      h("button", { type: "submit", class: "ghost", disabled: !canAdminister, title: canAdminister ? null : "Needs the tickerq:queue-admin scope" }, "Save"),
     );
     const paused = q.status === "paused";
     return h(
