@@ -49,7 +49,8 @@ export type PerformanceFilter = z.input<typeof PerformanceQuery>;
 export type JobTypesFilter = z.input<typeof JobTypesQuery>;
 
 // Responses: what the handlers return.
-export type JobSummary = Out<typeof jobsApi, "/", "$post">;
+/** POST /jobs of a one-off job (a cronExpression makes it a recurring job: use recurring.create). */
+export type JobSummary = Out<typeof jobsApi, "/:id/retry", "$post">;
 export type JobPage = Out<typeof jobsApi, "/", "$get">;
 export type JobDetails = Out<typeof jobsApi, "/:id", "$get">;
 export type BatchResult = Out<typeof jobsApi, "/batch", "$post">;
