@@ -2,23 +2,23 @@
 // nothing of the server is in the built client).
 import type { Hono } from "hono";
 import type { z } from "zod";
-import type { jobsApi } from "../api/jobs";
-import type { jobsBulkApi } from "../api/jobs-bulk";
-import type { jobTypesApi } from "../api/job-types";
-import type { CreateKeySchema, keysApi } from "../api/keys";
-import type { meApi } from "../api/me";
-import type { metricsApi } from "../api/metrics";
-import type { queuesApi } from "../api/queues";
-import type { ticketsApi } from "../api/realtime";
-import type { recurringApi } from "../api/recurring";
-import type { webhooksApi } from "../api/webhooks";
-import type { PatchHttpJobTypeSchema, RegisterHttpJobTypeSchema } from "../http-types/model";
-import type { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, JobStatus, ListJobsQuery, RetryRequestSchema } from "../model/job";
-import type { BulkJobsRequestSchema } from "../model/job-bulk";
-import type { JobTypesQuery, PerformanceQuery } from "../model/metrics";
-import type { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
-import type { ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
-import type { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema } from "../webhooks/model";
+import type { jobsApi } from "../api/jobs.js";
+import type { jobsBulkApi } from "../api/jobs-bulk.js";
+import type { jobTypesApi } from "../api/job-types.js";
+import type { CreateKeySchema, keysApi } from "../api/keys.js";
+import type { meApi } from "../api/me.js";
+import type { metricsApi } from "../api/metrics.js";
+import type { queuesApi } from "../api/queues.js";
+import type { ticketsApi } from "../api/realtime.js";
+import type { recurringApi } from "../api/recurring.js";
+import type { webhooksApi } from "../api/webhooks.js";
+import type { PatchHttpJobTypeSchema, RegisterHttpJobTypeSchema } from "../http-types/model.js";
+import type { BatchRequestSchema, ExecuteRequestSchema, JobRequestSchema, JobStatus, ListJobsQuery, RetryRequestSchema } from "../model/job.js";
+import type { BulkJobsRequestSchema } from "../model/job-bulk.js";
+import type { JobTypesQuery, PerformanceQuery } from "../model/metrics.js";
+import type { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue.js";
+import type { ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring.js";
+import type { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema } from "../webhooks/model.js";
 
 type SchemaOf<A> = A extends Hono<any, infer S, any> ? S : never;
 /** What a route's handler answers with (`c.json(...)`), as JSON. */
@@ -84,7 +84,7 @@ export type Me = Out<typeof meApi, "/", "$get">;
 /** GET /keys lists keys; the element type. */
 export type ApiKey = KeyList["keys"][number];
 
-import type { Envelope, FilterSchema, Topic } from "../realtime/messages";
+import type { Envelope, FilterSchema, Topic } from "../realtime/messages.js";
 export type { Topic };
 /** Narrows a subscription: each filter one value or a list; every filter given must match. */
 export type SubscriptionFilters = z.input<typeof FilterSchema>;
