@@ -1,3 +1,4 @@
+import { build } from "esbuild";
 import { WebSocket } from "ws";
 import { describe, expect, it } from "vitest";
 import { createClient, EdgeTickerError, TickerQClient, type LiveMessage } from "../../src/client/index";
@@ -19,6 +20,14 @@ function trackedWebSocket() {
 }
 
 describe("typed client (edge-ticker/client) against wrangler dev", () => {
+  it("bundles from its own files alone: no server module and no package at run time", async () => {
+    const result = await build({ entryPoints: ["src/client/index.ts"], bundle: true, format: "esm", platform: "neutral", write: false, metafile: true, logLevel: "silent" });
+    expect(Object.keys(result.metafile.inputs).every((f) => f.startsWith("src/client/"))).toBe(true);
+    const text = result.outputFiles[0].text;
+    expect(text).not.toMatch(/^import /m);
+    expect(text).not.toMatch(/\bprocess\.|node:/);
+  });
+
   it("the seed's TickerQClient snippet works as written: scheduleJob then getJobs", async () => {
     const client = new TickerQClient(baseUrl(), token());
     const queue = uniqueQueue("seed");
