@@ -25,6 +25,11 @@ const SettingsSchema = z.object({
   MAX_RECURRING_JOBS: positiveInt(1000),
   MAX_QUEUES: positiveInt(100),
   MAX_TOTAL_WORKERS: positiveInt(500),
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((o) => o.trim().replace(/\/+$/, "")).filter(Boolean))
+    .catch([]),
 });
 
 export type Settings = {
@@ -41,6 +46,8 @@ export type Settings = {
   selfReconcile: boolean;
   /** Lets echo keep a ledger and sleep longer than ECHO_MAX_SLEEP_MS (tests, the fault suite, benchmarks). */
   devJobTypes: boolean;
+  /** Browser origins (scheme://host[:port]) that may call the API cross-origin; empty: no CORS headers at all. */
+  corsOrigins: string[];
   /** The limits below bind every key without the admin scope; see src/services/usage-limits.ts. */
   limits: UsageLimits;
 };
@@ -68,6 +75,7 @@ export function readSettings(env: Partial<Env>): Settings {
     metricsRetentionMs: s.METRICS_RETENTION_DAYS * 86_400_000,
     selfReconcile: s.SELF_RECONCILE,
     devJobTypes: s.DEV_JOB_TYPES,
+    corsOrigins: s.CORS_ORIGINS,
     limits: {
       minCronIntervalMs: s.MIN_CRON_INTERVAL_SECONDS * 1000,
       maxRecurringJobs: s.MAX_RECURRING_JOBS,

@@ -19,6 +19,7 @@ import { webhooksApi } from "../api/webhooks";
 import { readSettings } from "../config";
 import type { AppEnv } from "./app-env";
 import { requireAuth } from "./auth";
+import { corsForListedOrigins } from "./cors";
 import { ApiError, renderError } from "./errors";
 
 const coreApi = () => new Hono<AppEnv>()
@@ -54,6 +55,8 @@ export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv
   const app = new Hono<AppEnv>({ strict: false });
   app.onError(renderError);
   app.notFound((c) => renderError(new ApiError(404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`), c));
+  // First, so that a preflight from a listed origin is answered before any authentication.
+  app.use("*", corsForListedOrigins);
   // The WbtWebJob-compatible API keeps that service's own paths, outside the base path ("/api/jobs/*" covers "/api/jobs" too).
   // Ahead of the base path's routes, so with an empty base path its streaming hub is not put under the header-only guard.
   app.use("/api/jobs/*", requireAuth).route("/api/jobs", wbtJobsApi);
