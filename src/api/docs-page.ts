@@ -1,0 +1,58 @@
+import { html } from "hono/html";
+import type { OpenApiDocument } from "./openapi";
+
+type Operation = OpenApiDocument["paths"][string][string];
+type Parameter = { name: string; in: string; required?: boolean; schema?: unknown };
+
+const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:64rem;padding:0 1rem;color:#1b1f24}
+code,pre{font:12px ui-monospace,monospace;background:#f1f3f5;border-radius:3px}code{padding:0 .25em}pre{padding:.6em;overflow:auto;max-height:28em}
+section{border-top:1px solid #d0d7de;padding:.6em 0}h2{margin-top:2em;text-transform:capitalize}h3{font-size:1em;margin:.2em 0}
+.m{display:inline-block;min-width:4.2em;font-weight:600;text-transform:uppercase}.get{color:#0969da}.post{color:#1a7f37}.patch{color:#9a6700}.delete{color:#cf222e}
+table{border-collapse:collapse}td,th{text-align:left;padding:.15em .6em .15em 0;vertical-align:top}summary{cursor:pointer}nav a{margin-right:.8em}`;
+
+const pretty = (schema: unknown) => JSON.stringify(schema, null, 2);
+
+function renderOperation(method: string, path: string, op: Operation) {
+  const parameters = op.parameters as Parameter[];
+  const body = "requestBody" in op ? op.requestBody?.content["application/json"].schema : undefined;
+  const scopes = op.security.flatMap((s) => s.bearer);
+  return html`<section id="${op.operationId}">
+    <h3><span class="m ${method}">${method}</span> <code>${path}</code></h3>
+    <p>${op.summary}</p>
+    <p>${op.security.length === 0 ? "No token needed." : scopes.length ? html`Bearer token with scope <code>${scopes.join(", ")}</code>.` : "Bearer token."}</p>
+    ${parameters.length
+      ? html`<table><tr><th>Parameter</th><th>In</th><th>Schema</th></tr>${parameters.map(
+          (p) => html`<tr><td><code>${p.name}</code>${p.required ? " (required)" : ""}</td><td>${p.in}</td><td><code>${JSON.stringify(p.schema)}</code></td></tr>`,
+        )}</table>`
+      : ""}
+    ${body ? html`<details><summary>Request body (application/json)</summary><pre>${pretty(body)}</pre></details>` : ""}
+    <table>${Object.entries(op.responses as Record<string, { description: string; content?: Record<string, { schema: unknown }> }>).map(
+      ([status, r]) => html`<tr><td><b>${status}</b></td><td>${r.description}${r.content?.["application/json"]
+        ? html`<details><summary>Schema</summary><pre>${pretty(r.content["application/json"].schema)}</pre></details>`
+        : ""}</td></tr>`,
+    )}</table>
+  </section>`;
+}
+
+/** The document as one self-contained HTML page, rendered here so the page makes no request of its own. */
+export function renderDocsPage(doc: OpenApiDocument, documentUrl: string) {
+  const byTag = new Map<string, ReturnType<typeof renderOperation>[]>();
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const tag = op.tags[0];
+      byTag.set(tag, [...(byTag.get(tag) ?? []), renderOperation(method, path, op)]);
+    }
+  }
+  const tags = [...byTag.keys()].sort();
+  return html`<!doctype html>
+<html lang="en">
+  <head><meta charset="utf-8" /><meta name="viewport" content="width=device-width,initial-scale=1" /><title>${doc.info.title}</title><style>${STYLE}</style></head>
+  <body>
+    <h1>${doc.info.title}</h1>
+    <p>${doc.info.description}</p>
+    <p>OpenAPI ${doc.openapi} document: <a href="${documentUrl}">${documentUrl}</a>. Errors have the shape <code>{ error, message, details? }</code>.</p>
+    <nav>${tags.map((t) => html`<a href="#tag-${t}">${t}</a>`)}</nav>
+    ${tags.map((t) => html`<h2 id="tag-${t}">${t}</h2>${byTag.get(t)}`)}
+  </body>
+</html>`;
+}
