@@ -1,0 +1,39 @@
+import { validate } from "@readme/openapi-parser";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { baseUrl, call, token } from "./client";
+
+const run = promisify(execFile);
+const DOCUMENT = "/api/tickerq/openapi.json";
+
+async function pythonHasValidators(): Promise<boolean> {
+  try {
+    await run("python3", ["-c", "import openapi_spec_validator, openapi_schema_validator"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("the OpenAPI document, outside TypeScript", () => {
+  it("is a valid OpenAPI 3.1 document for @readme/openapi-parser, with no warnings", async () => {
+    const doc = (await call("/openapi.json", { token: null })).json;
+    const result = await validate(structuredClone(doc));
+    expect(result.valid ? [] : result.errors, JSON.stringify(result)).toEqual([]);
+    expect(result.warnings).toEqual([]);
+    expect(result.specification).toBe("OpenAPI");
+  });
+
+  it("drives create, get and list from Python, checking each response against the document", async (ctx) => {
+    if (!(await pythonHasValidators())) ctx.skip();
+    const queue = `py-${crypto.randomUUID().slice(0, 8)}`;
+    const script = fileURLToPath(new URL("./python/document_client.py", import.meta.url));
+    const { stdout } = await run("python3", [script, baseUrl(), token(), DOCUMENT, queue]);
+    const out = JSON.parse(stdout);
+    expect(out.created).toMatch(/^job_/);
+    expect(out.listed).toEqual([out.created]);
+    expect(out.missing).toBe("not_found");
+  });
+});
