@@ -77,19 +77,24 @@ describe("OpenAPI: generated from the registered routes", () => {
 
   it("serves the document of the app it runs in, with unique operation ids, scopes and response schemas", async () => {
     const { json: doc } = await api("/openapi.json", { token: null });
+    const named = (schema: any) => doc.components.schemas[schema.$ref.replace("#/components/schemas/", "")];
     const ops = Object.values(doc.paths).flatMap((o: any) => Object.values(o)) as any[];
     const ids = ops.map((op) => op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.operationId).toBe("getJobsById");
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.security).toEqual([{ bearer: ["tickerq:read"] }]);
     expect(doc.paths["/api/tickerq/health"].get.security).toEqual([]);
-    const jobSchema = doc.paths["/api/tickerq/jobs/{id}"].get.responses["200"].content["application/json"].schema;
+    expect(doc.paths["/api/tickerq/jobs/{id}"].get.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/JobDetails" });
+    const jobSchema = named(doc.paths["/api/tickerq/jobs/{id}"].get.responses["200"].content["application/json"].schema);
     expect(jobSchema.required).toEqual(expect.arrayContaining(["id", "status", "executionHistory", "parameters"]));
     expect(jobSchema.properties.status.enum).toEqual(["pending", "running", "completed", "failed", "cancelled"]);
     const list = doc.paths["/api/tickerq/jobs"].get.responses["200"].content["application/json"].schema;
-    expect(list.properties.jobs.items.required).toContain("scheduledAt");
+    expect(list.properties.jobs.items).toEqual({ $ref: "#/components/schemas/JobSummary" });
+    expect(named(list.properties.jobs.items).required).toContain("scheduledAt");
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.responses["404"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
-    expect(doc.paths["/api/tickerq/queues"].get.responses["200"].content["application/json"].schema.properties.queues.items.properties).toHaveProperty("throughput");
+    expect(named(doc.paths["/api/tickerq/queues"].get.responses["200"].content["application/json"].schema.properties.queues.items).properties).toHaveProperty("throughput");
+    // Every reference points at a schema the document has.
+    for (const ref of JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)) expect(named({ $ref: ref[1] }), ref[1]).toBeDefined();
     // The summaries, scopes and status meanings of the former hand-kept table are still there.
     expect(doc.paths["/api/tickerq/jobs/{id}/cancel"].post.responses["202"].description).toBe("cancel requested");
     expect(doc.paths["/api/tickerq/queues/{name}"].patch.security).toEqual([{ bearer: ["tickerq:queue-admin"] }]);
@@ -174,6 +179,8 @@ describe("docs page", () => {
     expect(text).not.toMatch(/(src|href)="https?:/i);
     for (const ops of Object.values(doc.paths) as any[]) for (const op of Object.values(ops) as any[]) expect(text).toContain(`id="${op.operationId}"`);
     expect(text).toContain("executionHistory");
+    expect(text).toContain('<a href="#schema-JobDetails">JobDetails</a>');
+    expect(text).toContain('id="schema-JobDetails"');
     expect(text).toContain("Schedule a job");
   });
 

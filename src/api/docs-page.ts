@@ -11,6 +11,17 @@ section{border-top:1px solid #d0d7de;padding:.6em 0}h2{margin-top:2em;text-trans
 table{border-collapse:collapse}td,th{text-align:left;padding:.15em .6em .15em 0;vertical-align:top}summary{cursor:pointer}nav a{margin-right:.8em}`;
 
 const pretty = (schema: unknown) => JSON.stringify(schema, null, 2);
+const COMPONENT = "#/components/schemas/";
+
+/** A named schema as a link to its entry below; any other schema as collapsible JSON. */
+function renderSchema(label: string, schema: unknown) {
+  const ref = (schema as { $ref?: string }).$ref;
+  if (ref?.startsWith(COMPONENT) && Object.keys(schema as object).length === 1) {
+    const id = ref.slice(COMPONENT.length);
+    return html`<div>${label}: <a href="#schema-${id}">${id}</a></div>`;
+  }
+  return html`<details><summary>${label}</summary><pre>${pretty(schema)}</pre></details>`;
+}
 
 function renderOperation(method: string, path: string, op: Operation) {
   const parameters = op.parameters as Parameter[];
@@ -25,11 +36,9 @@ function renderOperation(method: string, path: string, op: Operation) {
           (p) => html`<tr><td><code>${p.name}</code>${p.required ? " (required)" : ""}</td><td>${p.in}</td><td><code>${JSON.stringify(p.schema)}</code></td></tr>`,
         )}</table>`
       : ""}
-    ${body ? html`<details><summary>Request body (application/json)</summary><pre>${pretty(body)}</pre></details>` : ""}
+    ${body ? renderSchema("Request body (application/json)", body) : ""}
     <table>${Object.entries(op.responses as Record<string, { description: string; content?: Record<string, { schema: unknown }> }>).map(
-      ([status, r]) => html`<tr><td><b>${status}</b></td><td>${r.description}${r.content?.["application/json"]
-        ? html`<details><summary>Schema</summary><pre>${pretty(r.content["application/json"].schema)}</pre></details>`
-        : ""}</td></tr>`,
+      ([status, r]) => html`<tr><td><b>${status}</b></td><td>${r.description}${r.content?.["application/json"] ? renderSchema("Schema", r.content["application/json"].schema) : ""}</td></tr>`,
     )}</table>
   </section>`;
 }
@@ -51,8 +60,10 @@ export function renderDocsPage(doc: OpenApiDocument, documentUrl: string) {
     <h1>${doc.info.title}</h1>
     <p>${doc.info.description}</p>
     <p>OpenAPI ${doc.openapi} document: <a href="${documentUrl}">${documentUrl}</a>. Errors have the shape <code>{ error, message, details? }</code>.</p>
-    <nav>${tags.map((t) => html`<a href="#tag-${t}">${t}</a>`)}</nav>
+    <nav>${tags.map((t) => html`<a href="#tag-${t}">${t}</a>`)}<a href="#schemas">schemas</a></nav>
     ${tags.map((t) => html`<h2 id="tag-${t}">${t}</h2>${byTag.get(t)}`)}
+    <h2 id="schemas">Schemas</h2>
+    ${Object.entries(doc.components.schemas).map(([id, schema]) => html`<section id="schema-${id}"><h3>${id}</h3><pre>${pretty(schema)}</pre></section>`)}
   </body>
 </html>`;
 }

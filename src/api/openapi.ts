@@ -51,6 +51,26 @@ const CancelledJobSchema = JobSummarySchema.extend({ cancelRequested: z.boolean(
 const ClearedQueueSchema = z.object({ queue: z.string(), clearedPending: z.number().int(), clearedFailed: z.number().int(), hasMore: z.boolean() });
 const JobTypeSchema = z.union([CodeJobTypeSchema, HttpJobTypeSchema]);
 
+/** Response shapes the document names in components.schemas, so generated clients get named types. */
+const NAMED = z.registry<{ id: string }>();
+for (const [id, schema] of Object.entries({
+  Error: ErrorShape,
+  JobSummary: JobSummarySchema,
+  JobDetails: JobDetailsSchema,
+  JobLogLine: JobLogLineSchema,
+  CancelledJob: CancelledJobSchema,
+  RecurringJob: RecurringJobSchema,
+  RecurringJobDetails: RecurringJobDetailsSchema,
+  QueueSummary: QueueSummarySchema,
+  QueueDetails: QueueDetailsSchema,
+  ClearedQueue: ClearedQueueSchema,
+  CodeJobType: CodeJobTypeSchema,
+  HttpJobType: HttpJobTypeSchema,
+  Webhook: WebhookSchema,
+  Delivery: DeliverySchema,
+  Health: HealthSchema,
+})) NAMED.add(schema, { id });
+
 /** Described routes; the document lists the routes the app registers and takes each one's description from here. */
 const ROUTES: RouteDoc[] = [
   { method: "get", path: "/openapi.json", summary: "This document, generated from the registered routes and their zod schemas (no auth)", responses: { 200: "the OpenAPI 3.1 document" } },
@@ -144,6 +164,15 @@ export const UNDESCRIBED = "Added by this deployment (not described)";
 const fullPath = (basePath: string, r: RouteDoc) => (r.root ? r.path : `${basePath}${r.path}`.replace(/(.)\/$/, "$1"));
 const ERROR_CONTENT = { "application/json": { schema: { $ref: "#/components/schemas/Error" } } };
 const schemaOf = (schema: z.ZodType, io: "input" | "output") => z.toJSONSchema(schema, { io, unrepresentable: "any" });
+type JsonSchema = Record<string, unknown>;
+
+/** A response schema whose named parts become references to components.schemas (which it fills in). */
+function responseSchemaOf(schema: z.ZodType, components: Record<string, JsonSchema>): JsonSchema {
+  const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io: "output", unrepresentable: "any", metadata: NAMED }) as JsonSchema;
+  const toComponents = (s: unknown) => JSON.parse(JSON.stringify(s).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
+  for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) components[id] ??= toComponents(def);
+  return toComponents(rest);
+}
 
 /** Hono's `/jobs/:id` as OpenAPI's `/jobs/{id}` (a `:name{regex}` parameter keeps only its name). */
 export const openApiPath = (honoPath: string) => honoPath.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
@@ -178,7 +207,7 @@ function operationId(method: Method, path: string): string {
   return method + words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 }
 
-function operation(method: Method, path: string, doc: RouteDoc | undefined, basePath: string) {
+function operation(method: Method, path: string, doc: RouteDoc | undefined, basePath: string, components: Record<string, JsonSchema>) {
   const parameters = [
     ...[...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } })),
     ...(doc?.query
@@ -189,7 +218,7 @@ function operation(method: Method, path: string, doc: RouteDoc | undefined, base
   for (const [status, response] of Object.entries(doc?.responses ?? { 200: "the result" })) {
     const { description, schema } = typeof response === "string" ? { description: response, schema: undefined } : response;
     if (Number(status) >= 400) responses[status] = { description, content: ERROR_CONTENT };
-    else responses[status] = schema ? { description, content: { "application/json": { schema: schemaOf(schema, "output") } } } : { description };
+    else responses[status] = schema ? { description, content: { "application/json": { schema: responseSchemaOf(schema, components) } } } : { description };
   }
   const authenticated = doc ? doc.scope !== undefined : true;
   if (authenticated) {
@@ -214,8 +243,10 @@ export type OpenApiDocument = ReturnType<typeof buildOpenApi>;
 export function buildOpenApi(routes: readonly RegisteredRoute[], basePath: string) {
   const docs = new Map(ROUTES.map((r) => [`${r.method} ${fullPath(basePath, r)}`, r]));
   const paths: Record<string, Record<string, ReturnType<typeof operation>>> = {};
+  const schemas: Record<string, JsonSchema> = {};
+  responseSchemaOf(ErrorShape, schemas);
   for (const { method, path } of registeredRoutes(routes)) {
-    (paths[path] ??= {})[method] = operation(method, path, docs.get(`${method} ${path}`), basePath);
+    (paths[path] ??= {})[method] = operation(method, path, docs.get(`${method} ${path}`), basePath, schemas);
   }
   return {
     openapi: "3.1.0" as const,
@@ -223,7 +254,7 @@ export function buildOpenApi(routes: readonly RegisteredRoute[], basePath: strin
     paths,
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "ADMIN_TOKEN or an API key created with POST /keys" } },
-      schemas: { Error: schemaOf(ErrorShape, "output") },
+      schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
     },
   };
 }
