@@ -12,7 +12,12 @@ import { JobDetailsSchema } from "../src/model/job-details";
 import { QueueDetailsSchema, QueueSummarySchema } from "../src/model/queue";
 import { RecurringJobDetailsSchema, RecurringJobSchema } from "../src/model/recurring";
 import { DeliverySchema, WebhookSchema } from "../src/webhooks/model";
-import { api, targetUrl, uniqueQueue, waitForStatus } from "./helpers";
+import { exports } from "cloudflare:workers";
+import { ApiKeySchema } from "../src/db/api-keys";
+import { WbtJobSchema } from "../src/compat/wbt-model";
+import { BulkResultSchema } from "../src/model/job-bulk";
+import { requestJson, type CallInit } from "./support/client-core";
+import { ADMIN, api, targetUrl, uniqueQueue, waitForStatus } from "./helpers";
 import { webhookFactory } from "./webhook-helpers";
 
 describe("OpenAPI and docs", () => {
@@ -167,6 +172,29 @@ describe("OpenAPI: response schemas match real responses", () => {
     expect(list.json.jobTypes.map((t: any) => t.name)).toContain("echo");
     for (const t of list.json.jobTypes) matches(JobType, t);
     matches(CodeJobTypeSchema, (await api("/job-types/echo")).json);
+  });
+});
+
+describe("OpenAPI: response schemas of the other routes match real responses", () => {
+  const matches = (schema: z.ZodType, body: unknown) => expect(schema.parse(body)).toEqual(body);
+  const wbt = (path: string, init: CallInit = {}) => requestJson((req) => exports.default.fetch(req), `http://edge-ticker.test/api/jobs${path}`, ADMIN, init);
+
+  it("keys, bulk actions and tickets", async () => {
+    const created = await api("/keys", { body: { name: "openapi", scopes: ["tickerq:read"] } });
+    matches(ApiKeySchema.extend({ key: z.string() }), created.json);
+    for (const key of (await api("/keys")).json.keys) matches(ApiKeySchema, key);
+    await api(`/keys/${created.json.id}`, { method: "DELETE" });
+    matches(BulkResultSchema, (await api("/jobs/bulk", { body: { action: "cancel", filter: { queue: uniqueQueue("oa") }, dryRun: true } })).json);
+    const ticket = await api("/realtime/tickets", { method: "POST" });
+    expect(ticket.status).toBe(201);
+  });
+
+  it("the WbtWebJob-compatible routes", async () => {
+    const created = await wbt("", { body: { businessId: `OA-${crypto.randomUUID()}`, jobType: 2, name: "count", configuration: '{"handler":"word-count","text":"x y"}' } });
+    expect(created.status).toBe(201);
+    matches(WbtJobSchema, created.json);
+    matches(WbtJobSchema, (await wbt(`/${created.json.id}`)).json);
+    matches(WbtJobSchema, (await wbt(`/business/${created.json.businessId}`)).json);
   });
 });
 

@@ -3,10 +3,10 @@ import { CreateKeySchema } from "./keys";
 import { CompleteCallbackSchema, FailCallbackSchema, LogsCallbackSchema, PatchHttpJobTypeSchema, ProgressCallbackSchema, RegisterHttpJobTypeSchema } from "../http-types/model";
 import { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema } from "../webhooks/model";
 import { SignalRNegotiateQuery, SseQuery, WsQuery } from "./realtime";
-import { WbtCreateSchema } from "../compat/wbt-model";
+import { WbtCreateSchema, WbtJobSchema } from "../compat/wbt-model";
 import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
 import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
-import { BulkJobsRequestSchema } from "../model/job-bulk";
+import { BulkJobsRequestSchema, BulkResultSchema } from "../model/job-bulk";
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
@@ -18,6 +18,7 @@ import { RecurringJobDetailsSchema, RecurringJobSchema } from "../model/recurrin
 import { DeliverySchema, WebhookSchema } from "../webhooks/model";
 import { HttpJobTypeSchema } from "../http-types/model";
 import { CodeJobTypeSchema } from "../jobs/registry";
+import { ApiKeySchema } from "../db/api-keys";
 
 type Method = "get" | "post" | "patch" | "delete";
 type Response = string | { description: string; schema: z.ZodType };
@@ -50,6 +51,8 @@ const HealthSchema = z.object({ status: z.enum(["healthy", "unhealthy"]), timest
 const CancelledJobSchema = JobSummarySchema.extend({ cancelRequested: z.boolean().describe("true while a running job is being stopped") });
 const ClearedQueueSchema = z.object({ queue: z.string(), clearedPending: z.number().int(), clearedFailed: z.number().int(), hasMore: z.boolean() });
 const JobTypeSchema = z.union([CodeJobTypeSchema, HttpJobTypeSchema]);
+const Accepted = z.object({ accepted: z.literal(true) });
+const WbtLogLine = JobLogLineSchema.omit({ attempt: true });
 
 /** Response shapes the document names in components.schemas, so generated clients get named types. */
 const NAMED = z.registry<{ id: string }>();
@@ -69,6 +72,9 @@ for (const [id, schema] of Object.entries({
   Webhook: WebhookSchema,
   Delivery: DeliverySchema,
   Health: HealthSchema,
+  ApiKey: ApiKeySchema,
+  BulkResult: BulkResultSchema,
+  WbtJob: WbtJobSchema,
 })) NAMED.add(schema, { id });
 
 /** Described routes; the document lists the routes the app registers and takes each one's description from here. */
@@ -81,7 +87,7 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: json("the job, or the recurring job", z.union([JobSummarySchema, RecurringJobDetailsSchema])), 400: "invalid", 409: "idempotency key reused with another body, or a usage limit reached (queue_limit, recurring_job_limit)" } },
   { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: json("the jobs in request order", z.object({ jobs: z.array(JobSummarySchema), count: z.number().int() })), 400: "invalid item", 409: "a new queue past the usage limit (queue_limit)" } },
   { method: "get", path: "/me", summary: "The token's key id, name and scopes (any valid token)", responses: { 200: json("{ id, name, scopes }", z.object({ id: z.string(), name: z.string(), scopes: z.array(ScopeSchema) })), 401: "no valid token" } },
-  { method: "post", path: "/jobs/bulk", summary: "Retry or cancel the given jobs (ids) or every job matching the list filters (filter), at most 100 per call; dryRun counts them", scope: "tickerq:write", body: BulkJobsRequestSchema, responses: { 200: "{ action, dryRun, matched, succeeded, skipped, hasMore }", 400: "invalid" } },
+  { method: "post", path: "/jobs/bulk", summary: "Retry or cancel the given jobs (ids) or every job matching the list filters (filter), at most 100 per call; dryRun counts them", scope: "tickerq:write", body: BulkJobsRequestSchema, responses: { 200: json("{ action, dryRun, matched, succeeded, skipped, hasMore }", BulkResultSchema), 400: "invalid" } },
   { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: json("{ jobs, totalCount, hasMore }", page("jobs", JobSummarySchema)) } },
   { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: json("the recurring job with nextRuns", RecurringJobDetailsSchema), 400: "invalid cron expression, time zone, type or parameters, or a cron firing closer than the minimum interval", 409: "a usage limit reached (recurring_job_limit, queue_limit)" } },
   { method: "get", path: "/jobs/recurring", summary: "List recurring jobs", scope: "tickerq:read", query: ListRecurringJobsQuery, responses: { 200: json("{ recurringJobs, totalCount, hasMore }", page("recurringJobs", RecurringJobSchema)) } },
@@ -101,10 +107,10 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/job-types", summary: "Register a job type served by your HTTP service (signing secret shown once)", scope: "tickerq:admin", body: RegisterHttpJobTypeSchema, responses: { 201: json("the job type with its secret", HttpJobTypeSchema.extend({ secret: z.string() })), 400: "invalid (bad JSON Schema, refused URL)", 409: "name taken or built-in" } },
   { method: "patch", path: "/job-types/{name}", summary: "Change a registered HTTP job type; jobs already created keep the definition they were created with", scope: "tickerq:admin", body: PatchHttpJobTypeSchema, responses: { 200: json("the job type", HttpJobTypeSchema), 400: "invalid", 404: "unknown job type" } },
   { method: "delete", path: "/job-types/{name}", summary: "Remove a registered HTTP job type", scope: "tickerq:admin", responses: { 204: "deleted", 404: "unknown job type", 409: "it has pending or running jobs, or a recurring job uses it" } },
-  { method: "post", path: "/jobs/{id}/attempts/{n}/complete", summary: "Service callback (Authorization: Bearer <the attempt's callback token>, no API key): the attempt completed with { result }", body: CompleteCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
-  { method: "post", path: "/jobs/{id}/attempts/{n}/fail", summary: "Service callback (callback token): the attempt failed with { error, retry }", body: FailCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
-  { method: "post", path: "/jobs/{id}/attempts/{n}/progress", summary: "Service callback (callback token): { percent, message }", body: ProgressCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
-  { method: "post", path: "/jobs/{id}/attempts/{n}/logs", summary: "Service callback (callback token): { lines: [{ level, message, details, stepName }] }", body: LogsCallbackSchema, responses: { 200: "accepted", 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/complete", summary: "Service callback (Authorization: Bearer <the attempt's callback token>, no API key): the attempt completed with { result }", body: CompleteCallbackSchema, responses: { 200: json("accepted", Accepted), 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/fail", summary: "Service callback (callback token): the attempt failed with { error, retry }", body: FailCallbackSchema, responses: { 200: json("accepted", Accepted), 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/progress", summary: "Service callback (callback token): { percent, message }", body: ProgressCallbackSchema, responses: { 200: json("accepted", Accepted), 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
+  { method: "post", path: "/jobs/{id}/attempts/{n}/logs", summary: "Service callback (callback token): { lines: [{ level, message, details, stepName }] }", body: LogsCallbackSchema, responses: { 200: json("accepted", Accepted), 401: "wrong token", 409: "cancelled, or the attempt already ended" } },
   { method: "get", path: "/queues", summary: "Every queue: status, job counts, workers, throughput", scope: "tickerq:read", responses: { 200: json("{ queues: [{ name, status, pendingJobs, runningJobs, completedJobs, failedJobs, workers, throughput }] }", z.object({ queues: z.array(QueueSummarySchema) })) } },
   { method: "get", path: "/queues/{name}", summary: "One queue with its settings (workers, rateLimit, defaults)", scope: "tickerq:read", responses: { 200: json("the queue", QueueDetailsSchema), 404: "unknown queue" } },
   { method: "patch", path: "/queues/{name}", summary: "Set workers, rate limit and job defaults; creates the queue if it is new", scope: "tickerq:queue-admin", body: QueueSettingsPatchSchema, responses: { 200: json("the queue", QueueDetailsSchema), 400: "invalid setting", 409: "a usage limit reached (queue_limit, worker_limit)" } },
@@ -113,11 +119,11 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/queues/{name}/clear", summary: "Delete the queue's pending and/or failed jobs; emits queue.cleared", scope: "tickerq:queue-admin", body: ClearQueueSchema, responses: { 200: json("{ queue, clearedPending, clearedFailed, hasMore }", ClearedQueueSchema), 400: "unknown queue or nothing selected" } },
   { method: "get", path: "/ws", summary: "WebSocket live updates: { action: subscribe|unsubscribe, topics, filters, since } messages; frames { type, data, timestamp, seq }", scope: "tickerq:read", query: WsQuery, responses: { 101: "switching protocols", 400: "invalid query, or subscriptions over 1,536 bytes (subscription_too_large)", 426: "not a WebSocket upgrade", 429: "this key's 20 connections are open (too_many_connections)" } },
   { method: "get", path: "/events", summary: "Server-sent events: the same messages with id: <seq>, Last-Event-ID resume and heartbeat comments", scope: "tickerq:read", query: SseQuery, responses: { 200: "text/event-stream", 400: "invalid query or Last-Event-ID, or subscriptions over 1,536 bytes", 429: "this key's 20 connections are open (too_many_connections)" } },
-  { method: "post", path: "/realtime/tickets", summary: "A single-use ticket (60 s) for the caller's key, to pass as access_token to /ws, /events or a SignalR hub instead of the key", scope: "tickerq:read", responses: { 201: "{ ticket, expiresAt, expiresIn }" } },
+  { method: "post", path: "/realtime/tickets", summary: "A single-use ticket (60 s) for the caller's key, to pass as access_token to /ws, /events or a SignalR hub instead of the key", scope: "tickerq:read", responses: { 201: json("{ ticket, expiresAt, expiresIn }", z.object({ ticket: z.string(), expiresAt: z.iso.datetime(), expiresIn: z.number().describe("seconds") })) } },
   { method: "post", path: "/hub/negotiate", summary: "SignalR negotiate for the TickerQ hub (WebSockets, JSON protocol)", scope: "tickerq:read", query: SignalRNegotiateQuery, responses: { 200: "{ negotiateVersion, connectionId, connectionToken, availableTransports }" } },
   { method: "get", path: "/hub", summary: "SignalR TickerQ hub (WebSocket): JoinGroup/LeaveGroup; JobStatusChanged, MetricsUpdated, SystemHealthAlert", scope: "tickerq:read", responses: { 101: "switching protocols", 426: "not a WebSocket upgrade" } },
-  { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: "the key" } },
-  { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: "{ keys }" } },
+  { method: "post", path: "/keys", summary: "Create an API key (shown once)", scope: "tickerq:admin", body: CreateKeySchema, responses: { 201: json("the key, with the key itself (shown only here)", ApiKeySchema.extend({ key: z.string() })) } },
+  { method: "get", path: "/keys", summary: "List API keys (never the keys themselves)", scope: "tickerq:admin", responses: { 200: json("{ keys }", z.object({ keys: z.array(ApiKeySchema) })) } },
   { method: "delete", path: "/keys/{id}", summary: "Revoke an API key at once", scope: "tickerq:admin", responses: { 204: "revoked", 404: "unknown key" } },
   { method: "get", path: "/metrics/system", summary: "System overview: health verdict with its reasons, total jobs, running jobs, queue length", scope: "tickerq:read", responses: { 200: "{ timestamp, systemHealth, totalJobs, activeWorkers, queueLength, reasons, checks, ... }" } },
   { method: "get", path: "/metrics/performance", summary: "Jobs, success rate, average duration and throughput over a period, with daily or hourly trends", scope: "tickerq:read", query: PerformanceQuery, responses: { 200: "{ period, summary, trends }", 400: "bad period" } },
@@ -145,11 +151,11 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/webhooks/re-encrypt", summary: "One-off after a key change: seal again with WEBHOOK_SECRET_KEY every webhook secret and job credential still sealed with LEGACY_WEBHOOK_SECRET_KEY", scope: "tickerq:admin", responses: { 200: "{ webhooks, recurringJobs, jobs, unreadable }", 503: "WEBHOOK_SECRET_KEY is not set" } },
   { method: "get", path: "/webhooks/deliveries/{deliveryId}", summary: "One delivery with its payload and attempt history", scope: "tickerq:admin", responses: { 200: json("the delivery", DeliverySchema.extend({ payload: z.unknown() })), 404: "unknown delivery" } },
   { method: "post", path: "/webhooks/deliveries/{deliveryId}/redeliver", summary: "Send a finished delivery's event again (same webhook-id)", scope: "tickerq:admin", responses: { 202: json("the new delivery", DeliverySchema), 404: "unknown delivery", 409: "still pending, or the endpoint is disabled" } },
-  { method: "post", path: "/api/jobs", root: true, summary: "WbtWebJob: create a job (jobType 1 BuiltIn, 2 Custom, 3 Http)", scope: "tickerq:write", body: WbtCreateSchema, responses: { 201: "the job in WbtWebJob's shape", 400: "invalid" } },
-  { method: "get", path: "/api/jobs/{jobId}", root: true, summary: "WbtWebJob: a job (numeric status)", scope: "tickerq:read", responses: { 200: "the job", 404: "unknown job" } },
-  { method: "get", path: "/api/jobs/business/{businessId}", root: true, summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: "the job", 404: "none" } },
-  { method: "get", path: "/api/jobs/{jobId}/logs", root: true, summary: "WbtWebJob: the job's log lines (array)", scope: "tickerq:read", responses: { 200: "log lines", 404: "unknown job" } },
-  { method: "post", path: "/api/jobs/{jobId}/cancel", root: true, summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: "cancelled or cancel requested", 404: "unknown job" } },
+  { method: "post", path: "/api/jobs", root: true, summary: "WbtWebJob: create a job (jobType 1 BuiltIn, 2 Custom, 3 Http)", scope: "tickerq:write", body: WbtCreateSchema, responses: { 201: json("the job in WbtWebJob's shape", WbtJobSchema), 400: "invalid" } },
+  { method: "get", path: "/api/jobs/{jobId}", root: true, summary: "WbtWebJob: a job (numeric status)", scope: "tickerq:read", responses: { 200: json("the job", WbtJobSchema), 404: "unknown job" } },
+  { method: "get", path: "/api/jobs/business/{businessId}", root: true, summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: json("the job", WbtJobSchema), 404: "none" } },
+  { method: "get", path: "/api/jobs/{jobId}/logs", root: true, summary: "WbtWebJob: the job's log lines (array)", scope: "tickerq:read", responses: { 200: json("log lines", z.array(WbtLogLine)), 404: "unknown job" } },
+  { method: "post", path: "/api/jobs/{jobId}/cancel", root: true, summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: json("cancelled or cancel requested", z.object({ message: z.string(), jobId: z.string() })), 404: "unknown job" } },
   { method: "post", path: "/hubs/job-progress/negotiate", root: true, summary: "WbtWebJob: SignalR negotiate for the job-progress hub", scope: "tickerq:read", query: SignalRNegotiateQuery, responses: { 200: "{ negotiateVersion, connectionId, connectionToken, availableTransports }" } },
   { method: "get", path: "/hubs/job-progress", root: true, summary: "WbtWebJob: SignalR job-progress hub (WebSocket): SubscribeToJob/UnsubscribeFromJob; JobProgress, JobCompleted, JobFailed", scope: "tickerq:read", responses: { 101: "switching protocols", 426: "not a WebSocket upgrade" } },
 ];
