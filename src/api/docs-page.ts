@@ -13,14 +13,14 @@ table{border-collapse:collapse}td,th{text-align:left;padding:.15em .6em .15em 0;
 const pretty = (schema: unknown) => JSON.stringify(schema, null, 2);
 const COMPONENT = "#/components/schemas/";
 
-/** A named schema as a link to its entry below; any other schema as collapsible JSON. */
+/** A named schema as a link to its entry below; any other schema as collapsible JSON (focusable, so its scroll works from the keyboard). */
 function renderSchema(label: string, schema: unknown) {
   const ref = (schema as { $ref?: string }).$ref;
   if (ref?.startsWith(COMPONENT) && Object.keys(schema as object).length === 1) {
     const id = ref.slice(COMPONENT.length);
     return html`<div>${label}: <a href="#schema-${id}">${id}</a></div>`;
   }
-  return html`<details><summary>${label}</summary><pre>${pretty(schema)}</pre></details>`;
+  return html`<details><summary>${label}</summary><pre tabindex="0">${pretty(schema)}</pre></details>`;
 }
 
 function renderOperation(method: string, path: string, op: Operation) {
@@ -63,7 +63,7 @@ export function renderDocsPage(doc: OpenApiDocument, documentUrl: string) {
     <nav>${tags.map((t) => html`<a href="#tag-${t}">${t}</a>`)}<a href="#schemas">schemas</a></nav>
     ${tags.map((t) => html`<h2 id="tag-${t}">${t}</h2>${byTag.get(t)}`)}
     <h2 id="schemas">Schemas</h2>
-    ${Object.entries(doc.components.schemas).map(([id, schema]) => html`<section id="schema-${id}"><h3>${id}</h3><pre>${pretty(schema)}</pre></section>`)}
+    ${Object.entries(doc.components.schemas).map(([id, schema]) => html`<section id="schema-${id}"><h3>${id}</h3><pre tabindex="0">${pretty(schema)}</pre></section>`)}
   </body>
 </html>`;
 }

@@ -210,8 +210,15 @@ function operationId(method: Method, path: string): string {
       return param ? ["by", param[1]] : segment.split(/[^A-Za-z0-9]+/);
     })
     .filter(Boolean);
-  return method + words.map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+  return method + (words.length ? words : ["root"]).map((w) => w[0].toUpperCase() + w.slice(1)).join("");
 }
+
+/** Groups for the docs page and generated clients: mostly the path's first segment. */
+const TAG_OF_SEGMENT: Record<string, string> = { health: "system", "openapi.json": "system", docs: "system", me: "keys", hub: "realtime", ws: "realtime", events: "realtime", hubs: "wbtwebjob", api: "wbtwebjob", "": "dashboard" };
+const tagOf = (relativePath: string) => {
+  const segment = relativePath.split("/").filter(Boolean)[0] ?? "";
+  return TAG_OF_SEGMENT[segment] ?? segment;
+};
 
 function operation(method: Method, path: string, doc: RouteDoc | undefined, basePath: string, components: Record<string, JsonSchema>) {
   const parameters = [
@@ -235,7 +242,7 @@ function operation(method: Method, path: string, doc: RouteDoc | undefined, base
   return {
     operationId: operationId(method, doc?.root ? path : relative),
     summary: doc?.summary ?? UNDESCRIBED,
-    tags: [relative.split("/").filter(Boolean)[0] ?? "dashboard"],
+    tags: [tagOf(relative)],
     security: authenticated ? [{ bearer: doc?.scope ? [doc.scope] : [] }] : [],
     parameters,
     ...(doc?.body ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(doc.body, "input") } } } } : {}),

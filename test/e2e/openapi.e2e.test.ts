@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { DESKTOP, launchChromium, screenshot, seriousViolations } from "./browser";
 import { baseUrl, call, token } from "./client";
 
 const run = promisify(execFile);
@@ -35,5 +36,26 @@ describe("the OpenAPI document, outside TypeScript", () => {
     expect(out.created).toMatch(/^job_/);
     expect(out.listed).toEqual([out.created]);
     expect(out.missing).toBe("not_found");
+  });
+});
+
+describe("/docs in a browser", () => {
+  it("shows the reference with no request beyond the page itself, and no serious accessibility violation", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await (await browser.newContext({ viewport: DESKTOP })).newPage();
+      const requests: string[] = [];
+      page.on("request", (r) => requests.push(r.url()));
+      const url = `${baseUrl()}/api/tickerq/docs`;
+      await page.goto(url, { waitUntil: "networkidle" });
+      expect(requests).toEqual([url]);
+      await expect(page.getByRole("heading", { name: "Edge Ticker API" }).isVisible()).resolves.toBe(true);
+      await page.getByRole("link", { name: "JobDetails", exact: true }).first().click();
+      expect(page.url()).toMatch(/#schema-JobDetails$/);
+      expect(await seriousViolations(page)).toEqual([]);
+      await screenshot(page, "api-docs", false);
+    } finally {
+      await browser.close();
+    }
   });
 });
