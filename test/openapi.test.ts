@@ -98,6 +98,10 @@ describe("OpenAPI: generated from the registered routes", () => {
     expect(named(list.properties.jobs.items).required).toContain("scheduledAt");
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.responses["404"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
     expect(named(doc.paths["/api/tickerq/queues"].get.responses["200"].content["application/json"].schema.properties.queues.items).properties).toHaveProperty("throughput");
+    // Descriptions given in zod come along.
+    expect(doc.components.schemas.Error.properties.error.description).toBe("short, stable error code");
+    expect(doc.components.schemas.JobDetails.properties.parameters.description).toBe("as sent, with credential parameters masked");
+    expect(doc.components.schemas.JobSummary).not.toHaveProperty("id");
     // Every reference points at a schema the document has.
     for (const ref of JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)) expect(named({ $ref: ref[1] }), ref[1]).toBeDefined();
     // The summaries, scopes and status meanings of the former hand-kept table are still there.

@@ -13,6 +13,32 @@ table{border-collapse:collapse}td,th{text-align:left;padding:.15em .6em .15em 0;
 const pretty = (schema: unknown) => JSON.stringify(schema, null, 2);
 const COMPONENT = "#/components/schemas/";
 
+type Schema = { $ref?: string; type?: string | string[]; enum?: unknown[]; const?: unknown; items?: Schema; anyOf?: Schema[]; properties?: Record<string, Schema>; required?: string[]; description?: string; format?: string };
+
+/** A short, linked description of a schema's type: `string (date-time) | null`, `array of JobSummary`, `"a" | "b"`. */
+function typeOf(schema: Schema): ReturnType<typeof html> | string {
+  if (schema.$ref?.startsWith(COMPONENT)) {
+    const id = schema.$ref.slice(COMPONENT.length);
+    return html`<a href="#schema-${id}">${id}</a>`;
+  }
+  if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  if (schema.anyOf) return html`${schema.anyOf.map((s, i) => html`${i ? " | " : ""}${typeOf(s)}`)}`;
+  const types = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  if (types.includes("array") && schema.items) return html`array of ${typeOf(schema.items)}${types.includes("null") ? " | null" : ""}`;
+  if (!types.length) return "any";
+  return types.map((t) => (t === "string" && schema.format ? `string (${schema.format})` : t)).join(" | ");
+}
+
+/** An object schema's fields as a table; the JSON Schema itself stays one click away. */
+function renderFields(schema: Schema) {
+  if (!schema.properties) return html`<p>${typeOf(schema)}</p>`;
+  const required = new Set(schema.required ?? []);
+  return html`<table><tr><th>Field</th><th>Type</th><th>Description</th></tr>${Object.entries(schema.properties).map(
+    ([name, field]) => html`<tr><td><code>${name}</code>${required.has(name) ? "" : " (optional)"}</td><td>${typeOf(field)}</td><td>${field.description ?? ""}</td></tr>`,
+  )}</table>`;
+}
+
 /** A named schema as a link to its entry below; any other schema as collapsible JSON (focusable, so its scroll works from the keyboard). */
 function renderSchema(label: string, schema: unknown) {
   const ref = (schema as { $ref?: string }).$ref;
@@ -20,7 +46,7 @@ function renderSchema(label: string, schema: unknown) {
     const id = ref.slice(COMPONENT.length);
     return html`<div>${label}: <a href="#schema-${id}">${id}</a></div>`;
   }
-  return html`<details><summary>${label}</summary><pre tabindex="0">${pretty(schema)}</pre></details>`;
+  return html`<details><summary>${label}</summary>${(schema as Schema).properties ? renderFields(schema as Schema) : ""}<pre tabindex="0">${pretty(schema)}</pre></details>`;
 }
 
 function renderOperation(method: string, path: string, op: Operation) {
@@ -63,7 +89,9 @@ export function renderDocsPage(doc: OpenApiDocument, documentUrl: string) {
     <nav>${tags.map((t) => html`<a href="#tag-${t}">${t}</a>`)}<a href="#schemas">schemas</a></nav>
     ${tags.map((t) => html`<h2 id="tag-${t}">${t}</h2>${byTag.get(t)}`)}
     <h2 id="schemas">Schemas</h2>
-    ${Object.entries(doc.components.schemas).map(([id, schema]) => html`<section id="schema-${id}"><h3>${id}</h3><pre tabindex="0">${pretty(schema)}</pre></section>`)}
+    ${Object.entries(doc.components.schemas).map(
+      ([id, schema]) => html`<section id="schema-${id}"><h3>${id}</h3>${renderFields(schema as Schema)}<details><summary>JSON Schema</summary><pre tabindex="0">${pretty(schema)}</pre></details></section>`,
+    )}
   </body>
 </html>`;
 }

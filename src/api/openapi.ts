@@ -11,7 +11,7 @@ import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, 
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
 import { ScopeSchema, type Scope } from "../model/scopes";
-import { JobLogLineSchema, JobSummarySchema } from "../model/job";
+import { AttemptSchema, JobLogLineSchema, JobSummarySchema } from "../model/job";
 import { JobDetailsSchema } from "../model/job-details";
 import { QueueDetailsSchema, QueueSummarySchema } from "../model/queue";
 import { RecurringJobDetailsSchema, RecurringJobSchema } from "../model/recurring";
@@ -54,13 +54,16 @@ const JobTypeSchema = z.union([CodeJobTypeSchema, HttpJobTypeSchema]);
 const Accepted = z.object({ accepted: z.literal(true) });
 const WbtLogLine = JobLogLineSchema.omit({ attempt: true });
 
-/** Response shapes the document names in components.schemas, so generated clients get named types. */
-const NAMED = z.registry<{ id: string }>();
+/**
+ * Response shapes the document names in components.schemas, so generated clients get named types. Their ids go in
+ * zod's global registry, beside their descriptions, which z.toJSONSchema reads from there (and from no other registry).
+ */
 for (const [id, schema] of Object.entries({
   Error: ErrorShape,
   JobSummary: JobSummarySchema,
   JobDetails: JobDetailsSchema,
   JobLogLine: JobLogLineSchema,
+  Attempt: AttemptSchema,
   CancelledJob: CancelledJobSchema,
   RecurringJob: RecurringJobSchema,
   RecurringJobDetails: RecurringJobDetailsSchema,
@@ -75,7 +78,7 @@ for (const [id, schema] of Object.entries({
   ApiKey: ApiKeySchema,
   BulkResult: BulkResultSchema,
   WbtJob: WbtJobSchema,
-})) NAMED.add(schema, { id });
+})) if (!z.globalRegistry.get(schema)?.id) z.globalRegistry.add(schema, { ...z.globalRegistry.get(schema), id });
 
 /** Described routes; the document lists the routes the app registers and takes each one's description from here. */
 const ROUTES: RouteDoc[] = [
@@ -174,7 +177,7 @@ type JsonSchema = Record<string, unknown>;
 
 /** A response schema whose named parts become references to components.schemas (which it fills in). */
 function responseSchemaOf(schema: z.ZodType, components: Record<string, JsonSchema>): JsonSchema {
-  const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io: "output", unrepresentable: "any", metadata: NAMED }) as JsonSchema;
+  const { $schema: _, $defs, ...rest } = z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as JsonSchema;
   const toComponents = (s: unknown) => JSON.parse(JSON.stringify(s).replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema;
   for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) components[id] ??= toComponents(def);
   return toComponents(rest);

@@ -52,6 +52,10 @@ describe("/docs in a browser", () => {
       await expect(page.getByRole("heading", { name: "Edge Ticker API" }).isVisible()).resolves.toBe(true);
       await page.getByRole("link", { name: "JobDetails", exact: true }).first().click();
       expect(page.url()).toMatch(/#schema-JobDetails$/);
+      // Its fields as a table, a field's named type linked to its own entry.
+      const details = page.locator("#schema-JobDetails");
+      await expect(details.getByRole("row", { name: /executionHistory/ }).getByRole("link", { name: "Attempt" }).count()).resolves.toBe(1);
+      await expect(details.getByRole("row", { name: /^status/ }).textContent()).resolves.toContain('"pending" | "running" | "completed" | "failed" | "cancelled"');
       expect(await seriousViolations(page)).toEqual([]);
       await screenshot(page, "api-docs", false);
     } finally {
