@@ -89,6 +89,8 @@ describe("OpenAPI: generated from the registered routes", () => {
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.operationId).toBe("getJobsById");
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.security).toEqual([{ bearer: ["tickerq:read"] }]);
     expect(doc.paths["/api/tickerq/health"].get.security).toEqual([]);
+    expect(doc.paths["/api/tickerq/me"].get.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths["/api/tickerq/me"].get.responses).toHaveProperty("401");
     expect(doc.paths["/api/tickerq/jobs/{id}"].get.responses["200"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/JobDetails" });
     const jobSchema = named(doc.paths["/api/tickerq/jobs/{id}"].get.responses["200"].content["application/json"].schema);
     expect(jobSchema.required).toEqual(expect.arrayContaining(["id", "status", "executionHistory", "parameters"]));

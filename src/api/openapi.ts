@@ -30,7 +30,8 @@ type RouteDoc = {
   path: string;
   root?: true;
   summary: string;
-  scope?: Scope;
+  /** The scope the route requires; "any" for any valid token; absent when it takes no API key. */
+  scope?: Scope | "any";
   /** The schema the handler reads its JSON body with. */
   body?: z.ZodType;
   /** The schema the handler reads its query with. */
@@ -89,7 +90,7 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/health", summary: "Liveness and D1 reachability (no auth)", responses: { 200: json("healthy", HealthSchema), 503: "D1 unreachable" } },
   { method: "post", path: "/jobs", summary: "Schedule a job (Idempotency-Key header honoured for 24 h); with a non-null cronExpression, create a recurring job as POST /jobs/recurring does", scope: "tickerq:write", body: z.union([JobRequestSchema, CronJobRequestSchema]), responses: { 201: json("the job, or the recurring job", z.union([JobSummarySchema, RecurringJobDetailsSchema])), 400: "invalid", 409: "idempotency key reused with another body, or a usage limit reached (queue_limit, recurring_job_limit)" } },
   { method: "post", path: "/jobs/batch", summary: "Schedule up to 1,000 jobs, all or nothing", scope: "tickerq:write", body: BatchRequestSchema, responses: { 201: json("the jobs in request order", z.object({ jobs: z.array(JobSummarySchema), count: z.number().int() })), 400: "invalid item", 409: "a new queue past the usage limit (queue_limit)" } },
-  { method: "get", path: "/me", summary: "The token's key id, name and scopes (any valid token)", responses: { 200: json("{ id, name, scopes }", z.object({ id: z.string(), name: z.string(), scopes: z.array(ScopeSchema) })), 401: "no valid token" } },
+  { method: "get", path: "/me", summary: "The token's key id, name and scopes (any valid token)", scope: "any", responses: { 200: json("{ id, name, scopes }", z.object({ id: z.string(), name: z.string(), scopes: z.array(ScopeSchema) })), 401: "no valid token" } },
   { method: "post", path: "/jobs/bulk", summary: "Retry or cancel the given jobs (ids) or every job matching the list filters (filter), at most 100 per call; dryRun counts them", scope: "tickerq:write", body: BulkJobsRequestSchema, responses: { 200: json("{ action, dryRun, matched, succeeded, skipped, hasMore }", BulkResultSchema), 400: "invalid" } },
   { method: "get", path: "/jobs", summary: "List jobs", scope: "tickerq:read", query: ListJobsQuery, responses: { 200: json("{ jobs, totalCount, hasMore }", page("jobs", JobSummarySchema)) } },
   { method: "post", path: "/jobs/recurring", summary: "Create a recurring (cron) job: 5 or 6 fields or a macro, in an IANA time zone", scope: "tickerq:write", body: RecurringJobRequestSchema, responses: { 201: json("the recurring job with nextRuns", RecurringJobDetailsSchema), 400: "invalid cron expression, time zone, type or parameters, or a cron firing closer than the minimum interval", 409: "a usage limit reached (recurring_job_limit, queue_limit)" } },
@@ -239,14 +240,14 @@ function operation(method: Method, path: string, doc: RouteDoc | undefined, base
   const authenticated = doc ? doc.scope !== undefined : true;
   if (authenticated) {
     responses["401"] ??= { description: "missing or unknown token", content: ERROR_CONTENT };
-    if (doc?.scope) responses["403"] ??= { description: `the token lacks the ${doc.scope} scope`, content: ERROR_CONTENT };
+    if (doc?.scope && doc.scope !== "any") responses["403"] ??= { description: `the token lacks the ${doc.scope} scope`, content: ERROR_CONTENT };
   }
   const relative = doc?.root || !path.startsWith(basePath) ? path : path.slice(basePath.length) || "/";
   return {
     operationId: operationId(method, doc?.root ? path : relative),
     summary: doc?.summary ?? UNDESCRIBED,
     tags: [tagOf(relative)],
-    security: authenticated ? [{ bearer: doc?.scope ? [doc.scope] : [] }] : [],
+    security: authenticated ? [{ bearer: doc?.scope && doc.scope !== "any" ? [doc.scope] : [] }] : [],
     parameters,
     ...(doc?.body ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(doc.body, "input") } } } } : {}),
     responses,
