@@ -9,7 +9,7 @@ import { CodeJobTypeSchema } from "../src/jobs/registry";
 import { HttpJobTypeSchema } from "../src/http-types/model";
 import { JobLogLineSchema, JobSummarySchema } from "../src/model/job";
 import { JobDetailsSchema } from "../src/model/job-details";
-import { QueueDetailsSchema, QueueSummarySchema } from "../src/model/queue";
+import { ClearedQueueSchema, QueueDetailsSchema, QueueSummarySchema } from "../src/model/queue";
 import { RecurringJobDetailsSchema, RecurringJobSchema } from "../src/model/recurring";
 import { DeliverySchema, WebhookSchema } from "../src/webhooks/model";
 import { exports } from "cloudflare:workers";
@@ -148,6 +148,9 @@ describe("OpenAPI: response schemas match real responses", () => {
     for (const q of list.json.queues) matches(QueueSummarySchema, q);
     matches(QueueDetailsSchema, (await api(`/queues/${queue}`)).json);
     matches(QueueDetailsSchema, (await api(`/queues/${queue}`, { method: "PATCH", body: { rateLimit: { limit: 5, intervalSeconds: 1 } } })).json);
+    const cleared = await api(`/queues/${queue}/clear`, { method: "POST" });
+    expect(cleared.json.clearedPending).toBe(1);
+    matches(ClearedQueueSchema, cleared.json);
   });
 
   it("recurring jobs: create, get, list, disable", async () => {

@@ -1,22 +1,17 @@
 import { z } from "zod";
 import { CreateKeySchema } from "./keys";
-import { CompleteCallbackSchema, FailCallbackSchema, LogsCallbackSchema, PatchHttpJobTypeSchema, ProgressCallbackSchema, RegisterHttpJobTypeSchema } from "../http-types/model";
-import { CreateWebhookSchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema } from "../webhooks/model";
+import { CompleteCallbackSchema, FailCallbackSchema, HttpJobTypeSchema, LogsCallbackSchema, PatchHttpJobTypeSchema, ProgressCallbackSchema, RegisterHttpJobTypeSchema } from "../http-types/model";
+import { CreateWebhookSchema, DeliverySchema, ListDeliveriesQuery, PatchWebhookSchema, RotateSecretSchema, WebhookSchema } from "../webhooks/model";
 import { SignalRNegotiateQuery, SseQuery, WsQuery } from "./realtime";
 import { WbtCreateSchema, WbtJobSchema } from "../compat/wbt-model";
-import { ClearQueueSchema, QueueSettingsPatchSchema } from "../model/queue";
-import { ExecuteRequestSchema, JobRequestSchema, ListJobsQuery, RetryRequestSchema, BatchRequestSchema } from "../model/job";
+import { ClearedQueueSchema, ClearQueueSchema, QueueDetailsSchema, QueueSettingsPatchSchema, QueueSummarySchema } from "../model/queue";
+import { AttemptSchema, BatchRequestSchema, ExecuteRequestSchema, JobLogLineSchema, JobRequestSchema, JobSummarySchema, ListJobsQuery, RetryRequestSchema } from "../model/job";
 import { BulkJobsRequestSchema, BulkResultSchema } from "../model/job-bulk";
-import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobPatchSchema, RecurringJobRequestSchema } from "../model/recurring";
+import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobDetailsSchema, RecurringJobPatchSchema, RecurringJobRequestSchema, RecurringJobSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
 import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
 import { ScopeSchema, type Scope } from "../model/scopes";
-import { AttemptSchema, JobLogLineSchema, JobSummarySchema } from "../model/job";
 import { JobDetailsSchema } from "../model/job-details";
-import { QueueDetailsSchema, QueueSummarySchema } from "../model/queue";
-import { RecurringJobDetailsSchema, RecurringJobSchema } from "../model/recurring";
-import { DeliverySchema, WebhookSchema } from "../webhooks/model";
-import { HttpJobTypeSchema } from "../http-types/model";
 import { CodeJobTypeSchema } from "../jobs/registry";
 import { ApiKeySchema } from "../db/api-keys";
 
@@ -50,7 +45,6 @@ const ErrorShape = z.object({
 });
 const HealthSchema = z.object({ status: z.enum(["healthy", "unhealthy"]), timestamp: z.iso.datetime(), reason: z.string().optional() });
 const CancelledJobSchema = JobSummarySchema.extend({ cancelRequested: z.boolean().describe("true while a running job is being stopped") });
-const ClearedQueueSchema = z.object({ queue: z.string(), clearedPending: z.number().int(), clearedFailed: z.number().int(), hasMore: z.boolean() });
 const JobTypeSchema = z.union([CodeJobTypeSchema, HttpJobTypeSchema]);
 const Accepted = z.object({ accepted: z.literal(true) });
 const WbtLogLine = JobLogLineSchema.omit({ attempt: true });

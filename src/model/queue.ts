@@ -30,6 +30,10 @@ export const ClearQueueSchema = z
   })
   .refine((b) => b.clearPending || b.clearFailed, { message: "set clearPending and/or clearFailed to true", path: ["clearPending"] });
 
+/** What POST /queues/{name}/clear removed; `hasMore` says to call again. */
+export const ClearedQueueSchema = z.object({ queue: z.string(), clearedPending: z.number().int(), clearedFailed: z.number().int(), hasMore: z.boolean() });
+export type ClearedQueue = z.output<typeof ClearedQueueSchema>;
+
 /** A queue as GET /queues lists it (seed "Get Queue Status"). */
 export const QueueSummarySchema = z.object({
   name: z.string(),
