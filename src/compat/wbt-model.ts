@@ -102,7 +102,21 @@ function httpAuth(c: z.infer<typeof HttpConfiguration>): { auth: Record<string, 
 export type WbtRecord = { businessId: string; jobType: number; description: string | null; configuration: string };
 
 /** A job in the seed's response shape; jobs created through the main API are described from their type. */
-export function toWbtJob(job: JobRow, record: WbtRecord | null) {
+export const WbtJobSchema = z.object({
+  id: z.string(),
+  businessId: z.string().nullable(),
+  jobType: z.number().int().describe("1 BuiltIn, 2 Custom, 3 Http"),
+  name: z.string().nullable(),
+  description: z.string().nullable(),
+  status: z.number().int().describe("1 Pending, 2 Running, 3 Completed, 4 Failed, 5 Cancelled"),
+  configuration: z.string().describe("a JSON object encoded as a string, credentials masked"),
+  createdAt: z.iso.datetime().nullable(),
+  updatedAt: z.iso.datetime().nullable(),
+  startedAt: z.iso.datetime().nullable(),
+  completedAt: z.iso.datetime().nullable(),
+});
+
+export function toWbtJob(job: JobRow, record: WbtRecord | null): z.output<typeof WbtJobSchema> {
   return {
     id: job.id,
     businessId: record?.businessId ?? null,

@@ -75,7 +75,19 @@ function activeKey(row: ApiKeyRow, now: number): ActiveApiKey | null {
   return { id: row.id, name: row.name, scopes: StoredScopes.parse(JSON.parse(row.scopes)), expiresAt: row.expiresAt, lastUsedAt: row.lastUsedAt };
 }
 
-function toApiKey(row: ApiKeyRow) {
+/** An API key as the API shows it: never the key itself, which only its creation returns (`key`). */
+export const ApiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string().describe("the key's first characters, to recognise it"),
+  scopes: z.array(ScopeSchema),
+  createdAt: z.iso.datetime().nullable(),
+  expiresAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+  lastUsedAt: z.iso.datetime().nullable(),
+});
+
+function toApiKey(row: ApiKeyRow): z.output<typeof ApiKeySchema> {
   return {
     id: row.id,
     name: row.name,

@@ -76,7 +76,21 @@ export type HttpJobTypeRow = z.output<typeof HttpJobTypeRowSchema>;
 export const ANY_PARAMETERS = { type: "object" };
 
 /** A registered HTTP job type as the API shows it (never its secret or header values). */
-export function toHttpJobType(row: HttpJobTypeRow) {
+export const HttpJobTypeSchema = z.object({
+  name: z.string(),
+  kind: z.literal("http"),
+  description: z.string(),
+  url: z.string(),
+  parameters: z.unknown().describe("JSON Schema of the parameters"),
+  timeoutSeconds: z.number(),
+  maxRetries: z.number().int(),
+  callbackTimeoutSeconds: z.number(),
+  headers: z.array(z.string()).describe("custom header names; their values are never shown"),
+  createdAt: z.iso.datetime().nullable(),
+  updatedAt: z.iso.datetime().nullable(),
+});
+
+export function toHttpJobType(row: HttpJobTypeRow): z.output<typeof HttpJobTypeSchema> {
   return {
     name: row.name,
     kind: "http" as const,

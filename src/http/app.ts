@@ -6,6 +6,8 @@ import { jobCallbacksApi } from "../api/job-callbacks";
 import { jobTypesApi } from "../api/job-types";
 import { jobsBulkApi } from "../api/jobs-bulk";
 import { dashboardApi } from "../api/dashboard";
+import { docsApi } from "../api/docs";
+import { buildOpenApi, type OpenApiDocument } from "../api/openapi";
 import { meApi } from "../api/me";
 import { keysApi } from "../api/keys";
 import { metricsApi } from "../api/metrics";
@@ -22,8 +24,9 @@ import { requireAuth } from "./auth";
 import { corsForListedOrigins } from "./cors";
 import { ApiError, renderError } from "./errors";
 
-const coreApi = () => new Hono<AppEnv>()
+const coreApi = (docs: Hono<AppEnv>) => new Hono<AppEnv>()
   .route("/", systemApi)
+  .route("/", docs)
   // The streaming routes authenticate themselves: they alone also take a token in the URL.
   .route("/hub", signalrHubApi("tickerq"))
   .route("/", realtimeApi)
@@ -50,7 +53,9 @@ const apps = new WeakMap<ExtraRoutes, Map<string, Hono<AppEnv>>>();
 
 /** The whole HTTP surface, mounted under the configured API base path; `extra` routes sit behind its authentication. */
 export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv> {
-  const api = coreApi();
+  // Generated on first request from the routes registered below, so it lists exactly what this app serves.
+  let document: OpenApiDocument | undefined;
+  const api = coreApi(docsApi(() => (document ??= buildOpenApi(app.routes, basePath))));
   for (const [path, routes] of Object.entries(extra)) api.route(path, routes);
   const app = new Hono<AppEnv>({ strict: false });
   app.onError(renderError);

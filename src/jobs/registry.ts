@@ -6,6 +6,15 @@ import { reportJob } from "./report";
 
 export type JobTypeKind = "built-in" | "package" | "service-binding";
 
+/** A job type whose code runs in a Worker, as GET /job-types shows it. */
+export const CodeJobTypeSchema = z.object({
+  name: z.string(),
+  kind: z.enum(["built-in", "package", "service-binding"]),
+  description: z.string(),
+  parameters: z.record(z.string(), z.unknown()).describe("JSON Schema of the parameters a client sends"),
+  timeoutSeconds: z.number(),
+});
+
 export type JobTypeInfo = {
   name: string;
   kind: JobTypeKind;

@@ -23,3 +23,13 @@ export const BulkJobsRequestSchema = z
     path: ["ids"],
   });
 export type BulkJobsRequest = z.output<typeof BulkJobsRequestSchema>;
+
+export const BulkResultSchema = z.object({
+  action: z.string(),
+  dryRun: z.boolean(),
+  matched: z.number().int().describe("jobs the action applies to"),
+  succeeded: z.number().int(),
+  skipped: z.number().int().describe("jobs that changed state meanwhile"),
+  hasMore: z.boolean().describe("more than this call's limit matched: call again"),
+});
+export type BulkResult = z.output<typeof BulkResultSchema>;

@@ -107,8 +107,53 @@ function jobDuration(row: JobRow) {
   return row.executedAt != null && row.completedAt != null ? row.completedAt - row.executedAt : null;
 }
 
-/** A job as lists show it (seed "Get All Jobs"). */
-export function toJobSummary(row: JobRow) {
+const IsoTime = z.iso.datetime();
+
+/** A job as lists show it (seed "Get All Jobs"); the response schema of the routes that return one. */
+export const JobSummarySchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  type: z.string(),
+  queue: z.string(),
+  status: z.enum(JOB_STATUSES),
+  createdAt: IsoTime.nullable(),
+  scheduledAt: IsoTime.nullable(),
+  executedAt: IsoTime.nullable(),
+  completedAt: IsoTime.nullable(),
+  duration: z.string().nullable().describe('"hh:mm:ss" (or "d.hh:mm:ss")'),
+  durationMs: z.number().nullable(),
+  priority: z.enum(PRIORITIES),
+  retryCount: z.number().int(),
+  maxRetries: z.number().int(),
+  attempts: z.number().int(),
+  recurringId: z.string().nullable(),
+  scheduledFor: IsoTime.nullable().describe("the recurring job's slot this run belongs to"),
+});
+export type JobSummary = z.output<typeof JobSummarySchema>;
+
+export const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  startedAt: IsoTime.nullable(),
+  completedAt: IsoTime.nullable(),
+  status: z.enum(["running", "completed", "failed", "cancelled"]),
+  duration: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  error: z.string().nullable(),
+  retryAt: IsoTime.nullable(),
+});
+
+export const JobLogLineSchema = z.object({
+  id: z.string(),
+  jobId: z.string(),
+  attempt: z.number().int().nullable(),
+  level: z.string(),
+  message: z.string(),
+  details: z.string().nullable(),
+  stepName: z.string().nullable(),
+  createdAt: IsoTime.nullable(),
+});
+
+export function toJobSummary(row: JobRow): JobSummary {
   const durationMs = jobDuration(row);
   return {
     id: row.id,
@@ -131,7 +176,7 @@ export function toJobSummary(row: JobRow) {
   };
 }
 
-export function toAttempt(a: AttemptRow) {
+export function toAttempt(a: AttemptRow): z.output<typeof AttemptSchema> {
   return {
     attempt: a.attempt,
     startedAt: iso(a.startedAt),
@@ -144,7 +189,7 @@ export function toAttempt(a: AttemptRow) {
   };
 }
 
-export function toLogLine(l: LogRow) {
+export function toLogLine(l: LogRow): z.output<typeof JobLogLineSchema> {
   return {
     id: `log_${l.id}`,
     jobId: l.jobId,

@@ -30,8 +30,23 @@ export const ClearQueueSchema = z
   })
   .refine((b) => b.clearPending || b.clearFailed, { message: "set clearPending and/or clearFailed to true", path: ["clearPending"] });
 
+/** What POST /queues/{name}/clear removed; `hasMore` says to call again. */
+export const ClearedQueueSchema = z.object({ queue: z.string(), clearedPending: z.number().int(), clearedFailed: z.number().int(), hasMore: z.boolean() });
+export type ClearedQueue = z.output<typeof ClearedQueueSchema>;
+
 /** A queue as GET /queues lists it (seed "Get Queue Status"). */
-export function toQueueSummary(s: QueueStats) {
+export const QueueSummarySchema = z.object({
+  name: z.string(),
+  status: z.enum(["running", "paused"]),
+  pendingJobs: z.number().int(),
+  runningJobs: z.number().int(),
+  completedJobs: z.number().int(),
+  failedJobs: z.number().int(),
+  workers: z.number().int(),
+  throughput: z.object({ jobsPerMinute: z.number(), jobsPerHour: z.number() }),
+});
+
+export function toQueueSummary(s: QueueStats): z.output<typeof QueueSummarySchema> {
   return {
     name: s.name,
     status: s.paused ? ("paused" as const) : ("running" as const),
@@ -48,7 +63,15 @@ export function toQueueSummary(s: QueueStats) {
 }
 
 /** One queue: its summary plus every setting. */
-export function toQueueDetails(s: QueueStats) {
+export const QueueDetailsSchema = QueueSummarySchema.extend({
+  settings: z.object({
+    workers: z.number().int(),
+    rateLimit: z.object({ limit: z.number().int(), intervalSeconds: z.number() }).nullable(),
+    defaults: z.object({ maxRetries: z.number().int().nullable(), timeoutSeconds: z.number().nullable() }),
+  }),
+});
+
+export function toQueueDetails(s: QueueStats): z.output<typeof QueueDetailsSchema> {
   return {
     ...toQueueSummary(s),
     settings: {

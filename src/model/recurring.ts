@@ -6,7 +6,7 @@ import { maskJobParameters } from "../jobs/job-secrets";
 import { MISSED_RUN_POLICIES, OVERLAP_POLICIES } from "../recurring/plan";
 import { CronError, parseCron, Schedule } from "../recurring/schedule";
 import { canonicalTimeZone, localIso } from "../recurring/timezone";
-import { PRIORITIES, QueueNameSchema, TimeoutSecondsSchema, priorityName, toJobSummary } from "./job";
+import { JobSummarySchema, PRIORITIES, QueueNameSchema, TimeoutSecondsSchema, priorityName, toJobSummary } from "./job";
 
 export const CronExpressionSchema = z
   .string()
@@ -96,7 +96,26 @@ export const ListRecurringJobsQuery = z.strictObject({
 });
 
 /** A recurring job as lists show it. */
-export function toRecurringJob(row: RecurringJobRow) {
+export const RecurringJobSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  name: z.string().nullable(),
+  cronExpression: z.string(),
+  timezone: z.string(),
+  parameters: z.unknown().describe("as sent, with credential parameters masked"),
+  queue: z.string(),
+  priority: z.enum(PRIORITIES),
+  maxRetries: z.number().int(),
+  timeoutSeconds: z.number().nullable(),
+  overlapPolicy: z.enum(OVERLAP_POLICIES),
+  missedRunPolicy: z.enum(MISSED_RUN_POLICIES),
+  enabled: z.boolean(),
+  nextRunAt: z.iso.datetime().nullable(),
+  createdAt: z.iso.datetime().nullable(),
+  updatedAt: z.iso.datetime().nullable(),
+});
+
+export function toRecurringJob(row: RecurringJobRow): z.output<typeof RecurringJobSchema> {
   return {
     id: row.id,
     type: row.type,
@@ -118,7 +137,12 @@ export function toRecurringJob(row: RecurringJobRow) {
 }
 
 /** A recurring job with its latest run and its next fire times, in UTC and in its own time zone. */
-export function toRecurringJobDetails(row: RecurringJobRow, lastRun: JobRow | undefined, nextRuns: number[]) {
+export const RecurringJobDetailsSchema = RecurringJobSchema.extend({
+  lastRun: JobSummarySchema.nullable(),
+  nextRuns: z.array(z.object({ utc: z.iso.datetime().nullable(), local: z.string().describe("the same instant in the job's time zone, with its offset") })),
+});
+
+export function toRecurringJobDetails(row: RecurringJobRow, lastRun: JobRow | undefined, nextRuns: number[]): z.output<typeof RecurringJobDetailsSchema> {
   return {
     ...toRecurringJob(row),
     lastRun: lastRun ? toJobSummary(lastRun) : null,

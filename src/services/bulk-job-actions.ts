@@ -3,11 +3,10 @@ import { getDb } from "../db/client";
 import { jobFilterSql } from "../db/jobs";
 import { jobs } from "../db/schema";
 import { ApiError } from "../http/errors";
-import { BULK_JOB_LIMIT, type BulkAction, type BulkJobsRequest } from "../model/job-bulk";
+import { BULK_JOB_LIMIT, type BulkAction, type BulkJobsRequest, type BulkResult } from "../model/job-bulk";
 import { jobFilterOf } from "../model/job";
 import { cancelJob, retryJob } from "./job-actions";
 
-export type BulkResult = { action: string; dryRun: boolean; matched: number; succeeded: number; skipped: number; hasMore: boolean };
 
 /** Retry or cancel the given jobs, or the jobs matching the list filters, one job at a time through the single-job actions. */
 export async function runBulkJobAction(env: Env, req: BulkJobsRequest): Promise<BulkResult> {

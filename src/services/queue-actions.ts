@@ -3,7 +3,7 @@ import { deliverEvents, eventStatements } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../events/types";
 import { ApiError, notFound } from "../http/errors";
 import type { UsageLimits } from "../config";
-import type { QueueSettingsPatch } from "../model/queue";
+import type { ClearedQueue, QueueSettingsPatch } from "../model/queue";
 import { schedulerFor } from "../scheduler/client";
 import type { SchedulerStatus } from "../scheduler/messages";
 import { ensureQueueRoom, ensureWorkersRoom } from "./usage-limits";
@@ -52,7 +52,7 @@ export async function configureQueue(env: Env, name: string, patch: QueueSetting
  * transactions and takes them out of its scheduler. Counts are exact: a job that started running
  * meanwhile is neither deleted nor counted. `hasMore` when the per-request bound was reached.
  */
-export async function clearQueue(env: Env, name: string, what: { clearPending: boolean; clearFailed: boolean }) {
+export async function clearQueue(env: Env, name: string, what: { clearPending: boolean; clearFailed: boolean }): Promise<ClearedQueue> {
   await requireQueue(env, name);
   const statuses: ClearableStatus[] = [...(what.clearPending ? (["pending"] as const) : []), ...(what.clearFailed ? (["failed"] as const) : [])];
   const scheduler = schedulerFor(env, name);
@@ -75,7 +75,7 @@ export async function clearQueue(env: Env, name: string, what: { clearPending: b
     if (selected < CLEAR_BATCH) break;
   }
   const now = Date.now();
-  const result = { queue: name, clearedPending, clearedFailed, hasMore };
+  const result: ClearedQueue = { queue: name, clearedPending, clearedFailed, hasMore };
   const event = makeEvent("queue.cleared", { queue: name, clearedPending, clearedFailed }, now);
   await commitQueueChange(env, name, await scheduler.status(), now, event);
   return result;

@@ -192,8 +192,38 @@ export type StoredEvent = z.output<typeof StoredEventSchema>;
 
 const isoOrNull = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
 
+const IsoOrNull = z.iso.datetime().nullable();
+
 /** An endpoint as the API shows it: never its secrets, custom header values or Splunk token. */
-export function toWebhook(row: EndpointRow) {
+export const WebhookSchema = z.object({
+  id: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  events: z.array(z.string()).describe(`subscribed events: ${WEBHOOK_EVENTS.join(", ")}`),
+  format: FormatSchema,
+  formatOptions: z.record(z.string(), z.unknown()),
+  headers: z.record(z.string(), z.literal("***")).describe("custom header names; their values are never shown"),
+  filters: z.object({ queues: z.array(z.string()).optional(), jobTypes: z.array(z.string()).optional() }).nullable(),
+  retryPolicy: z.object({ maxRetries: z.number().int(), retryDelay: z.string().nullable(), backoff: z.enum(BACKOFFS) }),
+  timeoutSeconds: z.number(),
+  disableAfterFailures: z.number().int().nullable(),
+  enabled: z.boolean(),
+  disabledReason: z.string().nullable(),
+  disabledAt: IsoOrNull,
+  previousSecretExpiresAt: IsoOrNull,
+  health: z.object({
+    consecutiveFailures: z.number().int(),
+    succeededDeliveries: z.number().int(),
+    failedDeliveries: z.number().int(),
+    successRate: z.number().nullable(),
+    lastSuccessAt: IsoOrNull,
+    lastFailureAt: IsoOrNull,
+  }),
+  createdAt: IsoOrNull,
+  updatedAt: IsoOrNull,
+});
+
+export function toWebhook(row: EndpointRow): z.output<typeof WebhookSchema> {
   const { token: _token, ...formatOptions } = row.format_options;
   const finished = row.succeeded_deliveries + row.failed_deliveries;
   return {
@@ -225,7 +255,35 @@ export function toWebhook(row: EndpointRow) {
   };
 }
 
-export function toDelivery(row: DeliveryRow, attempts?: AttemptRow[]) {
+export const DeliverySchema = z.object({
+  id: z.string(),
+  webhookId: z.string(),
+  eventId: z.string(),
+  event: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int(),
+  responseCode: z.number().int().nullable(),
+  latencyMs: z.number().nullable(),
+  error: z.string().nullable(),
+  nextRetryAt: IsoOrNull,
+  redeliveryOf: z.string().nullable(),
+  createdAt: IsoOrNull,
+  completedAt: IsoOrNull,
+  history: z
+    .array(
+      z.object({
+        attempt: z.number().int(),
+        at: IsoOrNull,
+        responseCode: z.number().int().nullable(),
+        latencyMs: z.number().nullable(),
+        error: z.string().nullable(),
+        responseBody: z.string().nullable(),
+      }),
+    )
+    .optional(),
+});
+
+export function toDelivery(row: DeliveryRow, attempts?: AttemptRow[]): z.output<typeof DeliverySchema> {
   return {
     id: row.id,
     webhookId: row.endpoint_id,
