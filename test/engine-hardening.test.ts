@@ -1,7 +1,6 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import { claimJob, markHandlersStarted } from "../src/db/execution";
 import { reconcile } from "../src/execution/reconciler";
 import { failNextResultWrites } from "../src/execution/fault-hooks";
@@ -9,24 +8,9 @@ import { attemptTimeoutMs } from "../src/execution/run-attempt";
 import { schedulerFor } from "../src/scheduler/client";
 import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
 import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+import { deliverBatch, dueButHeldJob } from "./queue-helpers";
 
-/** A job that is pending and due in D1 but not dispatched yet: the scheduler holds it for an hour. */
-async function dueButHeldJob(queue: string, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  const created = await api("/jobs", { body: { type: "echo", parameters, delay: "01:00:00", queue, ...extra } });
-  expect(created.status).toBe(201);
-  await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
-  return created.json.id as string;
-}
 
-async function deliver(messages: unknown[], withEnv: Env = env) {
-  const batch = createMessageBatch(
-    "edge-ticker-exec",
-    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, withEnv, ctx);
-  return getQueueResult(batch, ctx);
-}
 
 /** What a consumer leaves behind when it dies after claiming (and, if `started`, after starting the handler). */
 async function claimAndDie(id: string, started: boolean) {
@@ -51,7 +35,7 @@ describe("a cancel request always ends the job cancelled", () => {
     const queue = uniqueQueue();
     // The handler fails after 700 ms, before the first cancel poll (1 s) could abort it.
     const id = await dueButHeldJob(queue, { sleepMs: 700, fail: true }, { maxRetries: 3 });
-    const delivered = deliver([{ jobId: id, attempt: 0, queue }]);
+    const delivered = deliverBatch([{ jobId: id, attempt: 0, queue }]);
     await waitFor(async () => (await api(`/jobs/${id}`)).json.status === "running", 5000, 10);
     expect((await api(`/jobs/${id}/cancel`, { method: "POST" })).status).toBe(202);
     await delivered;
@@ -96,7 +80,7 @@ describe("a cancel request always ends the job cancelled", () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { fail: true }, { maxRetries: 3 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    await deliver([{ jobId: id, attempt: 0, queue }]);
+    await deliverBatch([{ jobId: id, attempt: 0, queue }]);
     expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
     const res = await api(`/jobs/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
@@ -110,7 +94,7 @@ describe("an attempt's end that cannot be written", () => {
     const id = await dueButHeldJob(queue, { ledger: true, message: "retried write" });
     failNextResultWrites(2);
     try {
-      const result = await deliver([{ jobId: id, attempt: 0, queue }], faultEnv);
+      const result = await deliverBatch([{ jobId: id, attempt: 0, queue }], { withEnv: faultEnv });
       expect(result.explicitAcks).toHaveLength(1);
       expect(result.retryMessages).toHaveLength(0);
     } finally {
@@ -128,7 +112,7 @@ describe("an attempt's end that cannot be written", () => {
     const msg = { jobId: id, attempt: 0, queue };
     failNextResultWrites(100);
     try {
-      const result = await deliver([msg], faultEnv);
+      const result = await deliverBatch([msg], { withEnv: faultEnv });
       expect(result.explicitAcks).toHaveLength(0);
       expect(result.retryMessages).toHaveLength(1);
     } finally {
@@ -137,7 +121,7 @@ describe("an attempt's end that cannot be written", () => {
     expect((await api(`/jobs/${id}`)).json).toMatchObject({ status: "running", attempts: 1 });
 
     // The redelivery claims nothing and runs nothing while the attempt's lease holds.
-    const again = await deliver([msg]);
+    const again = await deliverBatch([msg]);
     expect(again.explicitAcks).toHaveLength(1);
     expect((await api(`/jobs/${id}`)).json).toMatchObject({ status: "running", attempts: 1 });
 
@@ -191,7 +175,7 @@ describe("timeouts stay inside the platform's limits", () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { sleepMs: 5000 }, { timeoutSeconds: 1, maxRetries: 2 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    await deliver([{ jobId: id, attempt: 0, queue }]);
+    await deliverBatch([{ jobId: id, attempt: 0, queue }]);
     const job = (await api(`/jobs/${id}`)).json;
     expect(job).toMatchObject({ status: "pending", retryCount: 1 });
     expect(job.error).toMatch(/Timed out/);
@@ -205,7 +189,7 @@ describe("timeouts stay inside the platform's limits", () => {
     const stubborn = await dueButHeldJob(queue, { sleepMs: 3000, ignoreSignal: true, message: "too late" }, { timeoutSeconds: 1, maxRetries: 2 });
     const sibling = await dueButHeldJob(queue, { sleepMs: 100 }, { timeoutSeconds: 60 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    await deliver([stubborn, sibling].map((jobId) => ({ jobId, attempt: 0, queue })));
+    await deliverBatch([stubborn, sibling].map((jobId) => ({ jobId, attempt: 0, queue })));
     const job = (await api(`/jobs/${stubborn}`)).json;
     expect(job).toMatchObject({ status: "pending", retryCount: 1 });
     expect(job.error).toMatch(/Timed out/);
@@ -229,7 +213,7 @@ describe("no job waits for a heal when it could run", () => {
     const id = await dueButHeldJob(queue, { ledger: true });
     // The job is waiting for its second attempt; a stale message of the first comes last in the batch.
     await env.DB.prepare("UPDATE jobs SET attempt = 1, retry_count = 1 WHERE id = ?").bind(id).run();
-    const result = await deliver([
+    const result = await deliverBatch([
       { jobId: id, attempt: 1, queue },
       { jobId: id, attempt: 0, queue },
     ]);
@@ -244,7 +228,7 @@ describe("no job waits for a heal when it could run", () => {
     const id = created.json.id;
     // The scheduler holds the job for an hour; D1 says it is due in 1.5 s (the scheduler's clock ran ahead).
     await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() + 1500, id).run();
-    await deliver([{ jobId: id, attempt: 0, queue }]);
+    await deliverBatch([{ jobId: id, attempt: 0, queue }]);
     expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
     // No heal is needed: the release re-armed it, and it runs a few seconds later, once.
     const job = await waitForStatus(id, ["completed"], 10_000);

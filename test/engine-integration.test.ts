@@ -1,33 +1,17 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { reconcile } from "../src/execution/reconciler";
 import { api, uniqueQueue, waitForStatus } from "./helpers";
+import { deliverBatch, dueButHeldJob } from "./queue-helpers";
 
-/** A job that is pending and due in D1 but not dispatched yet: the scheduler holds it for an hour. */
-async function dueButHeldJob(queue: string, parameters: Record<string, unknown> = { message: "dup" }, maxRetries?: number) {
-  const created = await api("/jobs", { body: { type: "echo", parameters, delay: "01:00:00", queue, maxRetries } });
-  await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
-  return created.json.id as string;
-}
 
-async function deliver(messages: unknown[]) {
-  const batch = createMessageBatch(
-    "edge-ticker-exec",
-    messages.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
-}
 
 describe("exec consumer", () => {
   it("runs an attempt once when its message is delivered twice", async () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue);
     const msg = { jobId: id, attempt: 0, queue };
-    const result = await deliver([msg, msg]);
+    const result = await deliverBatch([msg, msg]);
     expect(result.explicitAcks).toHaveLength(2);
     const job = (await api(`/jobs/${id}`)).json;
     expect(job.status).toBe("completed");
@@ -35,7 +19,7 @@ describe("exec consumer", () => {
     expect(job.executionHistory).toHaveLength(1);
 
     // A late duplicate after completion changes nothing either.
-    await deliver([msg]);
+    await deliverBatch([msg]);
     const after = (await api(`/jobs/${id}`)).json;
     expect(after.executionHistory).toHaveLength(1);
     expect(after.completedAt).toBe(job.completedAt);
@@ -45,12 +29,12 @@ describe("exec consumer", () => {
   it("claims and records a batch of mixed outcomes in one delivery, each job as if it ran alone", async () => {
     const queue = uniqueQueue();
     const ok = await dueButHeldJob(queue, { message: "ok", logLines: 2 });
-    const retry = await dueButHeldJob(queue, { failTimes: 1 }, 3);
-    const failed = await dueButHeldJob(queue, { fail: true }, 0);
+    const retry = await dueButHeldJob(queue, { failTimes: 1 }, { maxRetries: 3 });
+    const failed = await dueButHeldJob(queue, { fail: true }, { maxRetries: 0 });
     const slow = await dueButHeldJob(queue, { message: "slow", sleepMs: 300 });
     // Paused, the scheduler holds the retry instead of running it again while we look.
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    const result = await deliver([ok, retry, failed, slow].map((jobId) => ({ jobId, attempt: 0, queue })));
+    const result = await deliverBatch([ok, retry, failed, slow].map((jobId) => ({ jobId, attempt: 0, queue })));
     expect(result.explicitAcks).toHaveLength(4);
 
     const [a, b, c, d] = await Promise.all([ok, retry, failed, slow].map(async (id) => (await api(`/jobs/${id}`)).json));
@@ -72,7 +56,7 @@ describe("exec consumer", () => {
   });
 
   it("does not acknowledge a malformed message: it is sent back, towards the dead-letter queue", async () => {
-    const result = await deliver([{ nope: true }, "text"]);
+    const result = await deliverBatch([{ nope: true }, "text"]);
     expect(result.explicitAcks).toHaveLength(0);
     expect(result.retryMessages).toHaveLength(2);
   });
@@ -80,7 +64,7 @@ describe("exec consumer", () => {
   it("does not start a job before its run time even if a message arrives early", async () => {
     const queue = uniqueQueue();
     const created = await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue } });
-    await deliver([{ jobId: created.json.id, attempt: 0, queue }]);
+    await deliverBatch([{ jobId: created.json.id, attempt: 0, queue }]);
     const job = (await api(`/jobs/${created.json.id}`)).json;
     expect(job.status).toBe("pending");
     expect(job.executionHistory).toHaveLength(0);

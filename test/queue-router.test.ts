@@ -1,23 +1,13 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import { makeEvent } from "../src/events/types";
 import { deliveryStatement } from "../src/webhooks/sink";
 import { api, targetCalls, targetUrl, uniqueQueue } from "./helpers";
+import { deliverBatch } from "./queue-helpers";
 import { webhookFactory } from "./webhook-helpers";
 
 const createWebhook = webhookFactory();
 
-async function deliver(queueName: string, bodies: unknown[]) {
-  const batch = createMessageBatch(
-    queueName,
-    bodies.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
-}
 
 describe("queue message routing", () => {
   it("delivers a webhook message whatever the queue is called", async () => {
@@ -26,7 +16,7 @@ describe("queue message routing", () => {
     const hook = await createWebhook({ url: `${targetUrl()}/record/${t}`, events: ["queue.paused"], filters: { queues: [queue] } });
     await deliveryStatement(env, { event: makeEvent("queue.paused", { queue, status: "paused" }), guard: { sql: "1", params: [] } }, Date.now()).run();
     const { results } = await env.DB.prepare("SELECT id FROM webhook_deliveries WHERE endpoint_id = ?").bind(hook.id).all<{ id: string }>();
-    const result = await deliver("acme-renamed-webhooks", [{ deliveryId: results[0].id }]);
+    const result = await deliverBatch([{ deliveryId: results[0].id }], { queueName: "acme-renamed-webhooks" });
     expect(result.explicitAcks).toHaveLength(1);
     const { deliveries } = (await api(`/webhooks/${hook.id}/deliveries`)).json;
     expect(deliveries[0]).toMatchObject({ status: "succeeded", attempts: 1 });
@@ -37,14 +27,14 @@ describe("queue message routing", () => {
     const queue = uniqueQueue("route");
     const created = await api("/jobs", { body: { type: "echo", parameters: { message: "routed" }, delay: "01:00:00", queue } });
     await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
-    await deliver("edge-ticker-webhooks", [{ jobId: created.json.id, attempt: 0, queue }]);
+    await deliverBatch([{ jobId: created.json.id, attempt: 0, queue }], { queueName: "edge-ticker-webhooks" });
     expect((await api(`/jobs/${created.json.id}`)).json.status).toBe("completed");
   });
 
   it("logs an unrecognised message and sends it back (towards the dead-letter queue) instead of acknowledging it", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const result = await deliver("edge-ticker-exec", [{ hello: "world" }, "not an object"]);
+      const result = await deliverBatch([{ hello: "world" }, "not an object"], { queueName: "edge-ticker-exec" });
       expect(result.explicitAcks).toHaveLength(0);
       expect(result.retryMessages).toHaveLength(2);
       const logged = errors.mock.calls.map((c) => c.join(" "));
