@@ -22,7 +22,7 @@ export async function signedInPage(browser: Browser, baseUrl: string, token: str
   await page.goto(`${baseUrl}/`);
   await page.getByLabel("API token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  await page.getByRole("heading", { name: "Overview", exact: true }).waitFor();
   return { context, page };
 }
 

@@ -49,7 +49,7 @@ describe("dashboard", () => {
     await page.getByText("That token is not valid.").waitFor();
     await page.getByLabel("API token").fill(token());
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await page.getByRole("heading", { name: "Overview", exact: true }).waitFor();
     expect(page.url()).not.toContain(token());
     expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
     await page.getByRole("button", { name: "Sign out" }).click();
