@@ -35,7 +35,8 @@ let lastSelfReconcile = 0;
 /**
  * Runs the reconciler from ordinary traffic at most once a minute per isolate. Cron triggers do
  * not fire under `wrangler dev`, so after a local restart this is what recovers work whose queue
- * messages died with the old process; in production it only adds a cheap query between crons.
+ * messages died with the old process. Called only where SELF_RECONCILE is on (local development):
+ * in production the cron does this, and ordinary (even unauthenticated) traffic must not start it.
  */
 export function reconcileIfDue(env: Env, ctx: ExecutionContext, now = Date.now()): void {
   if (now - lastSelfReconcile < SELF_RECONCILE_EVERY_MS) return;
