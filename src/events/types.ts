@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   "queue.resumed",
   "queue.cleared",
   "system.alert",
+  "endpoint.status_changed",
 ] as const;
 export const EventTypeSchema = z.enum(EVENT_TYPES);
 export type EventType = z.infer<typeof EventTypeSchema>;
@@ -81,6 +82,24 @@ export function jobEventData(
     nextRetryAt: iso(change.nextRetryAt ?? null),
   };
 }
+
+export type EndpointStatus = "online" | "offline";
+
+/** The `data` of an `endpoint.status_changed` event (seed 002): an endpoint went online or offline. */
+export type EndpointStatusEventData = {
+  endpointId: string;
+  name: string;
+  address: string;
+  group: string | null;
+  type: "http" | "tcp";
+  status: EndpointStatus;
+  /** "unknown" for the first status an endpoint gets after it is created or enabled. */
+  previousStatus: EndpointStatus | "unknown";
+  /** Milliseconds; null when the check that changed the status failed. */
+  responseTime: number | null;
+  /** When the check that changed the status ran (ISO 8601). */
+  changedAt: string;
+};
 
 export function makeEvent(type: EventType, data: Record<string, unknown>, at = Date.now()): DomainEvent {
   return { id: `evt_${crypto.randomUUID()}`, type, timestamp: new Date(at).toISOString(), data };
