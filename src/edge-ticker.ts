@@ -7,6 +7,10 @@ import type { AppEnv } from "./http/app-env";
 import type { JobTypeDefinition } from "./jobs/job-type";
 import { ownJobType } from "./jobs/own-types";
 import { installJobTypes } from "./jobs/registry";
+import { installEventSinks } from "./events/publisher";
+import { rollupSink } from "./metrics/rollup-sink";
+import { webhookSink } from "./webhooks/sink";
+import { realtimeSink } from "./realtime/sink";
 import { serviceBindingJobType, type ServiceJobTypeConfig } from "./jobs/service-binding";
 import { runDueMaintenance } from "./maintenance/tasks";
 import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/meter";
@@ -45,6 +49,8 @@ export type EdgeTicker = {
  * Call it once, at the top of the Worker's module; it throws on a type that reuses a built-in or taken name.
  */
 export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
+  // The Durable Objects run in this module's isolate, so they publish through these sinks too.
+  installEventSinks([rollupSink, webhookSink, realtimeSink]);
   installJobTypes([
     ...Object.entries(options.jobTypes ?? {}).map(([name, def]) => ({ type: ownJobType(name, def), kind: "package" as const })),
     ...Object.entries(options.serviceJobTypes ?? {}).map(([name, config]) => ({ type: serviceBindingJobType(name, config), kind: "service-binding" as const })),

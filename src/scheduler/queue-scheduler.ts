@@ -5,6 +5,8 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
 import { readSettings } from "../config";
+import { DEFAULT_WORKERS } from "../model/queue";
+import { eventOutbox } from "../events/publisher";
 import {
   ClearInput,
   ConfigureInput,
@@ -25,7 +27,6 @@ export const HEAL_INTERVAL_MS = 30_000;
 export const LOST_AFTER_MS = 60_000;
 /** Pending jobs due within this window are re-armed by the heal if the scheduler does not hold them. */
 const HEAL_HORIZON_MS = 5 * 60_000;
-export const DEFAULT_WORKERS = 10;
 const SEND_BATCH_LIMIT = 100;
 
 const MIGRATIONS: string[][] = [
@@ -319,7 +320,7 @@ export class QueueScheduler extends DurableObject<Env> {
     // Every await below lets other calls run: a slot is freed only for the attempt that was looked
     // at, never by job id alone, or a newer dispatch of the same job would lose its slot.
     for (const expired of await findExpiredLeases(this.env, queue, now)) {
-      const outcome = await expireLease(this.env, expired, now, settings);
+      const outcome = await expireLease(this.env, expired, now, settings, eventOutbox);
       // The message of attempt n carried n - 1 (the attempt it claims from).
       this.#inflight.delete(expired.id, expired.attempt - 1);
       this.#inflight.save();
