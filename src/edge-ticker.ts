@@ -13,7 +13,6 @@ import { webhookSink } from "./webhooks/sink";
 import { realtimeSink } from "./realtime/sink";
 import { serviceBindingJobType, type ServiceJobTypeConfig } from "./jobs/service-binding";
 import { runDueMaintenance } from "./maintenance/tasks";
-import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/meter";
 import { QueueScheduler } from "./scheduler/queue-scheduler";
 import { RecurringScheduler } from "./recurring/recurring-scheduler";
 import { RealtimeHub } from "./realtime/hub";
@@ -57,24 +56,17 @@ export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
   ]);
   const extraRoutes = options.extraRoutes ?? {};
   const handler = {
-    fetch(request, rawEnv, ctx) {
-      const env = meteredEnv(rawEnv);
-      countInvocation(env);
+    fetch(request, env, ctx) {
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
       return appFor(env, extraRoutes).fetch(request, env, ctx);
     },
-    async queue(rawBatch, rawEnv, ctx) {
-      const env = meteredEnv(rawEnv);
-      countInvocation(env);
-      const batch = meterConsumedBatch(env, rawBatch);
+    async queue(batch, env, ctx) {
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
       const routed = routeBatch(batch);
       rejectUnrecognised(batch.queue, routed.unrecognised);
       await Promise.all([routed.webhook && handleWebhookBatch(routed.webhook, env), routed.exec && handleExecBatch(routed.exec, env)]);
     },
-    async scheduled(_controller, rawEnv, ctx) {
-      const env = meteredEnv(rawEnv);
-      countInvocation(env);
+    async scheduled(_controller, env, ctx) {
       ctx.waitUntil(reconcile(env));
       ctx.waitUntil(runDueMaintenance(env));
     },

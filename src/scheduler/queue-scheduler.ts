@@ -1,6 +1,5 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
 import { INFLIGHT_SET_MIGRATION, InflightSet } from "./inflight";
-import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
@@ -80,8 +79,8 @@ export class QueueScheduler extends DurableObject<Env> {
   #inflight!: InflightSet;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, meteredEnv(env));
-    this.#sql = meteredSql(ctx.storage.sql, env);
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
       migrateSqlite(ctx.storage, MIGRATIONS, this.#sql);
       this.#seq = Number(this.#sql.exec(`SELECT COALESCE(MAX(seq), 0) AS s FROM due`).one().s);
@@ -196,7 +195,6 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    countAlarm(this.env);
     const lastHeal = Number(this.#setting("last_heal_at") ?? 0);
     try {
       if (Date.now() - lastHeal >= HEAL_INTERVAL_MS) await this.#heal();
