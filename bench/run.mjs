@@ -107,9 +107,56 @@ function clientFor(srv) {
   return { headers, api, exportRows, waitUntilDone };
 }
 
+// Cost, before the load scenarios leave the machine busy: every billable operation the Worker
+// performs, counted by the benchmark's metered Worker (src/metering/bench-entry.ts) on a server of
+// its own (the counting wrappers would slow the other figures), for simple jobs created in batches
+// of 100 and one by one; workerd's CPU time per job bounds Workers CPU from above. Then the
+// retention purge of every job made here, metered, and the D1 bytes the jobs occupy until it runs.
+const ours = {};
+const RETENTION_DAYS = 30;
+const metered = await startDevServer({ script: "src/metering/bench-entry.ts", vars: { RETENTION_DAYS: String(RETENTION_DAYS) } });
+try {
+  const m = clientFor(metered);
+  const runs = { "batch-100": [], single: [] };
+  for (const mode of Object.keys(runs)) {
+    for (let run = 0; run < RUNS; run++) {
+      const queue = `bench-cost-${mode}-${run}`;
+      await m.api(`/queues/${queue}`, { workers: 50 }, "PATCH");
+      // Nothing is deleted until the purge below, so the database only grows by what the jobs add.
+      const sizeBefore = (await m.api("/_meter")).d1SizeBytes;
+      await m.api("/_meter", null, "DELETE");
+      const cpu0 = workerdCpuMs(metered.pid);
+      const t0 = Date.now();
+      if (mode === "batch-100") {
+        for (let b = 0; b < COST_JOBS / 100; b++) await m.api("/jobs/batch", { jobs: Array.from({ length: 100 }, () => ({ type: "echo", queue })) });
+      } else {
+        for (let i = 0; i < COST_JOBS; i += 20) await Promise.all(Array.from({ length: 20 }, () => m.api("/jobs", { type: "echo", queue })));
+      }
+      await m.waitUntilDone(queue);
+      const seconds = (Date.now() - t0) / 1000;
+      const counts = await m.api("/_meter");
+      const cpuMsPerJob = (workerdCpuMs(metered.pid) - cpu0) / COST_JOBS;
+      runs[mode].push({ counts, seconds, cpuMsPerJob, storageBytesPerJob: (counts.d1SizeBytes - sizeBefore) / COST_JOBS });
+    }
+  }
+  await m.api("/_meter", null, "DELETE");
+  const purged = await m.api("/_meter/purge", { maxRounds: 1000 });
+  const purge = await m.api("/_meter");
+  const purgePerJob = { d1RowsRead: purge.d1RowsRead / purged.deleted, d1RowsWritten: purge.d1RowsWritten / purged.deleted, d1Queries: purge.d1Queries / purged.deleted };
+  emit("retention-purge", { jobsDeleted: purged.deleted, perJob: purgePerJob, doStorageBytes: purge.doSizeBytes, unit: "D1 rows per job deleted; doStorageBytes: every Durable Object's SQLite size at the end" });
+  for (const [mode, perMode] of Object.entries(runs)) {
+    // DO duration bound: the queue's scheduler and the realtime hub active for the whole run.
+    const perRun = perMode.map((r) => costPerMillion(r.counts, COST_JOBS, r.seconds * 2, r.cpuMsPerJob, { purgePerJob, storageBytesPerJob: r.storageBytesPerJob, days: RETENTION_DAYS }));
+    const mid = perRun.toSorted((a, b) => a.totalUsdPerMillion - b.totalUsdPerMillion)[Math.floor(perRun.length / 2)];
+    ours[`cost-${mode}`] = mid.totalUsdPerMillion;
+    emit(`cost-per-million-${mode}`, { count: COST_JOBS, ...mid, runsUsdPerMillion: perRun.map((r) => r.totalUsdPerMillion), unit: `USD per million simple jobs (Workers Paid, beyond inclusions; kept ${RETENTION_DAYS} days)` });
+  }
+} finally {
+  await metered.stop();
+}
+
 const server = await startDevServer();
 const { headers, api, exportRows, waitUntilDone } = clientFor(server);
-const ours = {};
 try {
   // 2. Create: single POST /jobs at 50 connections (jobs a day out, so only creation is measured), then batches of 1,000.
   const createBody = JSON.stringify({ type: "echo", delay: "1.00:00:00", queue: "bench-create" });
@@ -216,40 +263,6 @@ try {
   emit("delayed-lateness", { ...summary(lateness), early, unit: "ms, handler start minus run_at" });
 } finally {
   await server.stop();
-}
-
-// 7. Cost: every billable operation the Worker performs, counted by its METERING counters on a
-// server of its own (the counting wrappers would slow the figures above), for simple jobs created
-// in batches of 100 and one by one; workerd's CPU time per job bounds Workers CPU from above.
-const metered = await startDevServer({ vars: { METERING: "true" } });
-try {
-  const m = clientFor(metered);
-  for (const mode of ["batch-100", "single"]) {
-    const perRun = [];
-    for (let run = 0; run < RUNS; run++) {
-      const queue = `bench-cost-${mode}-${run}`;
-      await m.api(`/queues/${queue}`, { workers: 50 }, "PATCH");
-      await m.api("/_meter", null, "DELETE");
-      const cpu0 = workerdCpuMs(metered.pid);
-      const t0 = Date.now();
-      if (mode === "batch-100") {
-        for (let b = 0; b < COST_JOBS / 100; b++) await m.api("/jobs/batch", { jobs: Array.from({ length: 100 }, () => ({ type: "echo", queue })) });
-      } else {
-        for (let i = 0; i < COST_JOBS; i += 20) await Promise.all(Array.from({ length: 20 }, () => m.api("/jobs", { type: "echo", queue })));
-      }
-      await m.waitUntilDone(queue);
-      const seconds = (Date.now() - t0) / 1000;
-      const counts = await m.api("/_meter");
-      const cpuMsPerJob = (workerdCpuMs(metered.pid) - cpu0) / COST_JOBS;
-      // DO duration bound: the queue's scheduler and the realtime hub active for the whole run.
-      perRun.push(costPerMillion(counts, COST_JOBS, seconds * 2, cpuMsPerJob));
-    }
-    const mid = perRun.toSorted((a, b) => a.totalUsdPerMillion - b.totalUsdPerMillion)[Math.floor(perRun.length / 2)];
-    ours[`cost-${mode}`] = mid.totalUsdPerMillion;
-    emit(`cost-per-million-${mode}`, { count: COST_JOBS, ...mid, runsUsdPerMillion: perRun.map((r) => r.totalUsdPerMillion), unit: "USD per million simple jobs (Workers Paid, beyond inclusions)" });
-  }
-} finally {
-  await metered.stop();
 }
 
 // --peers: BullMQ + Redis on the same machine, same scenarios.

@@ -7,9 +7,12 @@ import type { AppEnv } from "./http/app-env";
 import type { JobTypeDefinition } from "./jobs/job-type";
 import { ownJobType } from "./jobs/own-types";
 import { installJobTypes } from "./jobs/registry";
+import { installEventSinks } from "./events/publisher";
+import { rollupSink } from "./metrics/rollup-sink";
+import { webhookSink } from "./webhooks/sink";
+import { realtimeSink } from "./realtime/sink";
 import { serviceBindingJobType, type ServiceJobTypeConfig } from "./jobs/service-binding";
 import { runDueMaintenance } from "./maintenance/tasks";
-import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/meter";
 import { QueueScheduler } from "./scheduler/queue-scheduler";
 import { RecurringScheduler } from "./recurring/recurring-scheduler";
 import { RealtimeHub } from "./realtime/hub";
@@ -45,30 +48,25 @@ export type EdgeTicker = {
  * Call it once, at the top of the Worker's module; it throws on a type that reuses a built-in or taken name.
  */
 export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
+  // The Durable Objects run in this module's isolate, so they publish through these sinks too.
+  installEventSinks([rollupSink, webhookSink, realtimeSink]);
   installJobTypes([
     ...Object.entries(options.jobTypes ?? {}).map(([name, def]) => ({ type: ownJobType(name, def), kind: "package" as const })),
     ...Object.entries(options.serviceJobTypes ?? {}).map(([name, config]) => ({ type: serviceBindingJobType(name, config), kind: "service-binding" as const })),
   ]);
   const extraRoutes = options.extraRoutes ?? {};
   const handler = {
-    fetch(request, rawEnv, ctx) {
-      const env = meteredEnv(rawEnv);
-      countInvocation(env);
+    fetch(request, env, ctx) {
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
       return appFor(env, extraRoutes).fetch(request, env, ctx);
     },
-    async queue(rawBatch, rawEnv, ctx) {
-      const env = meteredEnv(rawEnv);
-      countInvocation(env);
-      const batch = meterConsumedBatch(env, rawBatch);
+    async queue(batch, env, ctx) {
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
       const routed = routeBatch(batch);
       rejectUnrecognised(batch.queue, routed.unrecognised);
       await Promise.all([routed.webhook && handleWebhookBatch(routed.webhook, env), routed.exec && handleExecBatch(routed.exec, env)]);
     },
-    async scheduled(_controller, rawEnv, ctx) {
-      const env = meteredEnv(rawEnv);
-      countInvocation(env);
+    async scheduled(_controller, env, ctx) {
       ctx.waitUntil(reconcile(env));
       ctx.waitUntil(runDueMaintenance(env));
     },

@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { claimJob, markHandlersStarted } from "../src/db/execution";
+import { eventOutbox } from "../src/events/publisher";
 import { reconcile } from "../src/execution/reconciler";
 import { failNextResultWrites } from "../src/execution/fault-hooks";
 import { attemptTimeoutMs } from "../src/execution/run-attempt";
@@ -17,7 +18,7 @@ async function claimAndDie(id: string, started: boolean) {
   const job = (await api(`/jobs/${id}`)).json;
   const now = Date.now();
   await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(now, id).run();
-  const claim = await claimJob(env, { jobId: id, attempt: job.attempts }, now);
+  const claim = await claimJob(env, { jobId: id, attempt: job.attempts }, now, eventOutbox);
   expect(claim).not.toBeNull();
   if (started) await markHandlersStarted(env, [{ id, attempt: claim!.job.attempt }], now);
   return claim!.job.attempt;

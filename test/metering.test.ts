@@ -1,13 +1,13 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { meterConsumedBatch, meteredEnv, meterSnapshot, resetMeter } from "../src/metering/meter";
+import { meterConsumedBatch, meteredEnv, meterStorage, meterSnapshot, resetMeter } from "../src/metering/meter";
 import { api } from "./helpers";
 
-const on = () => meteredEnv({ ...env, METERING: "true" } as Env);
+const on = () => meteredEnv(env);
 
 describe("metering", () => {
-  it("is off by default: bindings are untouched and /_meter does not exist", async () => {
-    expect(meteredEnv(env)).toBe(env);
+  it("is no part of the production Worker: /_meter does not exist there", async () => {
     const res = await api("/_meter");
     expect(res.status).toBe(404);
     expect(res.json).toMatchObject({ error: "not_found" });
@@ -29,6 +29,31 @@ describe("metering", () => {
     // A delete counts its row only.
     expect(counts.d1RowsWritten).toBe(4);
     expect(counts.d1RowsRead).toBeGreaterThanOrEqual(2);
+    // The database's size as D1 reports it after each query: kept across a reset (a level, not a count).
+    expect(counts.d1SizeBytes).toBeGreaterThan(0);
+    resetMeter();
+    expect(meterSnapshot()).toMatchObject({ d1Queries: 0, d1RowsWritten: 0, d1SizeBytes: counts.d1SizeBytes });
+  });
+
+  it("counts a Durable Object's SQLite rows and the alarms it sets, once its storage is metered", async () => {
+    const stub = env.QUEUE_SCHEDULER.get(env.QUEUE_SCHEDULER.idFromName(`meter-state-${crypto.randomUUID()}`));
+    await runInDurableObject(stub, async (_instance, state) => {
+      meterStorage(state);
+      resetMeter();
+      state.storage.sql.exec("CREATE TABLE meter_probe (id INTEGER PRIMARY KEY, v TEXT)");
+      state.storage.sql.exec("INSERT INTO meter_probe (v) VALUES ('a'), ('b')");
+      expect(state.storage.sql.exec("SELECT v FROM meter_probe ORDER BY id").toArray()).toEqual([{ v: "a" }, { v: "b" }]);
+      // Its database size as of its last statement, with the table just created in it.
+      expect(meterSnapshot().doSizeBytes).toBeGreaterThanOrEqual(state.storage.sql.databaseSize);
+      const at = Date.now() + 3_600_000;
+      await state.storage.setAlarm(at);
+      expect(await state.storage.getAlarm()).toBe(at);
+      await state.storage.deleteAlarm();
+      const counts = meterSnapshot();
+      expect(counts).toMatchObject({ doAlarmsSet: 1 });
+      expect(counts.doRowsWritten).toBeGreaterThanOrEqual(2);
+      expect(counts.doRowsRead).toBeGreaterThanOrEqual(2);
+    });
   });
 
   it("counts Durable Object calls and consumed queue messages, less those sent back", () => {
@@ -39,7 +64,7 @@ describe("metering", () => {
       expect(status.inflight).toBe(0);
       expect(meterSnapshot().doRequests).toBe(1);
       const message = (id: string) => ({ id, timestamp: new Date(), body: {}, attempts: 1, ack() {}, retry() {} });
-      const batch = meterConsumedBatch(metered, { queue: "q", metadata: {}, messages: [message("a"), message("b")], ackAll() {}, retryAll() {} } as unknown as MessageBatch<unknown>);
+      const batch = meterConsumedBatch({ queue: "q", metadata: {}, messages: [message("a"), message("b")], ackAll() {}, retryAll() {} } as unknown as MessageBatch<unknown>);
       batch.messages[1].retry();
       expect(meterSnapshot()).toMatchObject({ queueReads: 2, queueDeletes: 1 });
     });

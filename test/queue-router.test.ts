@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { makeEvent } from "../src/events/types";
+import { makeEvent } from "../src/model/events";
 import { deliveryStatement } from "../src/webhooks/sink";
 import { api, targetCalls, targetUrl, uniqueQueue } from "./helpers";
 import { deliverBatch } from "./queue-helpers";

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { makeEvent } from "../src/events/types";
+import { makeEvent } from "../src/model/events";
 import { REALTIME_PUBLISH_WAIT_MS } from "../src/realtime/sink";
 import { BASE } from "./helpers";
 

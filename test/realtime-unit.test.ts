@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { jobEventData, makeEvent } from "../src/events/types";
+import { jobEventData, makeEvent } from "../src/model/events";
 import { MAX_LIVE_RESULT_BYTES, toPublishInput } from "../src/realtime/event-mapping";
 import { envelope, matches, type Draft } from "../src/realtime/messages";
 import { hubFrames } from "../src/realtime/signalr-events";

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliveryStatement } from "../src/webhooks/sink";
 import { resendStuckDeliveries } from "../src/webhooks/reconcile";
-import { makeEvent } from "../src/events/types";
+import { makeEvent } from "../src/model/events";
 import { api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 import { setReceiverSecret, webhookFactory } from "./webhook-helpers";
 import { openCredentials, sealCredentials } from "../src/webhooks/credentials";

@@ -21,14 +21,15 @@ export function freePort() {
 }
 
 // ADMIN_TOKEN must have at least 32 characters: the default has 42.
-export async function startDevServer({ persistDir, token = `bench-${crypto.randomUUID()}`, vars = {}, config } = {}) {
+// `script`: another entry point than the config's `main` (the cost benchmark's metered Worker).
+export async function startDevServer({ persistDir, token = `bench-${crypto.randomUUID()}`, vars = {}, config, script } = {}) {
   const configArgs = config ? ["-c", config] : [];
   const ownState = !persistDir;
   const dir = persistDir ?? mkdtempSync(join(tmpdir(), "edge-ticker-bench-"));
   const port = await freePort();
   const migrated = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", dir, ...configArgs], { env: wranglerEnv, encoding: "utf8" });
   if (migrated.status !== 0) throw new Error(`migrations failed: ${migrated.stderr || migrated.stdout}`);
-  const args = ["wrangler", "dev", ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
+  const args = ["wrangler", "dev", ...(script ? [script] : []), ...configArgs, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", dir, "--inspector-port", String(await freePort()), "--log-level", "warn", "--show-interactive-dev-session=false"];
   // A fixed key, so that a restart on the same state still reads the stored secrets.
   const settings = { ADMIN_TOKEN: token, WEBHOOK_SECRET_KEY: "bench-webhook-secret-key-0123456789abcdef", ALLOW_PRIVATE_TARGETS: "true", SELF_RECONCILE: "true", DEV_JOB_TYPES: "true", ...vars };
   for (const [k, v] of Object.entries(settings)) args.push("--var", `${k}:${v}`);

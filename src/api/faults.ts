@@ -3,6 +3,7 @@ import { z } from "zod";
 import { readSettings } from "../config";
 import { claimJob, markHandlersStarted } from "../db/execution";
 import { getJob, getJobsByIds } from "../db/jobs";
+import { eventOutbox } from "../events/publisher";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
@@ -38,7 +39,7 @@ export const faultsApi = new Hono<AppEnv>()
     if (job.status !== "pending") throw new ApiError(409, "conflict", "Only a pending job can be claimed.");
     const now = Date.now();
     await c.env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ? AND status = 'pending'").bind(now, jobId).run();
-    const claimed = await claimJob(c.env, { jobId, attempt: job.attempt }, now);
+    const claimed = await claimJob(c.env, { jobId, attempt: job.attempt }, now, eventOutbox);
     if (claimed && handlerStarted) await markHandlersStarted(c.env, [{ id: jobId, attempt: claimed.job.attempt }], now);
     return c.json({ claimed: !!claimed, leaseUntil: claimed?.job.leaseUntil ?? null });
   })

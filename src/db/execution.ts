@@ -1,5 +1,5 @@
-import { eventStatements, jobStateGuard } from "../events/publisher";
-import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
+import { jobEventData, makeEvent, type DomainEvent } from "../model/events";
+import { jobStateGuard, type EventOutbox } from "./event-guards";
 import { chunkByJsonSize } from "./jobs";
 import { JobRowSchema } from "./job-row";
 import type { JobRow } from "./schema";
@@ -12,8 +12,8 @@ export type ClaimedJob = JobRow;
 export type Claim = { job: ClaimedJob; event: DomainEvent };
 
 /** One claim: see claimJobs. */
-export async function claimJob(env: Env, msg: { jobId: string; attempt: number }, now: number): Promise<Claim | null> {
-  return (await claimJobs(env, [msg], now)).get(msg.jobId) ?? null;
+export async function claimJob(env: Env, msg: { jobId: string; attempt: number }, now: number, outbox: EventOutbox): Promise<Claim | null> {
+  return (await claimJobs(env, [msg], now, outbox)).get(msg.jobId) ?? null;
 }
 
 /**
@@ -22,7 +22,7 @@ export async function claimJob(env: Env, msg: { jobId: string; attempt: number }
  * the job no longer pending and claims nothing. The job.started events' outbox statements commit
  * in the same transaction. Returns the claims by job id.
  */
-export async function claimJobs(env: Env, msgs: { jobId: string; attempt: number }[], now: number): Promise<Map<string, Claim>> {
+export async function claimJobs(env: Env, msgs: { jobId: string; attempt: number }[], now: number, outbox: EventOutbox): Promise<Map<string, Claim>> {
   const claims = new Map<string, Claim>();
   // Every attempt asked for, per job: of two messages for one job in a batch, the current one wins
   // whichever came last.
@@ -59,7 +59,7 @@ export async function claimJobs(env: Env, msgs: { jobId: string; attempt: number
        WHERE id IN (SELECT value ->> '$.id' FROM json_each(?1)) AND +status = 'running' AND updated_at = ?2
          AND attempt = 1 + (SELECT value ->> '$.attempt' FROM json_each(?1) WHERE value ->> '$.id' = jobs.id)`,
     ).bind(expected, now),
-    ...eventStatements(env, [...events.values()]),
+    ...outbox.statements(env, [...events.values()]),
   ]);
   for (const row of claimed.results) {
     const job = JobRowSchema.parse(row);
@@ -98,7 +98,7 @@ export const CANCELLED_WHILE_RUNNING = "Cancelled while running.";
  * take the job. Returns the status each recorded job now has, by id; jobs missing from it had
  * been settled meanwhile (an expired lease) and are left as they are.
  */
-export async function finishAttempts(env: Env, finished: FinishedAttempt[]): Promise<Map<string, string>> {
+export async function finishAttempts(env: Env, finished: FinishedAttempt[], outbox: EventOutbox): Promise<Map<string, string>> {
   if (!finished.length) return new Map();
   const rows = finished.map(({ job, outcome, at, progress }) => ({
     id: job.id,
@@ -155,7 +155,7 @@ export async function finishAttempts(env: Env, finished: FinishedAttempt[]): Pro
       ).bind(chunk),
     ),
     // Each guard holds only for the state the job really reached, so of a retry's two events one is kept.
-    ...eventStatements(
+    ...outbox.statements(
       env,
       finished.flatMap(({ job, outcome, at, event, cancelEvent }) => [
         { event, guard: jobStateGuard(job.id, outcome.kind === "retry" ? "pending" : outcome.kind, job.attempt, at) },

@@ -1,9 +1,9 @@
 import { and, eq, inArray, lt, lte, sql } from "drizzle-orm";
 import type { Settings } from "../config";
-import { retryDelayMs } from "../execution/retry-policy";
+import { retryDelayMs } from "../model/retry-policy";
 import type { DueItem } from "../scheduler/messages";
-import { deliverEvents, eventStatements, jobStateGuard } from "../events/publisher";
-import { jobEventData, makeEvent } from "../events/types";
+import { jobEventData, makeEvent } from "../model/events";
+import { jobStateGuard, type EventOutbox } from "./event-guards";
 import { getDb } from "./client";
 import { CANCELLED_WHILE_RUNNING } from "./execution";
 import { jobs } from "./schema";
@@ -30,7 +30,7 @@ export const LEASE_EXPIRED_BEFORE_START = "The worker that claimed this attempt 
  * retries left, else it fails. Either way it reaches exactly one state, and never pending with a
  * cancel request no claim would honour.
  */
-export async function expireLease(env: Env, job: { id: string; attempt: number }, now: number, settings: Settings): Promise<DueItem | null> {
+export async function expireLease(env: Env, job: { id: string; attempt: number }, now: number, settings: Settings, outbox: EventOutbox): Promise<DueItem | null> {
   const db = getDb(env);
   const [current, mark] = await Promise.all([
     db.select().from(jobs).where(eq(jobs.id, job.id)).get(),
@@ -64,11 +64,11 @@ export async function expireLease(env: Env, job: { id: string; attempt: number }
        WHERE job_id = ?4 AND attempt = ?5 AND status = 'running'
          AND EXISTS (SELECT 1 FROM jobs WHERE id = ?4 AND status = ?7 AND attempt = ?5 AND updated_at = ?1)`,
     ).bind(now, started || cancel ? message : LEASE_EXPIRED_BEFORE_START, next === "pending" ? runAt : null, job.id, job.attempt, next === "cancelled" ? "cancelled" : "failed", next),
-    ...eventStatements(env, [{ event, guard: jobStateGuard(job.id, next, job.attempt, now) }]),
+    ...outbox.statements(env, [{ event, guard: jobStateGuard(job.id, next, job.attempt, now) }]),
   ]);
   const row = updated.results[0] as { id: string; attempt: number; run_at: number; priority: number } | undefined;
   if (!row) return null;
-  await deliverEvents(env, [event]);
+  await outbox.deliver(env, [event]);
   return next === "pending" ? { jobId: row.id, attempt: row.attempt, runAt: row.run_at, priority: row.priority } : null;
 }
 

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gte, lte, or, sql, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../model/job";
-import { eventStatements, type Guard } from "../events/publisher";
-import type { DomainEvent } from "../events/types";
+import type { DomainEvent } from "../model/events";
+import type { EventOutbox, Guard } from "./event-guards";
 import { getDb } from "./client";
 import { JobRowSchema } from "./job-row";
 import { jobAttempts, jobLogs, jobs, type JobInsert, type JobRow } from "./schema";
@@ -165,12 +165,12 @@ export async function countJobs(env: Env): Promise<number> {
 export const CANCELLED_BEFORE_START = "Cancelled before it started.";
 
 /** pending → cancelled at once, with the event's outbox statements in the same transaction. */
-export async function cancelPendingJob(env: Env, id: string, now: number, event: DomainEvent) {
+export async function cancelPendingJob(env: Env, id: string, now: number, event: DomainEvent, outbox: EventOutbox) {
   const [updated] = await env.DB.batch([
     env.DB.prepare(
       `UPDATE jobs SET status = 'cancelled', completed_at = ?1, updated_at = ?1, error = ?2 WHERE id = ?3 AND status = 'pending' RETURNING *`,
     ).bind(now, CANCELLED_BEFORE_START, id),
-    ...eventStatements(env, [{ event, guard: { sql: `EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'cancelled' AND updated_at = ?)`, params: [id, now] } }]),
+    ...outbox.statements(env, [{ event, guard: { sql: `EXISTS (SELECT 1 FROM jobs WHERE id = ? AND status = 'cancelled' AND updated_at = ?)`, params: [id, now] } }]),
   ]);
   const row = updated.results[0];
   return row ? JobRowSchema.parse(row) : undefined;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { SchedulerStatus } from "../scheduler/messages";
-import { DEFAULT_WORKERS } from "../scheduler/queue-scheduler";
+import { DEFAULT_WORKERS } from "../model/queue";
 
 /** Throughput is measured over this window (seed: jobsPerHour, and jobsPerMinute as its per-minute average). */
 export const THROUGHPUT_WINDOW_MS = 3_600_000;

@@ -1,6 +1,6 @@
 import { and, count, desc, eq, lte, sql, type SQL } from "drizzle-orm";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { Guard } from "../events/publisher";
+import type { Guard } from "./event-guards";
 import { getDb } from "./client";
 import { jobs } from "./schema";
 

@@ -3,8 +3,8 @@ import type { Settings } from "../config";
 import { CANCELLED_WHILE_RUNNING, claimJobs, finishAttempts, markHandlersStarted, type AttemptOutcome, type Claim, type FinishedAttempt } from "../db/execution";
 import { getJobsByIds } from "../db/jobs";
 import type { JobRow } from "../db/schema";
-import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
+import { deliverEvents, eventOutbox } from "../events/publisher";
+import { jobEventData, makeEvent, type DomainEvent } from "../model/events";
 import { releaseSlots } from "../scheduler/client";
 import { ExecMessageSchema, type ExecMessage, type ReleaseItem } from "../scheduler/messages";
 import { takeResultWriteFault } from "./fault-hooks";
@@ -45,7 +45,7 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
 
   let claims: Map<string, Claim>;
   try {
-    claims = await claimJobs(env, deliveries.map((d) => d.msg), Date.now());
+    claims = await claimJobs(env, deliveries.map((d) => d.msg), Date.now(), eventOutbox);
   } catch (err) {
     console.error("claim failed; the queue will redeliver", err);
     for (const d of deliveries) d.message.retry({ delaySeconds: 1 });
@@ -110,7 +110,7 @@ async function recordEnds(env: Env, settings: Settings, ended: Ended[], started:
   try {
     recorded = await withBackoff(RESULT_WRITE_BACKOFF_MS, () => {
       if (settings.faultInjection && takeResultWriteFault()) throw new Error("injected fault: result write failed");
-      return finishAttempts(env, ended);
+      return finishAttempts(env, ended, eventOutbox);
     });
   } catch (err) {
     console.error("could not record the attempts' end; the queue will redeliver", err);

@@ -1,15 +1,15 @@
 import type { Settings } from "../config";
 import type { AttemptOutcome, LogLine } from "../db/execution";
 import { CANCELLED_WHILE_RUNNING, LEASE_GRACE_MS, isCancelRequested, saveProgress } from "../db/execution";
-import { MAX_TIMEOUT_SECONDS } from "../model/job";
+import { MAX_RESULT_BYTES, MAX_TIMEOUT_SECONDS } from "../model/job";
 import type { JobRow } from "../db/schema";
 import { HANDED_OFF, PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
 import { parametersForRun } from "../jobs/job-secrets";
 import { registeredJobTypeFor } from "../http-types/resolve";
 import { deliverEvents } from "../events/publisher";
-import { makeEvent, type DomainEvent } from "../events/types";
-import { retryDelayMs } from "./retry-policy";
+import { makeEvent, type DomainEvent } from "../model/events";
+import { retryDelayMs } from "../model/retry-policy";
 
 /** How often a running attempt checks whether someone asked to cancel it. */
 export const CANCEL_POLL_MS = 1000;
@@ -17,8 +17,6 @@ const PROGRESS_SAVE_MS = 1000;
 /** Progress and log events reach live subscribers in batches at most this often. */
 const LIVE_FLUSH_MS = 250;
 const MAX_LOG_LINES = 1000;
-/** Results larger than this (as JSON) are replaced by a truncated preview. */
-export const MAX_RESULT_BYTES = 128 * 1024;
 
 /** How long a timed-out handler has to stop after its signal aborts before it counts as abandoned. */
 export const ABANDON_GRACE_MS = 1000;

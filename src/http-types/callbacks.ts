@@ -1,7 +1,7 @@
 import { saveProgress } from "../db/execution";
 import { getJob } from "../db/jobs";
 import { deliverEvents } from "../events/publisher";
-import { makeEvent } from "../events/types";
+import { makeEvent } from "../model/events";
 import { ApiError } from "../http/errors";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
 import { finishHandedOff, type HandedOffVerdict } from "./hand-off";

@@ -2,9 +2,9 @@ import { readSettings } from "../config";
 import { finishAttempts, type AttemptOutcome, type LogLine } from "../db/execution";
 import { chunkByJsonSize, getJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
-import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent, type DomainEvent } from "../events/types";
-import { retryDelayMs } from "../execution/retry-policy";
+import { deliverEvents, eventOutbox } from "../events/publisher";
+import { jobEventData, makeEvent, type DomainEvent } from "../model/events";
+import { retryDelayMs } from "../model/retry-policy";
 import { armJobsBestEffort, releaseSlots } from "../scheduler/client";
 import { sendCancelNotice } from "./runner";
 import { settleCallback } from "./store";
@@ -49,7 +49,7 @@ export async function finishHandedOff(env: Env, job: JobRow, verdict: HandedOffV
     outcome = { kind: "retry", error: verdict.error, runAt: now + retryDelayMs(job.retryCount, readSettings(env)), result: null };
   } else outcome = { kind: "failed", error: verdict.error, result: null };
   const event = outcomeEvent(job, outcome, now);
-  const recorded = await finishAttempts(env, [{ job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? now }, outcome, logs: [], at: now, progress: null, event }]);
+  const recorded = await finishAttempts(env, [{ job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? now }, outcome, logs: [], at: now, progress: null, event }], eventOutbox);
   if (!recorded.has(job.id)) return false;
   await deliverEvents(env, [event]);
   if (outcome.kind === "retry") {

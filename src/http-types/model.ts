@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { MAX_RESULT_BYTES } from "../execution/run-attempt";
 import { iso } from "../lib/time";
-import { TimeoutSecondsSchema } from "../model/job";
+import { MAX_RESULT_BYTES, TimeoutSecondsSchema } from "../model/job";
 
 export const HTTP_TYPE_DEFAULTS = { timeoutSeconds: 30, maxRetries: 3, callbackTimeoutSeconds: 3600 };
 /** The longest a job may wait for its service's callback after a 202 (7 days). */

@@ -1,8 +1,9 @@
 /**
  * Counts the billable operations this isolate performs, for the cost benchmark: Worker invocations,
- * D1 rows read and written, Durable Object requests (RPC calls, alarms) and SQLite rows, and Queue
- * operations. Off unless the METERING var is "true"; then bindings are wrapped so every call is
- * counted where it is made. Under `wrangler dev` the Worker and its Durable Objects share one
+ * D1 rows read and written, Durable Object requests (RPC calls, alarms), SQLite rows and alarms
+ * set, and Queue operations; and the D1 database's size. Only the benchmark's Worker
+ * (bench-entry.ts) uses it: it wraps the bindings and the Durable Objects' storage so every call
+ * is counted where it is made. Under `wrangler dev` the Worker and its Durable Objects share one
  * isolate, so one set of counters sees all of them.
  */
 export type MeterCounts = {
@@ -14,9 +15,15 @@ export type MeterCounts = {
   doAlarms: number;
   doRowsRead: number;
   doRowsWritten: number;
+  /** `setAlarm` calls: each is a write to the object's storage. */
+  doAlarmsSet: number;
   queueWrites: number;
   queueReads: number;
   queueDeletes: number;
+  /** The D1 database's size in bytes after the last query (D1 reports it with every result); 0 before any. */
+  d1SizeBytes: number;
+  /** The SQLite size in bytes of every Durable Object metered so far, as each last saw it. */
+  doSizeBytes: number;
 };
 
 const zero = (): MeterCounts => ({
@@ -28,24 +35,26 @@ const zero = (): MeterCounts => ({
   doAlarms: 0,
   doRowsRead: 0,
   doRowsWritten: 0,
+  doAlarmsSet: 0,
   queueWrites: 0,
   queueReads: 0,
   queueDeletes: 0,
+  d1SizeBytes: 0,
+  doSizeBytes: 0,
 });
 
 let counts = zero();
+/** Each Durable Object's database size after its last statement, by object id. */
+const doSizes = new Map<string, number>();
 const wrappedEnvs = new WeakMap<object, Env>();
 
-export function meteringOn(env: Partial<Env>): boolean {
-  return env.METERING === "true";
-}
-
 export function meterSnapshot(): MeterCounts {
-  return { ...counts };
+  return { ...counts, doSizeBytes: [...doSizes.values()].reduce((a, b) => a + b, 0) };
 }
 
+/** Zeroes the counters; database sizes are levels, not counts, so they are kept. */
 export function resetMeter(): void {
-  counts = zero();
+  counts = { ...zero(), d1SizeBytes: counts.d1SizeBytes };
 }
 
 function add(key: keyof MeterCounts, n: number) {
@@ -53,18 +62,17 @@ function add(key: keyof MeterCounts, n: number) {
 }
 
 /** One Worker invocation (HTTP request, queue batch, cron). */
-export function countInvocation(env: Env): void {
-  if (meteringOn(env)) add("workerInvocations", 1);
+export function countInvocation(): void {
+  add("workerInvocations", 1);
 }
 
 /** A Durable Object alarm: billed as one request. */
-export function countAlarm(env: Env): void {
-  if (meteringOn(env)) add("doAlarms", 1);
+export function countAlarm(): void {
+  add("doAlarms", 1);
 }
 
 /** A consumed queue batch: one read per message, one delete per message not sent back for retry. */
-export function meterConsumedBatch<T>(env: Env, batch: MessageBatch<T>): MessageBatch<T> {
-  if (!meteringOn(env)) return batch;
+export function meterConsumedBatch<T>(batch: MessageBatch<T>): MessageBatch<T> {
   add("queueReads", batch.messages.length);
   add("queueDeletes", batch.messages.length);
   const messages = batch.messages.map(
@@ -92,9 +100,8 @@ export function meterConsumedBatch<T>(env: Env, batch: MessageBatch<T>): Message
   };
 }
 
-/** The env with D1, Durable Object and Queue bindings counted; the env itself when metering is off. */
+/** The env with D1, Durable Object and Queue bindings counted. */
 export function meteredEnv(env: Env): Env {
-  if (!meteringOn(env)) return env;
   const known = wrappedEnvs.get(env);
   if (known) return known;
   const wrapped = { ...env } as Record<string, unknown>;
@@ -109,9 +116,27 @@ export function meteredEnv(env: Env): Env {
   return result;
 }
 
+/**
+ * Makes a Durable Object's storage count its SQL rows and `setAlarm` calls, in place: the object's
+ * base class accepts only the real state, so the state cannot be wrapped. Call it before the
+ * object's constructor reads `ctx.storage.sql`.
+ */
+export function meterStorage(ctx: DurableObjectState): void {
+  const storage = ctx.storage;
+  const sql = meteredSql(storage.sql, ctx.id.toString());
+  const setAlarm = storage.setAlarm.bind(storage);
+  Object.defineProperty(storage, "sql", { value: sql, configurable: true });
+  Object.defineProperty(storage, "setAlarm", {
+    value: (...args: Parameters<DurableObjectStorage["setAlarm"]>) => {
+      add("doAlarmsSet", 1);
+      return setAlarm(...args);
+    },
+    configurable: true,
+  });
+}
+
 /** A Durable Object's SQL storage with its rows counted. Cursors are read eagerly (all our statements read every row). */
-export function meteredSql(sql: SqlStorage, env: Env): SqlStorage {
-  if (!meteringOn(env)) return sql;
+export function meteredSql(sql: SqlStorage, objectId: string): SqlStorage {
   return new Proxy(sql, {
     get(target, prop) {
       if (prop !== "exec") {
@@ -123,6 +148,7 @@ export function meteredSql(sql: SqlStorage, env: Env): SqlStorage {
         const rows = cursor.toArray();
         add("doRowsRead", cursor.rowsRead);
         add("doRowsWritten", cursor.rowsWritten);
+        doSizes.set(objectId, target.databaseSize);
         return drainedCursor(rows, cursor.columnNames, cursor.rowsRead, cursor.rowsWritten);
       };
     },
@@ -154,10 +180,11 @@ const isD1 = (b: unknown): b is D1Database => typeof b === "object" && b !== nul
 const isDoNamespace = (b: unknown): b is DurableObjectNamespace => typeof b === "object" && b !== null && "idFromName" in b && "get" in b;
 const isQueue = (b: unknown): b is Queue => typeof b === "object" && b !== null && "sendBatch" in b && "send" in b;
 
-function countD1(meta: { rows_read?: number; rows_written?: number } | undefined) {
+function countD1(meta: { rows_read?: number; rows_written?: number; size_after?: number } | undefined) {
   add("d1Queries", 1);
   add("d1RowsRead", meta?.rows_read ?? 0);
   add("d1RowsWritten", meta?.rows_written ?? 0);
+  if (meta?.size_after) counts.d1SizeBytes = meta.size_after;
 }
 
 const realStatements = new WeakMap<object, D1PreparedStatement>();

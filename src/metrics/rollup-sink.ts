@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { byGuardKind, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type Guard, type GuardedEvent, type JobState } from "../events/publisher";
-import type { EventType } from "../events/types";
+import type { EventType } from "../model/events";
 import { normalizeFailureReason } from "./failure-reason";
 import { BUCKET_COLUMNS, bucketIndex } from "./histogram";
 import { HOUR_MS } from "./rollups";

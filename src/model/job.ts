@@ -39,6 +39,8 @@ export const MAX_DELAY_MS = 366 * 86_400_000;
  * still inside, so a run is never cut off by the platform while D1 still shows it running.
  */
 export const MAX_TIMEOUT_SECONDS = 840;
+/** Results larger than this (as JSON) are replaced by a truncated preview. */
+export const MAX_RESULT_BYTES = 128 * 1024;
 /** Timeouts accepted wherever a job's timeout is set (jobs, recurring jobs, queue defaults). */
 export const TimeoutSecondsSchema = z.number().int().min(1).max(MAX_TIMEOUT_SECONDS, `must be at most ${MAX_TIMEOUT_SECONDS} (14 minutes)`);
 

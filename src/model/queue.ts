@@ -2,6 +2,9 @@ import { z } from "zod";
 import type { QueueStats } from "../db/queues";
 import { TimeoutSecondsSchema } from "./job";
 
+/** Jobs of one queue running at once when its `workers` was never set. */
+export const DEFAULT_WORKERS = 10;
+
 /** PATCH /queues/{name}: absent fields stay as they are; null removes the rate limit or a default. */
 export const QueueSettingsPatchSchema = z.strictObject({
   workers: z.number().int().min(1, "must be at least 1").max(1000).optional().describe("most jobs of this queue running at once"),

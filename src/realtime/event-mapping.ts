@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { DomainEvent, EventType } from "../events/types";
+import type { DomainEvent, EventType } from "../model/events";
 import type { Draft, PublishInput } from "./messages";
 
 /** A job's result rides along in live messages only up to this size; GET /jobs/{id} has the whole of it. */

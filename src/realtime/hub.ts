@@ -1,5 +1,4 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
-import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import type { z } from "zod";
 import { hubFor } from "./client";
@@ -52,8 +51,8 @@ export class RealtimeHub extends DurableObject<Env> {
   #replays = new Map<string, number[]>();
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, meteredEnv(env));
-    this.#sql = meteredSql(ctx.storage.sql, env);
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
     this.#metrics = new QueueMetrics(this.#sql);
     void ctx.blockConcurrencyWhile(async () => {
       migrateSqlite(ctx.storage, MIGRATIONS, this.#sql);
@@ -140,7 +139,6 @@ export class RealtimeHub extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    countAlarm(this.env);
     this.#alarmAt = null;
     const now = Date.now();
     const nextExpiry = this.#closeExpired(now);

@@ -1,7 +1,7 @@
 import type { RecurringJobRow } from "../db/recurring-jobs";
 import type { NewJob } from "../db/jobs";
 import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent } from "../events/types";
+import { jobEventData, makeEvent } from "../model/events";
 import { getJobType } from "../jobs/registry";
 import type { RegisteredTypes } from "../http-types/resolve";
 import { MAX_TIMEOUT_SECONDS } from "../model/job";

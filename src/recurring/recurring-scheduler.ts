@@ -1,5 +1,4 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
-import { countAlarm, meteredEnv } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { fireDue } from "./fire";
@@ -19,7 +18,7 @@ export class RecurringScheduler extends DurableObject<Env> {
   #chain: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, meteredEnv(env));
+    super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => migrateSqlite(ctx.storage, MIGRATIONS));
   }
 
@@ -30,7 +29,6 @@ export class RecurringScheduler extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    countAlarm(this.env);
     const rows = this.ctx.storage.sql.exec(`SELECT recurring_id FROM schedule WHERE id = 1`).toArray();
     const id = RecurringIdSchema.safeParse(rows[0]?.recurring_id);
     if (!id.success) return;

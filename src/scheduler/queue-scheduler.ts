@@ -1,10 +1,11 @@
 import { migrateSqlite } from "../lib/sqlite-migrations";
 import { INFLIGHT_SET_MIGRATION, InflightSet } from "./inflight";
-import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
 import { readSettings } from "../config";
+import { DEFAULT_WORKERS } from "../model/queue";
+import { eventOutbox } from "../events/publisher";
 import {
   ClearInput,
   ConfigureInput,
@@ -25,7 +26,6 @@ export const HEAL_INTERVAL_MS = 30_000;
 export const LOST_AFTER_MS = 60_000;
 /** Pending jobs due within this window are re-armed by the heal if the scheduler does not hold them. */
 const HEAL_HORIZON_MS = 5 * 60_000;
-export const DEFAULT_WORKERS = 10;
 const SEND_BATCH_LIMIT = 100;
 
 const MIGRATIONS: string[][] = [
@@ -79,8 +79,8 @@ export class QueueScheduler extends DurableObject<Env> {
   #inflight!: InflightSet;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, meteredEnv(env));
-    this.#sql = meteredSql(ctx.storage.sql, env);
+    super(ctx, env);
+    this.#sql = ctx.storage.sql;
     void ctx.blockConcurrencyWhile(async () => {
       migrateSqlite(ctx.storage, MIGRATIONS, this.#sql);
       this.#seq = Number(this.#sql.exec(`SELECT COALESCE(MAX(seq), 0) AS s FROM due`).one().s);
@@ -195,7 +195,6 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    countAlarm(this.env);
     const lastHeal = Number(this.#setting("last_heal_at") ?? 0);
     try {
       if (Date.now() - lastHeal >= HEAL_INTERVAL_MS) await this.#heal();
@@ -319,7 +318,7 @@ export class QueueScheduler extends DurableObject<Env> {
     // Every await below lets other calls run: a slot is freed only for the attempt that was looked
     // at, never by job id alone, or a newer dispatch of the same job would lose its slot.
     for (const expired of await findExpiredLeases(this.env, queue, now)) {
-      const outcome = await expireLease(this.env, expired, now, settings);
+      const outcome = await expireLease(this.env, expired, now, settings, eventOutbox);
       // The message of attempt n carried n - 1 (the attempt it claims from).
       this.#inflight.delete(expired.id, expired.attempt - 1);
       this.#inflight.save();

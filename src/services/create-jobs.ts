@@ -10,7 +10,7 @@ import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, priorityRank, type JobRequest
 import { queueDefaults } from "../db/queues";
 import { armJobsBestEffort } from "../scheduler/client";
 import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent } from "../events/types";
+import { jobEventData, makeEvent } from "../model/events";
 import { ensureQueueRoom } from "./usage-limits";
 
 export type CreateItem = { request: JobRequest; idempotencyKey?: string; id?: string };

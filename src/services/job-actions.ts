@@ -1,6 +1,6 @@
 import { CANCELLED_BEFORE_START, cancelPendingJob, getJob, requeueJob, requestCancelRunningJob } from "../db/jobs";
-import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent } from "../events/types";
+import { deliverEvents, eventOutbox } from "../events/publisher";
+import { jobEventData, makeEvent } from "../model/events";
 import type { JobRow } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { priorityRank, type JobStatus, type Priority } from "../model/job";
@@ -16,7 +16,7 @@ export async function cancelJob(env: Env, id: string): Promise<{ job: JobRow; im
     jobEventData(current, { status: "cancelled", previousStatus: "pending", completedAt: now, error: CANCELLED_BEFORE_START }),
     now,
   );
-  const cancelled = current.status === "pending" ? await cancelPendingJob(env, id, now, event) : undefined;
+  const cancelled = current.status === "pending" ? await cancelPendingJob(env, id, now, event, eventOutbox) : undefined;
   if (cancelled) {
     await Promise.all([
       deliverEvents(env, [event]),

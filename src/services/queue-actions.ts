@@ -1,6 +1,6 @@
 import { defaultsStatement, deleteQueueJobs, mirrorSchedulerStatement, queueExists, queueStats, type ClearableStatus, type QueueStats } from "../db/queues";
 import { deliverEvents, eventStatements } from "../events/publisher";
-import { makeEvent, type DomainEvent } from "../events/types";
+import { makeEvent, type DomainEvent } from "../model/events";
 import { ApiError, notFound } from "../http/errors";
 import type { UsageLimits } from "../config";
 import type { ClearedQueue, QueueSettingsPatch } from "../model/queue";

@@ -3,7 +3,7 @@ import { queuesInUse, unusedQueueNames } from "../db/queues";
 import type { Principal } from "../http/app-env";
 import { ApiError } from "../http/errors";
 import { shortestIntervalMs } from "../recurring/schedule";
-import { DEFAULT_WORKERS } from "../scheduler/queue-scheduler";
+import { DEFAULT_WORKERS } from "../model/queue";
 
 /**
  * The limits that bind this caller, or null for the admin scope (ADMIN_TOKEN included): a write

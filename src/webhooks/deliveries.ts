@@ -1,5 +1,5 @@
 import { eventStatements, type Guard } from "../events/publisher";
-import { makeEvent, type DomainEvent } from "../events/types";
+import { makeEvent, type DomainEvent } from "../model/events";
 import { newId } from "../lib/ids";
 import { hostOf } from "../net/redact";
 import { AttemptRowSchema, DeliveryRowSchema, EndpointRowSchema, StoredEventSchema, type AttemptRow, type DeliveryRow, type EndpointRow, type StoredEvent } from "./model";

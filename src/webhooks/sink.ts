@@ -1,5 +1,5 @@
 import { byGuardKind, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
-import type { DomainEvent } from "../events/types";
+import type { DomainEvent } from "../model/events";
 import { enqueueDeliveries } from "./dispatch";
 import { isWebhookEvent } from "./model";
 

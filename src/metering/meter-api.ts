@@ -1,0 +1,22 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/app-env";
+import { requireScope } from "../http/auth";
+import { readJson } from "../http/validate";
+import { purgeFinishedJobs } from "../maintenance/retention";
+import { meterSnapshot, resetMeter } from "./meter";
+
+/** The cost benchmark's operation counters (admin only); mounted by the benchmark's Worker alone. */
+export const meterApi = new Hono<AppEnv>()
+  .use(requireScope("tickerq:admin"))
+  .get("/", (c) => c.json(meterSnapshot()))
+  .delete("/", (c) => {
+    resetMeter();
+    return c.body(null, 204);
+  })
+  // The retention purge of every job finished by now, as the daily task deletes them once they
+  // are RETENTION_DAYS old: the benchmark meters what a job's deletion costs.
+  .post("/purge", async (c) => {
+    const { maxRounds } = await readJson(c, z.strictObject({ maxRounds: z.number().int().min(1).max(1000).default(100) }));
+    return c.json(await purgeFinishedJobs(c.env, Date.now() + 1, maxRounds));
+  });
