@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ExecMessageSchema } from "./scheduler/messages";
+import { ExecMessageBodySchema, type ExecMessageBody } from "./scheduler/messages";
 import { WebhookMessageSchema } from "./webhooks/dispatch";
 
 /**
@@ -8,10 +8,11 @@ import { WebhookMessageSchema } from "./webhooks/dispatch";
  */
 const RoutedMessageSchema = z.union([
   WebhookMessageSchema.transform((body) => ({ kind: "webhook" as const, body })),
-  ExecMessageSchema.transform((body) => ({ kind: "exec" as const, body })),
+  // Both the many-job body and the one-job body of messages sent before it.
+  ExecMessageBodySchema.transform((body) => ({ kind: "exec" as const, body })),
 ]);
 
-export type RoutedBatches = { webhook: MessageBatch<unknown> | null; exec: MessageBatch<unknown> | null; unrecognised: Message<unknown>[] };
+export type RoutedBatches = { webhook: MessageBatch<unknown> | null; exec: MessageBatch<ExecMessageBody> | null; unrecognised: Message<unknown>[] };
 
 /** Splits a batch by message kind; each part keeps the batch's queue and its own ackAll/retryAll. */
 export function routeBatch(batch: MessageBatch<unknown>): RoutedBatches {
@@ -32,7 +33,8 @@ export function routeBatch(batch: MessageBatch<unknown>): RoutedBatches {
           retryAll: (options?: QueueRetryOptions) => messages.forEach((m) => m.retry(options)),
         }
       : null;
-  return { webhook: sub(parts.webhook), exec: sub(parts.exec), unrecognised };
+  // Every exec message's body passed ExecMessageBodySchema above, so its consumer need not parse it again.
+  return { webhook: sub(parts.webhook), exec: sub(parts.exec) as MessageBatch<ExecMessageBody> | null, unrecognised };
 }
 
 /**

@@ -9,7 +9,7 @@ import { attemptTimeoutMs } from "../src/execution/run-attempt";
 import { schedulerFor } from "../src/scheduler/client";
 import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
 import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
-import { deliverBatch, dueButHeldJob } from "./queue-helpers";
+import { deliverBatch, dueButHeldJob, execMessage } from "./queue-helpers";
 
 
 
@@ -36,7 +36,7 @@ describe("a cancel request always ends the job cancelled", () => {
     const queue = uniqueQueue();
     // The handler fails after 700 ms, before the first cancel poll (1 s) could abort it.
     const id = await dueButHeldJob(queue, { sleepMs: 700, fail: true }, { maxRetries: 3 });
-    const delivered = deliverBatch([{ jobId: id, attempt: 0, queue }]);
+    const delivered = deliverBatch([execMessage(queue, [[id, 0]])]);
     await waitFor(async () => (await api(`/jobs/${id}`)).json.status === "running", 5000, 10);
     expect((await api(`/jobs/${id}/cancel`, { method: "POST" })).status).toBe(202);
     await delivered;
@@ -81,7 +81,7 @@ describe("a cancel request always ends the job cancelled", () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { fail: true }, { maxRetries: 3 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    await deliverBatch([{ jobId: id, attempt: 0, queue }]);
+    await deliverBatch([execMessage(queue, [[id, 0]])]);
     expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
     const res = await api(`/jobs/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(200);
@@ -95,7 +95,7 @@ describe("an attempt's end that cannot be written", () => {
     const id = await dueButHeldJob(queue, { ledger: true, message: "retried write" });
     failNextResultWrites(2);
     try {
-      const result = await deliverBatch([{ jobId: id, attempt: 0, queue }], { withEnv: faultEnv });
+      const result = await deliverBatch([execMessage(queue, [[id, 0]])], { withEnv: faultEnv });
       expect(result.explicitAcks).toHaveLength(1);
       expect(result.retryMessages).toHaveLength(0);
     } finally {
@@ -110,7 +110,7 @@ describe("an attempt's end that cannot be written", () => {
   it("is never acked: the message is redelivered, the claim guard refuses it, and the lease settles the job", async () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { ledger: true }, { maxRetries: 0 });
-    const msg = { jobId: id, attempt: 0, queue };
+    const msg = execMessage(queue, [[id, 0]]);
     failNextResultWrites(100);
     try {
       const result = await deliverBatch([msg], { withEnv: faultEnv });
@@ -176,7 +176,7 @@ describe("timeouts stay inside the platform's limits", () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { sleepMs: 5000 }, { timeoutSeconds: 1, maxRetries: 2 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    await deliverBatch([{ jobId: id, attempt: 0, queue }]);
+    await deliverBatch([execMessage(queue, [[id, 0]])]);
     const job = (await api(`/jobs/${id}`)).json;
     expect(job).toMatchObject({ status: "pending", retryCount: 1 });
     expect(job.error).toMatch(/Timed out/);
@@ -190,7 +190,8 @@ describe("timeouts stay inside the platform's limits", () => {
     const stubborn = await dueButHeldJob(queue, { sleepMs: 3000, ignoreSignal: true, message: "too late" }, { timeoutSeconds: 1, maxRetries: 2 });
     const sibling = await dueButHeldJob(queue, { sleepMs: 100 }, { timeoutSeconds: 60 });
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    await deliverBatch([stubborn, sibling].map((jobId) => ({ jobId, attempt: 0, queue })));
+    // One message carries both, as the scheduler sends them.
+    await deliverBatch([execMessage(queue, [[stubborn, 0], [sibling, 0]])]);
     const job = (await api(`/jobs/${stubborn}`)).json;
     expect(job).toMatchObject({ status: "pending", retryCount: 1 });
     expect(job.error).toMatch(/Timed out/);
@@ -215,8 +216,8 @@ describe("no job waits for a heal when it could run", () => {
     // The job is waiting for its second attempt; a stale message of the first comes last in the batch.
     await env.DB.prepare("UPDATE jobs SET attempt = 1, retry_count = 1 WHERE id = ?").bind(id).run();
     const result = await deliverBatch([
-      { jobId: id, attempt: 1, queue },
-      { jobId: id, attempt: 0, queue },
+      execMessage(queue, [[id, 1]]),
+      execMessage(queue, [[id, 0]]),
     ]);
     expect(result.explicitAcks).toHaveLength(2);
     const job = (await api(`/jobs/${id}`)).json;
@@ -229,7 +230,7 @@ describe("no job waits for a heal when it could run", () => {
     const id = created.json.id;
     // The scheduler holds the job for an hour; D1 says it is due in 1.5 s (the scheduler's clock ran ahead).
     await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() + 1500, id).run();
-    await deliverBatch([{ jobId: id, attempt: 0, queue }]);
+    await deliverBatch([execMessage(queue, [[id, 0]])]);
     expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
     // No heal is needed: the release re-armed it, and it runs a few seconds later, once.
     const job = await waitForStatus(id, ["completed"], 10_000);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../src/execution/reconciler";
 import { api, uniqueQueue, waitForStatus } from "./helpers";
-import { deliverBatch, dueButHeldJob } from "./queue-helpers";
+import { deliverBatch, dueButHeldJob, execMessage } from "./queue-helpers";
 
 
 
@@ -10,7 +10,7 @@ describe("exec consumer", () => {
   it("runs an attempt once when its message is delivered twice", async () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue);
-    const msg = { jobId: id, attempt: 0, queue };
+    const msg = execMessage(queue, [[id, 0]]);
     const result = await deliverBatch([msg, msg]);
     expect(result.explicitAcks).toHaveLength(2);
     const job = (await api(`/jobs/${id}`)).json;
@@ -34,8 +34,10 @@ describe("exec consumer", () => {
     const slow = await dueButHeldJob(queue, { message: "slow", sleepMs: 300 });
     // Paused, the scheduler holds the retry instead of running it again while we look.
     expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
-    const result = await deliverBatch([ok, retry, failed, slow].map((jobId) => ({ jobId, attempt: 0, queue })));
-    expect(result.explicitAcks).toHaveLength(4);
+    // One message carries the four, as the scheduler sends them; it is acked once all four are recorded.
+    const result = await deliverBatch([execMessage(queue, [ok, retry, failed, slow].map((jobId) => [jobId, 0]))]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(0);
 
     const [a, b, c, d] = await Promise.all([ok, retry, failed, slow].map(async (id) => (await api(`/jobs/${id}`)).json));
     expect(a).toMatchObject({ status: "completed", result: { echo: "ok", attempt: 1 }, attempts: 1, error: null });
@@ -64,7 +66,7 @@ describe("exec consumer", () => {
   it("does not start a job before its run time even if a message arrives early", async () => {
     const queue = uniqueQueue();
     const created = await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue } });
-    await deliverBatch([{ jobId: created.json.id, attempt: 0, queue }]);
+    await deliverBatch([execMessage(queue, [[created.json.id, 0]])]);
     const job = (await api(`/jobs/${created.json.id}`)).json;
     expect(job.status).toBe("pending");
     expect(job.executionHistory).toHaveLength(0);

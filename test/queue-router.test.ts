@@ -3,7 +3,9 @@ import { describe, expect, it, vi } from "vitest";
 import { makeEvent } from "../src/model/events";
 import { deliveryStatement } from "../src/webhooks/sink";
 import { api, targetCalls, targetUrl, uniqueQueue } from "./helpers";
-import { deliverBatch } from "./queue-helpers";
+import { createMessageBatch } from "cloudflare:test";
+import { routeBatch } from "../src/queue-router";
+import { deliverBatch, execMessage } from "./queue-helpers";
 import { webhookFactory } from "./webhook-helpers";
 
 const createWebhook = webhookFactory();
@@ -27,8 +29,17 @@ describe("queue message routing", () => {
     const queue = uniqueQueue("route");
     const created = await api("/jobs", { body: { type: "echo", parameters: { message: "routed" }, delay: "01:00:00", queue } });
     await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
-    await deliverBatch([{ jobId: created.json.id, attempt: 0, queue }], { queueName: "edge-ticker-webhooks" });
+    await deliverBatch([execMessage(queue, [[created.json.id, 0]])], { queueName: "edge-ticker-webhooks" });
     expect((await api(`/jobs/${created.json.id}`)).json.status).toBe("completed");
+  });
+
+  it("tells both exec bodies (many jobs, and one job as sent before) from webhook and unknown messages", () => {
+    const bodies = [execMessage("q", [["job_a", 0], ["job_b", 2]]), { jobId: "job_c", attempt: 0, queue: "q" }, { deliveryId: "d1" }, { queue: "q", token: "t", jobs: [] }, { jobId: "job_d" }];
+    const batch = createMessageBatch("any", bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })));
+    const routed = routeBatch(batch);
+    expect(routed.exec?.messages.map((m) => m.id)).toEqual(["m0", "m1"]);
+    expect(routed.webhook?.messages.map((m) => m.id)).toEqual(["m2"]);
+    expect(routed.unrecognised.map((m) => m.id)).toEqual(["m3", "m4"]);
   });
 
   it("logs an unrecognised message and sends it back (towards the dead-letter queue) instead of acknowledging it", async () => {

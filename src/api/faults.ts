@@ -8,7 +8,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
 import { readJson } from "../http/validate";
-import type { ExecMessage } from "../scheduler/messages";
+import { packExecMessages } from "../scheduler/messages";
 import { failNextResultWrites } from "../execution/fault-hooks";
 
 /**
@@ -24,12 +24,14 @@ export const faultsApi = new Hono<AppEnv>()
   .post("/duplicate-exec", async (c) => {
     const { jobIds, copies } = await readJson(c, z.strictObject({ jobIds: z.array(z.string()).min(1).max(100), copies: z.number().int().min(1).max(5).default(2) }));
     const jobs = await getJobsByIds(c.env, jobIds);
-    // The message of the job's current (pending) or latest (running, finished) attempt.
-    const messages = jobs.flatMap((j) =>
-      Array.from({ length: copies }, () => ({ body: { jobId: j.id, attempt: j.status === "pending" ? j.attempt : Math.max(0, j.attempt - 1), queue: j.queue } satisfies ExecMessage })),
-    );
+    // Each queue's jobs packed as the scheduler packs them, several jobs per message; each message sent
+    // `copies` times. Each job at its current (pending) or latest (running, finished) attempt.
+    const byQueue = new Map<string, [string, number][]>();
+    for (const j of jobs) byQueue.set(j.queue, [...(byQueue.get(j.queue) ?? []), [j.id, j.status === "pending" ? j.attempt : Math.max(0, j.attempt - 1)]]);
+    const packed = [...byQueue].flatMap(([queue, dispatched]) => packExecMessages(queue, dispatched));
+    const messages = packed.flatMap((body) => Array.from({ length: copies }, () => ({ body })));
     if (messages.length) await c.env.EXEC_QUEUE.sendBatch(messages);
-    return c.json({ sent: messages.length });
+    return c.json({ sent: messages.length, jobs: messages.reduce((n, m) => n + m.body.jobs.length, 0) });
   })
   .post("/crash-after-claim", async (c) => {
     // `handlerStarted`: the consumer dies mid-run instead of between the claim and the handler's start.

@@ -6,9 +6,10 @@ import type { JobRow } from "../db/schema";
 import { deliverEvents, eventOutbox } from "../events/publisher";
 import { jobEventData, makeEvent, type DomainEvent } from "../model/events";
 import { releaseSlots } from "../scheduler/client";
-import { ExecMessageSchema, type ExecMessage, type ReleaseItem } from "../scheduler/messages";
+import { asExecMessage, type ExecMessageBody, type ReleaseItem } from "../scheduler/messages";
 import { takeResultWriteFault } from "./fault-hooks";
 import { GroupCommit } from "./group-commit";
+import { MessageSettlement } from "./message-settlement";
 import { runAttempt } from "./run-attempt";
 import { recordHandOff } from "../http-types/hand-off";
 
@@ -22,33 +23,33 @@ export const RESULT_WRITE_BACKOFF_MS = [100, 500, 2000];
  */
 export const MAX_CLOCK_SKEW_MS = 5000;
 
-type Delivery = { message: Message<unknown>; msg: ExecMessage };
-type Ended = FinishedAttempt & { queue: string; next?: ReleaseItem["next"]; dispatched: number; message: Message<unknown> };
+/** One job of a message, with the settlement of the message that carried it. */
+type Delivery = { msg: DispatchedJob; token: string; settlement: MessageSettlement };
+type DispatchedJob = { jobId: string; attempt: number; queue: string };
+type Ended = FinishedAttempt & { queue: string; next?: ReleaseItem["next"]; dispatched: number; token: string; settlement: MessageSettlement };
 
 /**
- * The `exec` queue consumer. A batch is claimed in one transaction, its attempts run concurrently,
- * and attempts that end close together are recorded, announced and released together, so the
- * store and the schedulers see a few calls per batch rather than several per job.
+ * The `exec` queue consumer. Every job of every message in a batch is claimed in one transaction,
+ * the claimed attempts run concurrently, and attempts that end close together are recorded,
+ * announced and released together, so the store and the schedulers see a few calls per batch
+ * rather than several per job. A message is acked once all of its jobs are settled.
  */
-export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env: Env): Promise<void> {
   const settings = readSettings(env);
   const deliveries: Delivery[] = [];
   for (const message of batch.messages) {
-    const parsed = ExecMessageSchema.safeParse(message.body);
-    if (parsed.success) deliveries.push({ message, msg: parsed.data });
-    else {
-      console.error("dropping malformed exec message", parsed.error.issues);
-      message.ack();
-    }
+    const { queue, token, jobs } = asExecMessage(message.body);
+    if (message.attempts > 1) console.warn(`exec message ${token} delivered again (delivery ${message.attempts}); its claims refuse what already ran`);
+    const settlement = new MessageSettlement(message, jobs.length);
+    for (const [jobId, attempt] of jobs) deliveries.push({ msg: { jobId, attempt, queue }, token, settlement });
   }
-  if (!deliveries.length) return;
 
   let claims: Map<string, Claim>;
   try {
     claims = await claimJobs(env, deliveries.map((d) => d.msg), Date.now(), eventOutbox);
   } catch (err) {
-    console.error("claim failed; the queue will redeliver", err);
-    for (const d of deliveries) d.message.retry({ delaySeconds: 1 });
+    console.error(`claim failed; the queue will redeliver messages ${batch.messages.map((m) => asExecMessage(m.body).token).join(", ")}`, err);
+    for (const message of batch.messages) message.retry({ delaySeconds: 1 });
     return;
   }
   // A job claimed once per batch: a second copy of its message in the same batch is a duplicate.
@@ -62,7 +63,7 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
     } else losers.push(d);
   }
   await releaseUnclaimed(env, losers.map((d) => d.msg));
-  for (const d of losers) d.message.ack();
+  for (const d of losers) d.settlement.done();
   if (!winners.length) return;
 
   // Recorded before any handler runs: a lease that expires without this mark lost a consumer
@@ -78,9 +79,9 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
   const invocationEnd = Math.max(...winners.map((w) => w.job.leaseUntil ?? 0));
   const recorder = new GroupCommit<Ended>(winners.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, settings, ended, started));
   await Promise.all(
-    winners.map(async ({ job, msg, message }) => {
+    winners.map(async ({ job, msg, token, settlement }) => {
       const report = await runAttempt(env, job, settings, started, invocationEnd);
-      if ("handedOff" in report) return recordHandOff(env, job, msg.attempt, report.logs, started).finally(() => message.ack());
+      if ("handedOff" in report) return recordHandOff(env, job, msg.attempt, report.logs, started).finally(() => settlement.done());
       const next = report.outcome.kind === "retry" ? { jobId: job.id, attempt: job.attempt, runAt: report.outcome.runAt, priority: job.priority } : undefined;
       await recorder.add({
         job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? report.finishedAt },
@@ -93,17 +94,19 @@ export async function handleExecBatch(batch: MessageBatch<unknown>, env: Env): P
         queue: job.queue,
         next,
         dispatched: msg.attempt,
-        message,
+        token,
+        settlement,
       });
     }),
   );
 }
 
 /**
- * Records, announces and releases attempts that ended together; each message is acked once its end
- * is settled. An end D1 keeps refusing is left to the queue: the message is redelivered, the claim
- * guard refuses it (the job is still running), and the lease decides the job's fate, so an outcome
- * that was never written is never acked as if it had been.
+ * Records, announces and releases attempts that ended together; a message is acked once the ends of
+ * all its jobs are settled. An end D1 keeps refusing is left to the queue: its message is
+ * redelivered (even if its other jobs' ends were written), the claim guard refuses every job of it
+ * (those jobs are finished or still running), and the lease decides the unwritten job's fate, so
+ * an outcome that was never written is never acked as if it had been.
  */
 async function recordEnds(env: Env, settings: Settings, ended: Ended[], started: Promise<void>): Promise<void> {
   let recorded: Map<string, string>;
@@ -113,8 +116,9 @@ async function recordEnds(env: Env, settings: Settings, ended: Ended[], started:
       return finishAttempts(env, ended, eventOutbox);
     });
   } catch (err) {
-    console.error("could not record the attempts' end; the queue will redeliver", err);
-    for (const e of ended) e.message.retry();
+    const tokens = [...new Set(ended.map((e) => e.token))];
+    console.error(`could not record the attempts' end; the queue will redeliver messages ${tokens.join(", ")}`, err);
+    for (const e of ended) e.settlement.failed();
     return;
   }
   // A retry whose cancel was requested meanwhile ended the job cancelled (see finishAttempts).
@@ -130,7 +134,7 @@ async function recordEnds(env: Env, settings: Settings, ended: Ended[], started:
       ended.map((e) => ({ queue: e.queue, item: { jobId: e.job.id, attempt: e.dispatched, next: recorded.get(e.job.id) === "pending" ? e.next : undefined } })),
     ).catch((err) => console.error("scheduler release failed; its heal will recover the slots", err)),
   ]);
-  for (const e of ended) e.message.ack();
+  for (const e of ended) e.settlement.done();
 }
 
 /** Runs `write`, trying again after each delay while it throws; rethrows the last error. */
@@ -170,7 +174,7 @@ function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainE
  * leaves pending (a second message for it in the batch, or one that came before the job was due by
  * this clock) goes back on the scheduler's timeline with the release, instead of waiting for a heal.
  */
-async function releaseUnclaimed(env: Env, msgs: ExecMessage[]): Promise<void> {
+async function releaseUnclaimed(env: Env, msgs: DispatchedJob[]): Promise<void> {
   if (!msgs.length) return;
   try {
     const now = Date.now();

@@ -14,8 +14,9 @@ import {
   RateLimitSchema,
   ReleaseInput,
   RemoveInput,
+  MAX_JOBS_PER_MESSAGE,
+  packExecMessages,
   type DueItem,
-  type ExecMessage,
   type RateLimit,
   type SchedulerStatus,
 } from "./messages";
@@ -26,6 +27,7 @@ export const HEAL_INTERVAL_MS = 30_000;
 export const LOST_AFTER_MS = 60_000;
 /** Pending jobs due within this window are re-armed by the heal if the scheduler does not hold them. */
 const HEAL_HORIZON_MS = 5 * 60_000;
+/** Messages per sendBatch call (the Queues limit; 100 messages of 25 jobs are about 100 KB, under its 256 KB). */
 const SEND_BATCH_LIMIT = 100;
 
 const MIGRATIONS: string[][] = [
@@ -266,13 +268,16 @@ export class QueueScheduler extends DurableObject<Env> {
           if (limited) this.#sql.exec(`INSERT INTO starts (job_id, at) VALUES (?, ?)`, r.job_id, now);
         }
         this.#inflight.save();
-        for (let i = 0; i < rows.length; i += SEND_BATCH_LIMIT) {
-          const chunk = rows.slice(i, i + SEND_BATCH_LIMIT);
+        // Each message holds N slots, one per job, and each is freed per (job, attempt) as before.
+        const messages = packExecMessages(queue, rows.map((r) => [r.job_id, r.attempt]));
+        for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
+          const chunk = messages.slice(i, i + SEND_BATCH_LIMIT);
           try {
-            await this.env.EXEC_QUEUE.sendBatch(chunk.map((r) => ({ body: { jobId: r.job_id, attempt: r.attempt, queue } satisfies ExecMessage })));
+            await this.env.EXEC_QUEUE.sendBatch(chunk.map((body) => ({ body })));
           } catch (err) {
-            console.error("exec queue send failed; will retry", err);
-            for (const r of rows.slice(i)) {
+            console.error(`exec queue send failed (dispatches ${chunk.map((m) => m.token).join(", ")}); will retry`, err);
+            // Messages are packed in row order: the rows of the unsent ones are the tail from here.
+            for (const r of rows.slice(i * MAX_JOBS_PER_MESSAGE)) {
               if (!this.#inflight.delete(r.job_id, r.attempt)) continue;
               this.#sql.exec(`DELETE FROM starts WHERE job_id = ? AND at = ?`, r.job_id, now);
               this.#upsertDue({ jobId: r.job_id, attempt: r.attempt, runAt: r.run_at, priority: r.priority });

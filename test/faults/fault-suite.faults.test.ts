@@ -147,7 +147,9 @@ describe("fault suite", () => {
       const ids = accepted.slice(i * 97, i * 97 + 20).map((a) => a.id);
       const dup = await call("/_faults/duplicate-exec", { body: { jobIds: ids, copies: 2 } });
       expect(dup.status).toBe(200);
-      summary.faultsInjected += dup.json.sent;
+      // Packed as the scheduler packs them: each duplicated message carries many jobs.
+      expect(dup.json.jobs).toBeGreaterThan(dup.json.sent);
+      summary.faultsInjected += dup.json.jobs;
       await new Promise((r) => setTimeout(r, 300));
     }
 
