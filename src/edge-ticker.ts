@@ -13,13 +13,15 @@ import { countInvocation, meterConsumedBatch, meteredEnv } from "./metering/mete
 import { QueueScheduler } from "./scheduler/queue-scheduler";
 import { RecurringScheduler } from "./recurring/recurring-scheduler";
 import { RealtimeHub } from "./realtime/hub";
+import { EndpointMonitor } from "./monitoring/endpoint-monitor";
+import { handleEndpointChecksBatch } from "./monitoring/consumer";
 import { handleWebhookBatch } from "./webhooks/consumer";
 import { rejectUnrecognised, routeBatch } from "./queue-router";
 
 export { defineJobType } from "./jobs/own-types";
 export { PermanentJobError, type JobContext, type JobTypeDefinition, type LogLevel } from "./jobs/job-type";
 export { ServiceJobContext, type ServiceJobTypeConfig } from "./jobs/service-binding";
-export { QueueScheduler, RecurringScheduler, RealtimeHub };
+export { QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor };
 export { listJobTypes, type JobTypeInfo, type JobTypeKind } from "./jobs/registry";
 
 export type EdgeTickerOptions = {
@@ -38,6 +40,7 @@ export type EdgeTicker = {
   QueueScheduler: typeof QueueScheduler;
   RecurringScheduler: typeof RecurringScheduler;
   RealtimeHub: typeof RealtimeHub;
+  EndpointMonitor: typeof EndpointMonitor;
 };
 
 /**
@@ -64,7 +67,11 @@ export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
       const routed = routeBatch(batch);
       rejectUnrecognised(batch.queue, routed.unrecognised);
-      await Promise.all([routed.webhook && handleWebhookBatch(routed.webhook, env), routed.exec && handleExecBatch(routed.exec, env)]);
+      await Promise.all([
+        routed.webhook && handleWebhookBatch(routed.webhook, env),
+        routed.exec && handleExecBatch(routed.exec, env),
+        routed.endpointChecks && handleEndpointChecksBatch(routed.endpointChecks, env),
+      ]);
     },
     async scheduled(_controller, rawEnv, ctx) {
       const env = meteredEnv(rawEnv);
@@ -73,5 +80,5 @@ export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
       ctx.waitUntil(runDueMaintenance(env));
     },
   } satisfies ExportedHandler<Env>;
-  return { handler, QueueScheduler, RecurringScheduler, RealtimeHub };
+  return { handler, QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor };
 }

@@ -13,4 +13,4 @@ const ticker = createEdgeTicker({
 });
 
 export default ticker.handler;
-export { QueueScheduler, RecurringScheduler, RealtimeHub } from "./edge-ticker";
+export { QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor } from "./edge-ticker";

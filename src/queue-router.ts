@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EndpointChecksMessageSchema } from "./monitoring/check-messages";
 import { ExecMessageSchema } from "./scheduler/messages";
 import { WebhookMessageSchema } from "./webhooks/dispatch";
 
@@ -7,15 +8,21 @@ import { WebhookMessageSchema } from "./webhooks/dispatch";
  * the queue it came from: renaming a queue in wrangler.toml must not send its messages elsewhere.
  */
 const RoutedMessageSchema = z.union([
+  EndpointChecksMessageSchema.transform((body) => ({ kind: "endpointChecks" as const, body })),
   WebhookMessageSchema.transform((body) => ({ kind: "webhook" as const, body })),
   ExecMessageSchema.transform((body) => ({ kind: "exec" as const, body })),
 ]);
 
-export type RoutedBatches = { webhook: MessageBatch<unknown> | null; exec: MessageBatch<unknown> | null; unrecognised: Message<unknown>[] };
+export type RoutedBatches = {
+  webhook: MessageBatch<unknown> | null;
+  exec: MessageBatch<unknown> | null;
+  endpointChecks: MessageBatch<unknown> | null;
+  unrecognised: Message<unknown>[];
+};
 
 /** Splits a batch by message kind; each part keeps the batch's queue and its own ackAll/retryAll. */
 export function routeBatch(batch: MessageBatch<unknown>): RoutedBatches {
-  const parts = { webhook: [] as Message<unknown>[], exec: [] as Message<unknown>[] };
+  const parts = { webhook: [] as Message<unknown>[], exec: [] as Message<unknown>[], endpointChecks: [] as Message<unknown>[] };
   const unrecognised: Message<unknown>[] = [];
   for (const message of batch.messages) {
     const parsed = RoutedMessageSchema.safeParse(message.body);
@@ -32,7 +39,7 @@ export function routeBatch(batch: MessageBatch<unknown>): RoutedBatches {
           retryAll: (options?: QueueRetryOptions) => messages.forEach((m) => m.retry(options)),
         }
       : null;
-  return { webhook: sub(parts.webhook), exec: sub(parts.exec), unrecognised };
+  return { webhook: sub(parts.webhook), exec: sub(parts.exec), endpointChecks: sub(parts.endpointChecks), unrecognised };
 }
 
 /**
