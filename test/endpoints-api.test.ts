@@ -84,6 +84,24 @@ describe("endpoints API", () => {
     expect(await count()).toBe(before);
   });
 
+  it("refuses private and internal targets when ALLOW_PRIVATE_TARGETS is off, for http and tcp alike", async () => {
+    const { buildApp } = await import("../src/http/app");
+    const strictEnv = { ...env, ALLOW_PRIVATE_TARGETS: "false" } as Env;
+    const app = buildApp("/api/tickerq");
+    const before = await count();
+    for (const body of [
+      { name: "x", address: "127.0.0.1", port: 8080 },
+      { name: "x", address: "169.254.169.254" },
+      { name: "x", address: "10.1.2.3", type: "tcp", port: 22 },
+      { name: "x", address: "db.internal", type: "tcp", port: 5432 },
+    ]) {
+      const res = await requestJson((req) => Promise.resolve(app.fetch(req, strictEnv)), `${ROOT}/api/endpoints`, ADMIN, { body });
+      expect(res.status).toBe(400);
+      expect(res.json.details[0].path).toBe("address");
+    }
+    expect(await count()).toBe(before);
+  });
+
   it("refuses a bad patch and leaves the endpoint as it was", async () => {
     const created = await call("/api/endpoints", { body: { name: "keep", address: "example.com", enabled: false } });
     const res = await call(`/api/endpoints/${created.json.id}`, { method: "PATCH", body: { type: "tcp" } });

@@ -19,7 +19,9 @@ import {
 } from "../monitoring/endpoint-model";
 import { countEndpoints, deleteEndpoint, getEndpoint, insertEndpoint, listEndpoints, listShardEndpoints, updateEndpointConfig, type StoredEndpoint } from "../monitoring/endpoint-store";
 import { endpointHistory } from "../monitoring/history";
+import { checkUrl } from "../monitoring/run-check";
 import { UNKNOWN_LIVE } from "../monitoring/status";
+import { checkTarget } from "../net/ssrf";
 import { limitsFor } from "../services/usage-limits";
 
 const DEFAULT_HISTORY_HOURS = 24;
@@ -39,7 +41,7 @@ export const endpointsApi = new Hono<AppEnv>()
       expectedStatus: body.expectedStatus ?? null,
       group: body.group ?? null,
     });
-    refuseProblems(fields, monitoring.minIntervalSeconds);
+    refuseProblems(c.env, fields);
     const limits = limitsFor(c.env, c.get("principal"));
     if (limits && (await countEndpoints(c.env)) >= limits.maxEndpoints) {
       throw new ApiError(409, "endpoint_limit", `This deployment allows at most ${limits.maxEndpoints} endpoints; delete one first.`);
@@ -74,7 +76,7 @@ export const endpointsApi = new Hono<AppEnv>()
     const carried = body.type === "tcp" && before.type === "http" ? Object.fromEntries(HTTP_ONLY.map((f) => [f, null])) : {};
     const merged = { ...before, ...carried, ...definedOnly(body) };
     const fields = withTypeDefaults(merged);
-    refuseProblems(fields, readSettings(c.env).monitoring.minIntervalSeconds);
+    refuseProblems(c.env, fields);
     const config: EndpointConfig = { ...fields, id: before.id, shard: before.shard };
     const reEnabled = !before.enabled && config.enabled;
     const now = Date.now();
@@ -135,9 +137,13 @@ async function requireEndpoint(env: Env, id: string): Promise<StoredEndpoint> {
   return stored;
 }
 
-function refuseProblems(fields: Parameters<typeof endpointProblems>[0], minIntervalSeconds: number): void {
-  const problem = endpointProblems(fields, minIntervalSeconds);
+/** The rules between fields, and the outbound-request rule: a private or internal address only where ALLOW_PRIVATE_TARGETS is on. */
+function refuseProblems(env: Env, fields: Parameters<typeof endpointProblems>[0]): void {
+  const { monitoring, allowPrivateTargets } = readSettings(env);
+  const problem = endpointProblems(fields, monitoring.minIntervalSeconds);
   if (problem) throw fieldError(problem.path, problem.message);
+  const target = checkTarget(checkUrl({ ...fields, scheme: fields.scheme ?? "http" }), allowPrivateTargets);
+  if (!target.ok) throw fieldError("address", `is refused: it ${target.reason}`);
 }
 
 const fieldError = (path: string, message: string) => new ApiError(400, "validation_error", `Invalid request: ${path}: ${message}`, [{ path, message }]);

@@ -26,20 +26,30 @@ export function addToHour(stats: HourStats | undefined, check: Pick<CheckResult,
   return s;
 }
 
+/** Minutes stay in memory this long after they close, so a late result can still be added and the row rewritten whole. */
+export const KEEP_MINUTES_MS = 15 * MINUTE_MS;
+
 /**
- * The checks of one shard on their way to D1: raw checks per minute until their minute is sealed
- * (written once, whole), and per-hour stats (rewritten whole on every flush while the hour is open).
+ * The checks of one shard on their way to D1: raw checks per minute (a closed minute is written
+ * whole, and again if a late result joins it), and per-hour stats (rewritten whole on every flush
+ * while they change). Raw checks older than `rawFloor` are no longer held: their minute rows in
+ * D1 may have checks this object does not know about, so they are counted in the hour only.
  */
 export class CheckRollups {
   readonly minutes = new Map<number, MinuteRollup>();
+  readonly dirtyMinutes = new Set<number>();
   readonly hours = new Map<number, HourRollup>();
   readonly dirtyHours = new Set<number>();
+  rawFloor = 0;
 
   addRaw(endpointId: string, check: PackedCheck): void {
+    if (check[0] < this.rawFloor) return;
     const minute = minuteOf(check[0]);
     const row = this.minutes.get(minute) ?? {};
     (row[endpointId] ??= { c: [] }).c.push(check);
+    row[endpointId].c.sort((a, b) => a[0] - b[0]);
     this.minutes.set(minute, row);
+    this.dirtyMinutes.add(minute);
   }
 
   addStats(endpointId: string, result: Pick<CheckResult, "startedAt" | "ok" | "responseTimeMs">): void {
@@ -50,15 +60,19 @@ export class CheckRollups {
     this.dirtyHours.add(hour);
   }
 
-  /** Minutes that ended before `before`, oldest first: their raw checks are complete. */
-  sealedMinutes(before: number): [number, MinuteRollup][] {
-    return [...this.minutes].filter(([m]) => m + MINUTE_MS <= before).sort(([a], [b]) => a - b);
+  /** Changed minutes that have ended by `now`, oldest first. */
+  closedDirtyMinutes(now: number): [number, MinuteRollup][] {
+    return [...this.dirtyMinutes]
+      .filter((m) => m + MINUTE_MS <= now)
+      .sort((a, b) => a - b)
+      .map((m) => [m, this.minutes.get(m) ?? {}]);
   }
 
-  /** After a flush: sealed minutes are in D1, and hours before `keepFrom` will not change again. */
-  forget(sealedBefore: number, keepFrom: number): void {
-    for (const m of [...this.minutes.keys()]) if (m + MINUTE_MS <= sealedBefore) this.minutes.delete(m);
-    for (const h of [...this.hours.keys()]) if (h < keepFrom && !this.dirtyHours.has(h)) this.hours.delete(h);
+  /** After a flush as of `now`: drops minutes past KEEP_MINUTES_MS (moving rawFloor) and hours before the previous one. */
+  forget(now: number): void {
+    this.rawFloor = Math.max(this.rawFloor, minuteOf(now - KEEP_MINUTES_MS));
+    for (const m of [...this.minutes.keys()]) if (m < this.rawFloor && !this.dirtyMinutes.has(m)) this.minutes.delete(m);
+    for (const h of [...this.hours.keys()]) if (h < hourOf(now) - HOUR_MS && !this.dirtyHours.has(h)) this.hours.delete(h);
   }
 
   removeEndpoint(id: string): void {

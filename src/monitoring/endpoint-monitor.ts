@@ -6,17 +6,15 @@ import { migrateSqlite } from "../lib/sqlite-migrations";
 import { HOUR_MS } from "../metrics/rollups";
 import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
 import { CheckResultSchema, MAX_CHECKS_PER_MESSAGE, RemoveInput, ReportInput, ShardInput, UpsertInput, type CheckResult, type CheckTask, type EndpointChecksMessage } from "./check-messages";
-import { CheckRollups, hourOf, minuteOf, packCheck } from "./check-rollups";
+import { CheckRollups, hourOf, KEEP_MINUTES_MS, MINUTE_MS, packCheck } from "./check-rollups";
 import { EndpointConfigSchema, ENDPOINT_STATUSES, type LiveState } from "./endpoint-model";
 import { listShardEndpoints } from "./endpoint-store";
 import { flushStatements, type PendingChange } from "./flush";
 import { MonitorState, type SavedEntry } from "./monitor-state";
-import { HourRollupSchema, type HourRollup } from "./rollup-data";
+import { HourRollupSchema, type HourRollup, type MinuteRollup } from "./rollup-data";
 
 /** Checks per exec message: a group small enough that one consumer invocation finishes it well within the interval. */
 export const CHECKS_PER_MESSAGE = 25;
-/** A minute's raw checks are written once, this long after it ended, when every check started in it has reported. */
-export const SEAL_GRACE_MS = 45_000;
 /** Status changes written per flush; more wait for the next one, which follows at once (D1 allows 1,000 queries per invocation). */
 const MAX_CHANGES_PER_FLUSH = 200;
 const RETRY_AFTER_ERROR_MS = 5_000;
@@ -30,7 +28,7 @@ const MIGRATIONS: string[][] = [
     // The live state of every endpoint as of the last flush, packed in one row: a flush writes one row, not one per endpoint.
     `CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL)`,
     `CREATE TABLE hours (hour_start INTEGER PRIMARY KEY, data TEXT NOT NULL)`,
-    // One row per report of results not yet flushed (or whose minutes are not yet sealed): replayed after an eviction.
+    // One row per report whose results are not flushed yet, or whose minutes are still held: replayed after an eviction.
     `CREATE TABLE journal (seq INTEGER PRIMARY KEY, max_at INTEGER NOT NULL, results TEXT NOT NULL)`,
   ],
 ];
@@ -68,7 +66,6 @@ export class EndpointMonitor extends DurableObject<Env> {
   #lastFlushAt = 0;
   #flushing: Promise<void> | null = null;
   #journalSeq = 0;
-  #sealedThrough = 0;
   #lateness: number[] = [];
   #checks = 0;
 
@@ -166,7 +163,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     for (const r of accepted) {
       this.#dirty.add(r.endpointId);
       this.#rollups.addStats(r.endpointId, r);
-      if (r.startedAt >= this.#sealedThrough) this.#rollups.addRaw(r.endpointId, packCheck(r));
+      this.#rollups.addRaw(r.endpointId, packCheck(r));
       if (!replay) {
         this.#checks++;
         if (this.#lateness.length >= LATENESS_SAMPLES) this.#lateness.shift();
@@ -197,7 +194,7 @@ export class EndpointMonitor extends DurableObject<Env> {
   #flushDue(now: number): boolean {
     if (this.#changes.length) return true;
     if (now < this.#lastFlushAt + this.#flushMs()) return false;
-    return this.#dirty.size > 0 || this.#rollups.dirtyHours.size > 0 || this.#rollups.sealedMinutes(now - SEAL_GRACE_MS).length > 0;
+    return this.#dirty.size > 0 || this.#rollups.dirtyHours.size > 0 || this.#rollups.closedDirtyMinutes(now).length > 0;
   }
 
   #flushMs(): number {
@@ -212,14 +209,14 @@ export class EndpointMonitor extends DurableObject<Env> {
 
   async #flushOnce(now: number): Promise<void> {
     const shard = this.#shard!;
-    const sealBefore = minuteOf(now - SEAL_GRACE_MS);
     const changes = this.#changes.splice(0, MAX_CHANGES_PER_FLUSH);
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     const dirtyHours = [...this.#rollups.dirtyHours];
     this.#rollups.dirtyHours.clear();
     const hours: [number, HourRollup][] = dirtyHours.map((h) => [h, structuredClone(this.#rollups.hours.get(h) ?? {})]);
-    const minutes = this.#rollups.sealedMinutes(sealBefore);
+    const minutes: [number, MinuteRollup][] = this.#rollups.closedDirtyMinutes(now).map(([m, row]) => [m, structuredClone(row)]);
+    for (const [m] of minutes) this.#rollups.dirtyMinutes.delete(m);
     const live = dirty.flatMap((id) => {
       const e = this.#state.entries.get(id);
       return e ? [{ id, live: e.live }] : [];
@@ -233,19 +230,19 @@ export class EndpointMonitor extends DurableObject<Env> {
       this.#changes.unshift(...changes);
       for (const id of dirty) if (this.#state.entries.has(id)) this.#dirty.add(id);
       for (const h of dirtyHours) this.#rollups.dirtyHours.add(h);
+      for (const [m] of minutes) this.#rollups.dirtyMinutes.add(m);
       this.#lastFlushAt = now - this.#flushMs() + RETRY_AFTER_ERROR_MS;
       throw err;
     }
     this.#lastFlushAt = now;
-    this.#sealedThrough = Math.max(this.#sealedThrough, sealBefore);
-    this.#rollups.forget(sealBefore, hourOf(now) - HOUR_MS);
+    this.#rollups.forget(now);
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec(`INSERT OR REPLACE INTO snapshot (id, data) VALUES (1, ?)`, saved);
       for (const [h, data] of hours) this.#sql.exec(`INSERT OR REPLACE INTO hours (hour_start, data) VALUES (?, ?)`, h, JSON.stringify(data));
       this.#sql.exec(`DELETE FROM hours WHERE hour_start < ?`, hourOf(now) - HOUR_MS);
       this.#setMeta("flushed_seq", flushedSeq);
-      this.#setMeta("sealed_through", this.#sealedThrough);
-      this.#sql.exec(`DELETE FROM journal WHERE seq <= ? AND max_at < ?`, flushedSeq, this.#sealedThrough);
+      this.#setMeta("raw_floor", this.#rollups.rawFloor);
+      this.#sql.exec(`DELETE FROM journal WHERE seq <= ? AND max_at < ?`, flushedSeq, this.#rollups.rawFloor);
     });
     if (events.length) this.ctx.waitUntil(deliverEvents(this.env, events));
   }
@@ -256,7 +253,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     const wake = this.#state.nextWakeAt();
     if (wake !== null) candidates.push(wake);
     if (this.#changes.length) candidates.push(now);
-    else if (this.#dirty.size || this.#rollups.dirtyHours.size || this.#rollups.minutes.size) candidates.push(this.#lastFlushAt + this.#flushMs());
+    else if (this.#dirty.size || this.#rollups.dirtyHours.size || this.#rollups.dirtyMinutes.size) candidates.push(this.#lastFlushAt + this.#flushMs());
     if (!candidates.length) {
       if (fresh || (await this.ctx.storage.getAlarm()) !== null) await this.ctx.storage.deleteAlarm();
       return;
@@ -275,9 +272,10 @@ export class EndpointMonitor extends DurableObject<Env> {
   /** An empty object (new shard, or its storage lost): the endpoints come from D1, with their live state as of D1's last flush. */
   async #rebuildFromD1(shard: number): Promise<void> {
     const now = Date.now();
-    const [stored, hourRow] = await Promise.all([
+    const [stored, hourRow, lastMinute] = await Promise.all([
       listShardEndpoints(this.env, shard),
       this.env.DB.prepare(`SELECT data FROM endpoint_rollups WHERE bucket = 'hour' AND bucket_start = ? AND shard = ?`).bind(hourOf(now), shard).first<{ data: string }>(),
+      this.env.DB.prepare(`SELECT MAX(bucket_start) AS m FROM endpoint_rollups WHERE bucket = 'minute' AND shard = ?`).bind(shard).first<{ m: number | null }>(),
     ]);
     if (this.#shard !== null) return;
     this.ctx.storage.transactionSync(() => {
@@ -289,6 +287,9 @@ export class EndpointMonitor extends DurableObject<Env> {
     if (hourRow) this.#rollups.hours.set(hourOf(now), HourRollupSchema.parse(JSON.parse(hourRow.data)));
     this.#shard = shard;
     this.#lastFlushAt = now;
+    // D1's minute rows from before may hold checks this object never saw: rewriting them whole would lose those.
+    this.#rollups.rawFloor = Math.max(now - KEEP_MINUTES_MS, lastMinute?.m != null ? lastMinute.m + MINUTE_MS : 0);
+    this.#setMeta("raw_floor", this.#rollups.rawFloor);
     await this.#arm(now);
   }
 
@@ -298,7 +299,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.#lastFlushAt = now;
     const flushedSeq = this.#meta("flushed_seq") ?? 0;
     this.#journalSeq = flushedSeq;
-    this.#sealedThrough = this.#meta("sealed_through") ?? 0;
+    this.#rollups.rawFloor = this.#meta("raw_floor") ?? 0;
     const snapshotRow = this.#sql.exec(`SELECT data FROM snapshot WHERE id = 1`).toArray()[0];
     const snapshot = snapshotRow ? json(SnapshotSchema).parse(snapshotRow.data) : {};
     for (const row of this.#sql.exec(`SELECT config FROM endpoints`).toArray()) {
@@ -315,7 +316,7 @@ export class EndpointMonitor extends DurableObject<Env> {
       const results = json(z.array(CheckResultSchema)).parse(row.results);
       this.#journalSeq = Math.max(this.#journalSeq, seq);
       if (seq > flushedSeq) this.#apply(results, { replay: true });
-      else for (const r of results) if (r.startedAt >= this.#sealedThrough && this.#state.entries.has(r.endpointId)) this.#rollups.addRaw(r.endpointId, packCheck(r));
+      else for (const r of results) if (this.#state.entries.has(r.endpointId)) this.#rollups.addRaw(r.endpointId, packCheck(r));
     }
   }
 

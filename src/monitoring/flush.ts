@@ -35,7 +35,7 @@ export function statusChangedEvent({ endpointId, change, config }: PendingChange
 /**
  * One shard's flush as one D1 transaction: the live columns of the endpoints that changed, each
  * status change with its event's sink statements (guarded by the change row, which is only written
- * while the endpoint exists), the sealed minutes' raw checks and the open hours' stats, whole.
+ * while the endpoint exists), the changed closed minutes' raw checks and the changed hours' stats, each row whole.
  */
 export function flushStatements(env: Env, input: FlushInput): { statements: D1PreparedStatement[]; events: DomainEvent[] } {
   const db = env.DB;
