@@ -137,3 +137,13 @@ describe("endpoints API", () => {
     expect(ok.json).toMatchObject({ endpointId: id, checks: [], statusChanges: [] });
   });
 });
+
+describe("endpoint scheduling stats", () => {
+  it("reports how late checks started, per shard, and validates its query", async () => {
+    const res = await call("/api/endpoints/scheduling?samples=100");
+    expect(res.status).toBe(200);
+    expect(res.json.shards).toHaveLength(1);
+    expect(res.json.shards[0]).toMatchObject({ shard: 0, latenessMs: expect.any(Object) });
+    expect((await call("/api/endpoints/scheduling?samples=0")).status).toBe(400);
+  });
+});

@@ -11,6 +11,7 @@ import {
   HistoryQuery,
   ListEndpointsQuery,
   PatchEndpointSchema,
+  SchedulingQuery,
   toEndpoint,
   toLiveStatus,
   withTypeDefaults,
@@ -63,6 +64,11 @@ export const endpointsApi = new Hono<AppEnv>()
     const { items, totalCount } = await listEndpoints(c.env, q);
     const live = await liveStates(c.env, items);
     return c.json({ endpoints: items.map((e) => present(e, live)), totalCount, hasMore: q.offset + items.length < totalCount });
+  })
+  .get("/scheduling", requireScope("tickerq:read"), async (c) => {
+    const { samples } = readQuery(c, SchedulingQuery);
+    const shards = Array.from({ length: readSettings(c.env).monitoring.shards }, (_, i) => i);
+    return c.json({ shards: await Promise.all(shards.map((shard) => monitorFor(c.env, shard).stats({ shard, samples }))) });
   })
   .get("/:id", requireScope("tickerq:read"), async (c) => {
     const stored = await requireEndpoint(c.env, c.req.param("id"));

@@ -14,7 +14,7 @@ import { ScopeSchema, type Scope } from "../model/scopes";
 import { JobDetailsSchema } from "../model/job-details";
 import { CodeJobTypeSchema } from "../jobs/registry";
 import { ApiKeySchema } from "../db/api-keys";
-import { CreateEndpointSchema, EndpointSchema, HistoryQuery, HistorySchema, ListEndpointsQuery, LiveStatusSchema, PatchEndpointSchema } from "../monitoring/endpoint-model";
+import { CreateEndpointSchema, EndpointSchema, HistoryQuery, HistorySchema, ListEndpointsQuery, LiveStatusSchema, PatchEndpointSchema, SchedulingQuery, SchedulingSchema } from "../monitoring/endpoint-model";
 
 type Method = "get" | "post" | "patch" | "delete";
 type Response = string | { description: string; schema: z.ZodType };
@@ -160,6 +160,7 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/api/jobs/{jobId}/cancel", root: true, summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: json("cancelled or cancel requested", z.object({ message: z.string(), jobId: z.string() })), 404: "unknown job" } },
   { method: "post", path: "/api/endpoints", root: true, summary: "Monitoring (seed 002): add an http or tcp endpoint; checked at once, then every intervalSeconds", scope: "tickerq:write", body: CreateEndpointSchema, responses: { 201: json("the endpoint (status unknown until its first check)", EndpointSchema), 400: "invalid (a URL as address, a tcp endpoint without a port, an interval below the minimum, a private target, ...)", 409: "MAX_ENDPOINTS reached (keys without the admin scope)" } },
   { method: "get", path: "/api/endpoints", root: true, summary: "Monitoring: endpoints, filtered by group and status", scope: "tickerq:read", query: ListEndpointsQuery, responses: { 200: json("a page of endpoints", page("endpoints", EndpointSchema)) } },
+  { method: "get", path: "/api/endpoints/scheduling", root: true, summary: "Monitoring: how late checks start (start minus due, p50/p99/max) per monitor shard", scope: "tickerq:read", query: SchedulingQuery, responses: { 200: json("per shard", SchedulingSchema) } },
   { method: "get", path: "/api/endpoints/{id}", root: true, summary: "Monitoring: one endpoint with its live status", scope: "tickerq:read", responses: { 200: json("the endpoint", EndpointSchema), 404: "unknown endpoint" } },
   { method: "patch", path: "/api/endpoints/{id}", root: true, summary: "Monitoring: change an endpoint; its monitor applies it at once (re-enabling starts it over as unknown)", scope: "tickerq:write", body: PatchEndpointSchema, responses: { 200: json("the endpoint", EndpointSchema), 400: "invalid", 404: "unknown endpoint" } },
   { method: "delete", path: "/api/endpoints/{id}", root: true, summary: "Monitoring: delete an endpoint and its status changes", scope: "tickerq:write", responses: { 204: "deleted", 404: "unknown endpoint" } },

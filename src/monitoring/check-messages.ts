@@ -32,5 +32,6 @@ export type CheckResult = z.infer<typeof CheckResultSchema>;
 
 export const ReportInput = z.object({ shard: z.number().int().min(0), results: z.array(CheckResultSchema).max(1000) });
 export const ShardInput = z.object({ shard: z.number().int().min(0) });
+export const StatsInput = ShardInput.extend({ samples: z.number().int().min(1).max(10_000).default(1000) });
 export const UpsertInput = z.object({ config: EndpointConfigSchema, reEnabled: z.boolean() });
 export const RemoveInput = z.object({ shard: z.number().int().min(0), endpointId: z.string().min(1).max(100) });

@@ -191,6 +191,21 @@ export const ListEndpointsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+export const SchedulingQuery = z.strictObject({ samples: z.coerce.number().int().min(1).max(10_000).default(1000).describe("the last this many checks of each shard") });
+const Ms = z.number().nullable();
+export const SchedulingSchema = z.object({
+  shards: z.array(
+    z.object({
+      shard: z.number().int(),
+      endpoints: z.number().int(),
+      enabled: z.number().int(),
+      checks: z.number().int().describe("checks reported since the monitor object started"),
+      samples: z.number().int(),
+      latenessMs: z.object({ p50: Ms, p99: Ms, max: Ms }).describe("check start minus its due time"),
+    }),
+  ),
+});
+
 export const MAX_HISTORY_HOURS = 24 * 7;
 export const HistoryQuery = z
   .strictObject({

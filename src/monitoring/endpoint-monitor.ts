@@ -5,7 +5,7 @@ import { deliverEvents } from "../events/publisher";
 import { migrateSqlite } from "../lib/sqlite-migrations";
 import { HOUR_MS } from "../metrics/rollups";
 import { countAlarm, meteredEnv, meteredSql } from "../metering/meter";
-import { CheckResultSchema, MAX_CHECKS_PER_MESSAGE, RemoveInput, ReportInput, ShardInput, UpsertInput, type CheckResult, type CheckTask, type EndpointChecksMessage } from "./check-messages";
+import { CheckResultSchema, RemoveInput, ReportInput, ShardInput, StatsInput, UpsertInput, type CheckResult, type CheckTask, type EndpointChecksMessage } from "./check-messages";
 import { CheckRollups, hourOf, KEEP_MINUTES_MS, MINUTE_MS, packCheck } from "./check-rollups";
 import { EndpointConfigSchema, ENDPOINT_STATUSES, type LiveState } from "./endpoint-model";
 import { listShardEndpoints } from "./endpoint-store";
@@ -18,7 +18,7 @@ export const CHECKS_PER_MESSAGE = 25;
 /** Status changes written per flush; more wait for the next one, which follows at once (D1 allows 1,000 queries per invocation). */
 const MAX_CHANGES_PER_FLUSH = 200;
 const RETRY_AFTER_ERROR_MS = 5_000;
-const LATENESS_SAMPLES = 5_000;
+export const LATENESS_SAMPLES = 10_000;
 const SEND_BATCH_LIMIT = 100;
 
 const MIGRATIONS: string[][] = [
@@ -47,7 +47,7 @@ const SnapshotSchema = z.record(z.string(), z.object({ live: LiveStateSchema, la
 const json = <S extends z.ZodType>(schema: S) => z.string().transform((s) => JSON.parse(s) as unknown).pipe(schema);
 const StoredNumber = z.coerce.number().int();
 
-export type SchedulingStats = { shard: number; endpoints: number; enabled: number; checks: number; latenessMs: { p50: number | null; p99: number | null; max: number | null } };
+export type SchedulingStats = { shard: number; endpoints: number; enabled: number; checks: number; samples: number; latenessMs: { p50: number | null; p99: number | null; max: number | null } };
 
 /**
  * One per shard (MONITOR_SHARDS). Owns the schedule and the live state of its endpoints: its alarm
@@ -127,13 +127,14 @@ export class EndpointMonitor extends DurableObject<Env> {
     return [...this.#rollups.minutes.values()].flatMap((row) => row[endpointId]?.c ?? []);
   }
 
-  async stats(input: z.input<typeof ShardInput>): Promise<SchedulingStats> {
-    const { shard } = ShardInput.parse(input);
+  /** How late checks started (start minus due), over the last `samples` accepted checks. */
+  async stats(input: z.input<typeof StatsInput>): Promise<SchedulingStats> {
+    const { shard, samples } = StatsInput.parse(input);
     await this.#ready(shard);
-    const sorted = [...this.#lateness].sort((a, b) => a - b);
+    const sorted = this.#lateness.slice(-samples).sort((a, b) => a - b);
     const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null);
     const entries = [...this.#state.entries.values()];
-    return { shard, endpoints: entries.length, enabled: entries.filter((e) => e.config.enabled).length, checks: this.#checks, latenessMs: { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? null } };
+    return { shard, endpoints: entries.length, enabled: entries.filter((e) => e.config.enabled).length, checks: this.#checks, samples: sorted.length, latenessMs: { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? null } };
   }
 
   /** Flushes whatever is pending now (tests, and before an operator looks at D1). */
