@@ -54,6 +54,25 @@ describe("monitor schedule", () => {
     expect(s.takeDue(T0 + 30_500 - DISPATCH_AHEAD_MS).map((t) => t.dueAt)).toEqual([T0 + 30_000, T0 + 30_500]);
   });
 
+  it("sends a whole look-ahead window per dispatch, never a check after its due time", () => {
+    const s = new MonitorState();
+    for (let i = 0; i < 100; i++) s.upsert(config(`e${i}`, { intervalSeconds: 3 }), T0 + i * 30);
+    let now = T0;
+    let dispatches = 0;
+    const sent: { dueAt: number; at: number }[] = [];
+    while (now < T0 + 9_000) {
+      const tasks = s.takeDue(now);
+      if (tasks.length) dispatches++;
+      sent.push(...tasks.map((t) => ({ dueAt: t.dueAt, at: now })));
+      s.accept(tasks.map((t) => result(t.endpointId, t.dueAt, true)));
+      now = s.nextWakeAt()!;
+    }
+    // 100 endpoints every 3 s for 9 s: 300 checks in about one dispatch a second, not one per check.
+    expect(sent.length).toBeGreaterThanOrEqual(300);
+    expect(dispatches).toBeLessThanOrEqual(11);
+    expect(sent.every(({ dueAt, at }) => at <= dueAt)).toBe(true);
+  });
+
   it("sends a check again when its result has not come back within its timeout plus the margin", () => {
     const s = new MonitorState();
     s.upsert(config("a"), T0);

@@ -28,12 +28,19 @@ export type AcceptedChange = { endpointId: string; change: StatusChange; config:
  */
 export class MonitorState {
   readonly entries = new Map<string, Entry>();
+  /**
+   * Checks due up to here have been sent. The next dispatch waits until then, so that each one sends
+   * a whole look-ahead window of checks (a few messages a second) rather than one message per check.
+   */
+  #dispatchedThrough = 0;
 
   /** A new or changed endpoint. A new or re-enabled one is checked at once and starts as `unknown`. */
   upsert(config: EndpointConfig, now: number, options: { reEnabled?: boolean; live?: LiveState } = {}): void {
     const known = this.entries.get(config.id);
     if (!known || options.reEnabled) {
-      this.entries.set(config.id, { config, live: options.live ?? { ...(known?.live ?? UNKNOWN_LIVE), status: "unknown", previousStatus: null, consecutiveFailures: 0 }, lastDueAt: known?.lastDueAt ?? 0, nextDueAt: now, inflight: null });
+      const live = options.live ?? { ...(known?.live ?? UNKNOWN_LIVE), status: "unknown" as const, previousStatus: null, consecutiveFailures: 0 };
+      // Due at the next dispatch, so the first check is not counted late for waiting for it.
+      this.entries.set(config.id, { config, live, lastDueAt: known?.lastDueAt ?? 0, nextDueAt: Math.max(now, this.#dispatchedThrough), inflight: null });
       return;
     }
     // A shorter interval takes effect now rather than after the old, longer one.
@@ -52,6 +59,7 @@ export class MonitorState {
   /** Takes the checks to send now: those due within DISPATCH_AHEAD_MS, and dispatched ones whose result is overdue. */
   takeDue(now: number): CheckTask[] {
     const tasks: CheckTask[] = [];
+    this.#dispatchedThrough = Math.max(this.#dispatchedThrough, now + DISPATCH_AHEAD_MS);
     for (const e of this.entries.values()) {
       if (!e.config.enabled) continue;
       const interval = e.config.intervalSeconds * 1000;
@@ -103,7 +111,7 @@ export class MonitorState {
       const candidates = [e.nextDueAt - DISPATCH_AHEAD_MS, ...(e.inflight ? [e.inflight.redispatchAt] : [])];
       for (const t of candidates) if (next === null || t < next) next = t;
     }
-    return next;
+    return next === null ? null : Math.max(next, this.#dispatchedThrough);
   }
 
   saved(): Record<string, SavedEntry> {
