@@ -114,3 +114,22 @@ describe("endpoint monitor", () => {
     await call(`/api/endpoints/${id}`, { method: "DELETE" });
   });
 });
+
+describe("endpoint-checks messages", () => {
+  it("are run by the queue consumer whatever the queue is called, and their results reported to the shard", async () => {
+    const { deliverBatch } = await import("./queue-helpers");
+    const tag = `mon-route-${crypto.randomUUID()}`;
+    const id = await create({ name: "routed", address: target().hostname, port: Number(target().port), scheme: "http", path: `/record/${tag}`, intervalSeconds: 3600, timeoutMs: 1000 });
+    await waitForStatus(id, "online");
+    const dueAt = Date.now() + 50;
+    const check = { endpointId: id, dueAt, type: "http", address: target().hostname, port: Number(target().port), scheme: "http", path: `/record/${tag}?status=500`, method: "GET", expectedStatus: null, timeoutMs: 1000 };
+    const result = await deliverBatch([{ kind: "endpoint-checks", shard: 0, checks: [check] }], { queueName: "renamed-exec" });
+    expect(result.explicitAcks).toHaveLength(1);
+    const calls = (await targetCalls(tag)).calls;
+    // Held until its due time, then run.
+    expect(calls.at(-1).at).toBeGreaterThanOrEqual(dueAt);
+    expect(calls.at(-1).query).toEqual({ status: "500" });
+    expect(await live(id)).toMatchObject({ status: "offline", previousStatus: "online" });
+    await call(`/api/endpoints/${id}`, { method: "DELETE" });
+  });
+});
