@@ -2,7 +2,8 @@
 // Endpoint monitoring at scale on a real `wrangler dev`: 1,000 http endpoints checked every 30 s
 // against a local target, how late the checks start (start minus due) over a few rounds, and the
 // cost per endpoint-month from the operations the Worker made (METERING counters). Prints one JSON object.
-//   node bench/monitoring.mjs [endpoints=1000] [rounds=3]
+//   node bench/monitoring.mjs [endpoints=1000] [rounds=4]
+// The default 4 rounds (120 s) span two flush periods (ENDPOINT_FLUSH_SECONDS 60), so D1 writes are counted at their steady rate.
 import { execSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -10,7 +11,7 @@ import { PRICES_USD_PER_MILLION } from "./lib/cost.mjs";
 import { sleep, startDevServer } from "./lib/dev-server.mjs";
 
 const ENDPOINTS = Number(process.argv[2] ?? 1000);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const ROUNDS = Number(process.argv[3] ?? 4);
 const INTERVAL_SECONDS = 30;
 const MONTH_SECONDS = 30 * 86_400;
 /** Durable Object duration: $12.50 per million GB-s at 128 MB; the shard's object is active all month (its alarm is the clock). */

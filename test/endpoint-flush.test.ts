@@ -81,6 +81,29 @@ describe("endpoint flush", () => {
     });
   });
 
+  it("writes a status change at once but other endpoints' counters only with every COUNTERS_EVERY_FLUSHES-th flush", async () => {
+    const { waitFor } = await import("./helpers");
+    const shard = 7;
+    const stub = monitorFor(env, shard);
+    const a = config(shard, { intervalSeconds: 3600 });
+    const b = config(shard, { intervalSeconds: 3600, failureThreshold: 5 });
+    for (const c of [a, b]) {
+      await insertEndpoint(env, c, Date.now());
+      await stub.upsert({ config: c, reEnabled: false });
+    }
+    await stub.flushNow({ shard });
+    const dueAt = Date.now() + 60_000;
+    const r = (id: string, ok: boolean) => ({ endpointId: id, dueAt, startedAt: Date.now(), ok, responseTimeMs: ok ? 4 : null, error: ok ? null : "refused" });
+    await stub.report({ shard, results: [r(a.id, true), r(b.id, false)] });
+    const row = (id: string) => env.DB.prepare(`SELECT status, checks_success, checks_failure FROM endpoints WHERE id = ?`).bind(id).first<{ status: string; checks_success: number; checks_failure: number }>();
+    await waitFor(async () => (await row(a.id))!.status === "online");
+    expect((await row(a.id))!.checks_success).toBe(1);
+    const bLive = (await stub.live({ shard })).find((e) => e.id === b.id)!.live;
+    expect(bLive.checksFailure).toBeGreaterThan((await row(b.id))!.checks_failure);
+    await stub.flushNow({ shard });
+    expect((await row(b.id))!.checks_failure).toBe(bLive.checksFailure);
+  });
+
   it("rebuilds an empty object from D1", async () => {
     const shard = 6;
     const c = config(shard, { enabled: false });

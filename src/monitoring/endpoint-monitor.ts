@@ -18,6 +18,12 @@ export const CHECKS_PER_MESSAGE = 25;
 /** Status changes written per flush; more wait for the next one, which follows at once (D1 allows 1,000 queries per invocation). */
 const MAX_CHANGES_PER_FLUSH = 200;
 const RETRY_AFTER_ERROR_MS = 5_000;
+/**
+ * An endpoint's D1 row gets its status columns at the flush after a change, and its counters and
+ * last check with every COUNTERS_EVERY_FLUSHES-th flush: a row per endpoint and flush would be most
+ * of the monitor's cost, and readers of live values ask this object, not D1.
+ */
+export const COUNTERS_EVERY_FLUSHES = 10;
 export const LATENESS_SAMPLES = 10_000;
 const SEND_BATCH_LIMIT = 100;
 
@@ -59,7 +65,10 @@ export class EndpointMonitor extends DurableObject<Env> {
   #sql: SqlStorage;
   #state = new MonitorState();
   #rollups = new CheckRollups();
+  /** Endpoints checked since their row was last written, and those whose status (or enabled state) changed since. */
   #dirty = new Set<string>();
+  #statusDirty = new Set<string>();
+  #lastCountersAt = 0;
   #changes: PendingChange[] = [];
   #shard: number | null = null;
   #loading: Promise<void> | null = null;
@@ -85,7 +94,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     await this.#ready(config.shard);
     const now = Date.now();
     this.#state.upsert(config, now, { reEnabled });
-    if (reEnabled) this.#dirty.add(config.id);
+    if (reEnabled) this.#statusDirty.add(config.id);
     this.#sql.exec(`INSERT OR REPLACE INTO endpoints (id, config) VALUES (?, ?)`, config.id, JSON.stringify(config));
     await this.#arm(now);
   }
@@ -96,6 +105,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     this.#state.remove(endpointId);
     this.#rollups.removeEndpoint(endpointId);
     this.#dirty.delete(endpointId);
+    this.#statusDirty.delete(endpointId);
     this.#changes = this.#changes.filter((c) => c.endpointId !== endpointId);
     this.#sql.exec(`DELETE FROM endpoints WHERE id = ?`, endpointId);
     await this.#arm(Date.now());
@@ -120,7 +130,7 @@ export class EndpointMonitor extends DurableObject<Env> {
     return [...this.#state.entries.values()].map((e) => ({ id: e.config.id, live: e.live }));
   }
 
-  /** Checks of one endpoint that are not in D1's minute rows yet. */
+  /** The checks of one endpoint this object holds: those of the last KEEP_MINUTES_MS, including any not in D1's minute rows yet. */
   async unflushedChecks(input: { shard: number; endpointId: string }): Promise<[number, 0 | 1, number | null, string | null][]> {
     const { shard, endpointId } = RemoveInput.parse(input);
     await this.#ready(shard);
@@ -137,10 +147,11 @@ export class EndpointMonitor extends DurableObject<Env> {
     return { shard, endpoints: entries.length, enabled: entries.filter((e) => e.config.enabled).length, checks: this.#checks, samples: sorted.length, latenessMs: { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? null } };
   }
 
-  /** Flushes whatever is pending now (tests, and before an operator looks at D1). */
+  /** Flushes whatever is pending now, every endpoint's counters included (tests, and before an operator looks at D1). */
   async flushNow(input: z.input<typeof ShardInput>): Promise<void> {
     const { shard } = ShardInput.parse(input);
     await this.#ready(shard);
+    this.#lastCountersAt = 0;
     await this.#flush(Date.now());
   }
 
@@ -167,11 +178,12 @@ export class EndpointMonitor extends DurableObject<Env> {
       this.#rollups.addRaw(r.endpointId, packCheck(r));
       if (!replay) {
         this.#checks++;
-        if (this.#lateness.length >= LATENESS_SAMPLES) this.#lateness.shift();
         this.#lateness.push(Math.max(0, r.startedAt - r.dueAt));
+        if (this.#lateness.length >= 2 * LATENESS_SAMPLES) this.#lateness.splice(0, LATENESS_SAMPLES);
       }
     }
     this.#changes.push(...changes);
+    for (const c of changes) this.#statusDirty.add(c.endpointId);
     return accepted;
   }
 
@@ -195,7 +207,11 @@ export class EndpointMonitor extends DurableObject<Env> {
   #flushDue(now: number): boolean {
     if (this.#changes.length) return true;
     if (now < this.#lastFlushAt + this.#flushMs()) return false;
-    return this.#dirty.size > 0 || this.#rollups.dirtyHours.size > 0 || this.#rollups.closedDirtyMinutes(now).length > 0;
+    return this.#statusDirty.size > 0 || (this.#dirty.size > 0 && this.#countersDue(now)) || this.#rollups.dirtyHours.size > 0 || this.#rollups.closedDirtyMinutes(now).length > 0;
+  }
+
+  #countersDue(now: number): boolean {
+    return now >= this.#lastCountersAt + COUNTERS_EVERY_FLUSHES * this.#flushMs();
   }
 
   #flushMs(): number {
@@ -211,8 +227,12 @@ export class EndpointMonitor extends DurableObject<Env> {
   async #flushOnce(now: number): Promise<void> {
     const shard = this.#shard!;
     const changes = this.#changes.splice(0, MAX_CHANGES_PER_FLUSH);
-    const dirty = [...this.#dirty];
-    this.#dirty.clear();
+    const countersDue = this.#countersDue(now);
+    const dirty = [...new Set([...this.#statusDirty, ...(countersDue ? this.#dirty : [])])];
+    for (const id of dirty) {
+      this.#dirty.delete(id);
+      this.#statusDirty.delete(id);
+    }
     const dirtyHours = [...this.#rollups.dirtyHours];
     this.#rollups.dirtyHours.clear();
     const hours: [number, HourRollup][] = dirtyHours.map((h) => [h, structuredClone(this.#rollups.hours.get(h) ?? {})]);
@@ -229,13 +249,14 @@ export class EndpointMonitor extends DurableObject<Env> {
       if (statements.length) await this.env.DB.batch(statements);
     } catch (err) {
       this.#changes.unshift(...changes);
-      for (const id of dirty) if (this.#state.entries.has(id)) this.#dirty.add(id);
+      for (const id of dirty) if (this.#state.entries.has(id)) this.#statusDirty.add(id);
       for (const h of dirtyHours) this.#rollups.dirtyHours.add(h);
       for (const [m] of minutes) this.#rollups.dirtyMinutes.add(m);
       this.#lastFlushAt = now - this.#flushMs() + RETRY_AFTER_ERROR_MS;
       throw err;
     }
     this.#lastFlushAt = now;
+    if (countersDue) this.#lastCountersAt = now;
     this.#rollups.forget(now);
     this.ctx.storage.transactionSync(() => {
       this.#sql.exec(`INSERT OR REPLACE INTO snapshot (id, data) VALUES (1, ?)`, saved);
@@ -254,7 +275,8 @@ export class EndpointMonitor extends DurableObject<Env> {
     const wake = this.#state.nextWakeAt();
     if (wake !== null) candidates.push(wake);
     if (this.#changes.length) candidates.push(now);
-    else if (this.#dirty.size || this.#rollups.dirtyHours.size || this.#rollups.dirtyMinutes.size) candidates.push(this.#lastFlushAt + this.#flushMs());
+    else if (this.#statusDirty.size || this.#rollups.dirtyHours.size || this.#rollups.dirtyMinutes.size) candidates.push(this.#lastFlushAt + this.#flushMs());
+    else if (this.#dirty.size) candidates.push(Math.max(this.#lastFlushAt + this.#flushMs(), this.#lastCountersAt + COUNTERS_EVERY_FLUSHES * this.#flushMs()));
     if (!candidates.length) {
       if (fresh || (await this.ctx.storage.getAlarm()) !== null) await this.ctx.storage.deleteAlarm();
       return;
