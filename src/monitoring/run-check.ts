@@ -50,16 +50,15 @@ async function tcpConnectTime(address: string, port: number, timeoutMs: number, 
   if (!check.ok) throw new BlockedTargetError(`Refused ${address}:${port}: it ${check.reason}.`);
   const release = await outboundSlots.acquire();
   const started = Date.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = AbortSignal.timeout(timeoutMs);
   const socket = connect({ hostname: address, port });
   try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DOMException(`No answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    const timedOut = new Promise<never>((_, reject) => {
+      timeout.addEventListener("abort", () => reject(new DOMException(`No answer within ${timeoutMs} ms`, "TimeoutError")), { once: true });
     });
-    await Promise.race([socket.opened, timeout]);
+    await Promise.race([socket.opened, timedOut]);
     return Date.now() - started;
   } finally {
-    clearTimeout(timer);
     socket.close().catch(() => {});
     release();
   }
