@@ -15,6 +15,7 @@ import { RecurringScheduler } from "./recurring/recurring-scheduler";
 import { RealtimeHub } from "./realtime/hub";
 import { EndpointMonitor } from "./monitoring/endpoint-monitor";
 import { handleEndpointChecksBatch } from "./monitoring/consumer";
+import { ensureMonitorsRunning } from "./monitoring/client";
 import { handleWebhookBatch } from "./webhooks/consumer";
 import { rejectUnrecognised, routeBatch } from "./queue-router";
 
@@ -78,6 +79,7 @@ export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
       countInvocation(env);
       ctx.waitUntil(reconcile(env));
       ctx.waitUntil(runDueMaintenance(env));
+      ctx.waitUntil(ensureMonitorsRunning(env, readSettings(env).monitoring.shards));
     },
   } satisfies ExportedHandler<Env>;
   return { handler, QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor };

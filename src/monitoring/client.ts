@@ -17,3 +17,11 @@ export async function notifyRemove(env: Env, shard: number, endpointId: string):
 export function pickShard(shards: number): number {
   return shards <= 1 ? 0 : crypto.getRandomValues(new Uint32Array(1))[0] % shards;
 }
+
+/** Every shard's monitor is loaded and has its alarm (the cron's safety net); a failure is logged, the next minute tries again. */
+export async function ensureMonitorsRunning(env: Env, shards: number): Promise<void> {
+  const results = await Promise.allSettled(Array.from({ length: shards }, (_, shard) => monitorFor(env, shard).ensureRunning({ shard })));
+  results.forEach((r, shard) => {
+    if (r.status === "rejected") console.error(`endpoint monitor ${shard}: not reachable from the cron`, r.reason);
+  });
+}

@@ -147,6 +147,16 @@ export class EndpointMonitor extends DurableObject<Env> {
     return { shard, endpoints: entries.length, enabled: entries.filter((e) => e.config.enabled).length, checks: this.#checks, samples: sorted.length, latenessMs: { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? null } };
   }
 
+  /**
+   * Called by the every-minute cron: loads the shard (from D1 if its storage is empty) and sets its
+   * alarm if it has none, so an alarm the platform gave up retrying does not stop the checks.
+   */
+  async ensureRunning(input: z.input<typeof ShardInput>): Promise<void> {
+    const { shard } = ShardInput.parse(input);
+    await this.#ready(shard);
+    await this.#arm(Date.now());
+  }
+
   /** Flushes whatever is pending now, every endpoint's counters included (tests, and before an operator looks at D1). */
   async flushNow(input: z.input<typeof ShardInput>): Promise<void> {
     const { shard } = ShardInput.parse(input);
