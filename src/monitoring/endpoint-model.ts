@@ -54,7 +54,7 @@ export const CreateEndpointSchema = z.strictObject({
   expectedStatus: fields.expectedStatus.optional().describe("http only; any 2xx or 3xx by default"),
   timeoutMs: fields.timeoutMs.optional().describe(`${DEFAULT_TIMEOUT_MS} by default, always below the interval`),
   group: fields.group.optional(),
-  intervalSeconds: fields.intervalSeconds.default(DEFAULT_INTERVAL_SECONDS).describe("at least MIN_ENDPOINT_INTERVAL_SECONDS for keys without the admin scope"),
+  intervalSeconds: fields.intervalSeconds.default(DEFAULT_INTERVAL_SECONDS).describe("at least MIN_ENDPOINT_INTERVAL_SECONDS (10 by default)"),
   failureThreshold: fields.failureThreshold.default(1).describe("consecutive failed checks before the endpoint is offline"),
   enabled: fields.enabled.default(true),
 });
