@@ -42,6 +42,8 @@ export default defineConfig(async () => {
             DEV_JOB_TYPES: "true",
             RETRY_BASE_DELAY_MS: "200",
             RETRY_MAX_DELAY_MS: "2000",
+            // Endpoint checks every second, so status changes show within a test's time.
+            MIN_ENDPOINT_INTERVAL_SECONDS: "1",
           },
         },
       }),

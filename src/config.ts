@@ -25,6 +25,11 @@ const SettingsSchema = z.object({
   MAX_RECURRING_JOBS: positiveInt(1000),
   MAX_QUEUES: positiveInt(100),
   MAX_TOTAL_WORKERS: positiveInt(500),
+  MAX_ENDPOINTS: positiveInt(1000),
+  MIN_ENDPOINT_INTERVAL_SECONDS: positiveInt(10),
+  MONITOR_SHARDS: z.coerce.number().int().min(1).max(1000).catch(1),
+  ENDPOINT_FLUSH_SECONDS: positiveInt(60),
+  ENDPOINT_RAW_RETENTION_HOURS: positiveInt(48),
   CORS_ORIGINS: z
     .string()
     .optional()
@@ -50,6 +55,18 @@ export type Settings = {
   corsOrigins: string[];
   /** The limits below bind every key without the admin scope; see src/services/usage-limits.ts. */
   limits: UsageLimits;
+  monitoring: MonitoringSettings;
+};
+
+export type MonitoringSettings = {
+  /** Shortest check interval any endpoint may have. */
+  minIntervalSeconds: number;
+  /** EndpointMonitor objects; an endpoint's shard is chosen when it is created and kept. */
+  shards: number;
+  /** Longest time a monitor holds checks before writing them to D1 (a status change is written at once). */
+  flushMs: number;
+  /** Minute rollups (raw checks) are kept this long; hour rollups as long as the metrics rollups. */
+  rawRetentionMs: number;
 };
 
 export type UsageLimits = {
@@ -60,6 +77,7 @@ export type UsageLimits = {
   maxQueues: number;
   /** Sum of `workers` over every queue (a queue not configured counts at its default). */
   maxTotalWorkers: number;
+  maxEndpoints: number;
 };
 
 /** Reads the deployment's vars once per call site; invalid values fall back to safe defaults. */
@@ -81,6 +99,13 @@ export function readSettings(env: Partial<Env>): Settings {
       maxRecurringJobs: s.MAX_RECURRING_JOBS,
       maxQueues: s.MAX_QUEUES,
       maxTotalWorkers: s.MAX_TOTAL_WORKERS,
+      maxEndpoints: s.MAX_ENDPOINTS,
+    },
+    monitoring: {
+      minIntervalSeconds: s.MIN_ENDPOINT_INTERVAL_SECONDS,
+      shards: s.MONITOR_SHARDS,
+      flushMs: s.ENDPOINT_FLUSH_SECONDS * 1000,
+      rawRetentionMs: s.ENDPOINT_RAW_RETENTION_HOURS * 3_600_000,
     },
   };
 }

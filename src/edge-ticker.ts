@@ -16,13 +16,16 @@ import { runDueMaintenance } from "./maintenance/tasks";
 import { QueueScheduler } from "./scheduler/queue-scheduler";
 import { RecurringScheduler } from "./recurring/recurring-scheduler";
 import { RealtimeHub } from "./realtime/hub";
+import { EndpointMonitor } from "./monitoring/endpoint-monitor";
+import { handleEndpointChecksBatch } from "./monitoring/consumer";
+import { ensureMonitorsRunning } from "./monitoring/client";
 import { handleWebhookBatch } from "./webhooks/consumer";
 import { rejectUnrecognised, routeBatch } from "./queue-router";
 
 export { defineJobType } from "./jobs/own-types";
 export { PermanentJobError, type JobContext, type JobTypeDefinition, type LogLevel } from "./jobs/job-type";
 export { ServiceJobContext, type ServiceJobTypeConfig } from "./jobs/service-binding";
-export { QueueScheduler, RecurringScheduler, RealtimeHub };
+export { QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor };
 export { listJobTypes, type JobTypeInfo, type JobTypeKind } from "./jobs/registry";
 
 export type EdgeTickerOptions = {
@@ -41,6 +44,7 @@ export type EdgeTicker = {
   QueueScheduler: typeof QueueScheduler;
   RecurringScheduler: typeof RecurringScheduler;
   RealtimeHub: typeof RealtimeHub;
+  EndpointMonitor: typeof EndpointMonitor;
 };
 
 /**
@@ -64,12 +68,17 @@ export function createEdgeTicker(options: EdgeTickerOptions = {}): EdgeTicker {
       if (readSettings(env).selfReconcile) reconcileIfDue(env, ctx);
       const routed = routeBatch(batch);
       rejectUnrecognised(batch.queue, routed.unrecognised);
-      await Promise.all([routed.webhook && handleWebhookBatch(routed.webhook, env), routed.exec && handleExecBatch(routed.exec, env)]);
+      await Promise.all([
+        routed.webhook && handleWebhookBatch(routed.webhook, env),
+        routed.exec && handleExecBatch(routed.exec, env),
+        routed.endpointChecks && handleEndpointChecksBatch(routed.endpointChecks, env),
+      ]);
     },
     async scheduled(_controller, env, ctx) {
       ctx.waitUntil(reconcile(env));
       ctx.waitUntil(runDueMaintenance(env));
+      ctx.waitUntil(ensureMonitorsRunning(env, readSettings(env).monitoring.shards));
     },
   } satisfies ExportedHandler<Env>;
-  return { handler, QueueScheduler, RecurringScheduler, RealtimeHub };
+  return { handler, QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor };
 }

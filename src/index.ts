@@ -5,4 +5,4 @@ import { ownWorkerOptions } from "./own-worker";
 const ticker = createEdgeTicker(ownWorkerOptions);
 
 export default ticker.handler;
-export { QueueScheduler, RecurringScheduler, RealtimeHub } from "./edge-ticker";
+export { QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor } from "./edge-ticker";

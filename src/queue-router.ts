@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EndpointChecksMessageSchema } from "./monitoring/check-messages";
 import { ExecMessageBodySchema, type ExecMessageBody } from "./scheduler/messages";
 import { WebhookMessageSchema } from "./webhooks/dispatch";
 
@@ -7,16 +8,22 @@ import { WebhookMessageSchema } from "./webhooks/dispatch";
  * the queue it came from: renaming a queue in wrangler.toml must not send its messages elsewhere.
  */
 const RoutedMessageSchema = z.union([
+  EndpointChecksMessageSchema.transform((body) => ({ kind: "endpointChecks" as const, body })),
   WebhookMessageSchema.transform((body) => ({ kind: "webhook" as const, body })),
   // Both the many-job body and the one-job body of messages sent before it.
   ExecMessageBodySchema.transform((body) => ({ kind: "exec" as const, body })),
 ]);
 
-export type RoutedBatches = { webhook: MessageBatch<unknown> | null; exec: MessageBatch<ExecMessageBody> | null; unrecognised: Message<unknown>[] };
+export type RoutedBatches = {
+  webhook: MessageBatch<unknown> | null;
+  exec: MessageBatch<ExecMessageBody> | null;
+  endpointChecks: MessageBatch<unknown> | null;
+  unrecognised: Message<unknown>[];
+};
 
 /** Splits a batch by message kind; each part keeps the batch's queue and its own ackAll/retryAll. */
 export function routeBatch(batch: MessageBatch<unknown>): RoutedBatches {
-  const parts = { webhook: [] as Message<unknown>[], exec: [] as Message<unknown>[] };
+  const parts = { webhook: [] as Message<unknown>[], exec: [] as Message<unknown>[], endpointChecks: [] as Message<unknown>[] };
   const unrecognised: Message<unknown>[] = [];
   for (const message of batch.messages) {
     const parsed = RoutedMessageSchema.safeParse(message.body);
@@ -34,7 +41,12 @@ export function routeBatch(batch: MessageBatch<unknown>): RoutedBatches {
         }
       : null;
   // Every exec message's body passed ExecMessageBodySchema above, so its consumer need not parse it again.
-  return { webhook: sub(parts.webhook), exec: sub(parts.exec) as MessageBatch<ExecMessageBody> | null, unrecognised };
+  return {
+    webhook: sub(parts.webhook),
+    exec: sub(parts.exec) as MessageBatch<ExecMessageBody> | null,
+    endpointChecks: sub(parts.endpointChecks),
+    unrecognised,
+  };
 }
 
 /**

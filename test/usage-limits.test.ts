@@ -34,10 +34,10 @@ const recurring = (cronExpression: string, extra: Record<string, unknown> = {}) 
 
 describe("settings", () => {
   it("reads the limits with safe fallbacks for missing or invalid values", () => {
-    expect(readSettings({}).limits).toEqual({ minCronIntervalMs: 60_000, maxRecurringJobs: 1000, maxQueues: 100, maxTotalWorkers: 500 });
+    expect(readSettings({}).limits).toEqual({ minCronIntervalMs: 60_000, maxRecurringJobs: 1000, maxQueues: 100, maxTotalWorkers: 500, maxEndpoints: 1000 });
     expect(readSettings({}).devJobTypes).toBe(false);
     const bad = readSettings({ MIN_CRON_INTERVAL_SECONDS: "-1", MAX_RECURRING_JOBS: "0", MAX_QUEUES: "many", MAX_TOTAL_WORKERS: "1.5", DEV_JOB_TYPES: "yes" });
-    expect(bad.limits).toEqual({ minCronIntervalMs: 60_000, maxRecurringJobs: 1000, maxQueues: 100, maxTotalWorkers: 500 });
+    expect(bad.limits).toEqual({ minCronIntervalMs: 60_000, maxRecurringJobs: 1000, maxQueues: 100, maxTotalWorkers: 500, maxEndpoints: 1000 });
     expect(bad.devJobTypes).toBe(false);
     expect(readSettings({ MIN_CRON_INTERVAL_SECONDS: "0", MAX_QUEUES: "7", DEV_JOB_TYPES: "true" })).toMatchObject({ devJobTypes: true, limits: { minCronIntervalMs: 0, maxQueues: 7 } });
   });

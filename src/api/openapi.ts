@@ -14,6 +14,7 @@ import { ScopeSchema, type Scope } from "../model/scopes";
 import { JobDetailsSchema } from "../model/job-details";
 import { CodeJobTypeSchema } from "../jobs/registry";
 import { ApiKeySchema } from "../db/api-keys";
+import { CreateEndpointSchema, EndpointSchema, HistoryQuery, HistorySchema, ListEndpointsQuery, LiveStatusSchema, PatchEndpointSchema, SchedulingQuery, SchedulingSchema } from "../monitoring/endpoint-model";
 
 type Method = "get" | "post" | "patch" | "delete";
 type Response = string | { description: string; schema: z.ZodType };
@@ -73,6 +74,9 @@ for (const [id, schema] of Object.entries({
   ApiKey: ApiKeySchema,
   BulkResult: BulkResultSchema,
   WbtJob: WbtJobSchema,
+  Endpoint: EndpointSchema,
+  EndpointLiveStatus: LiveStatusSchema,
+  EndpointHistory: HistorySchema,
 })) if (!z.globalRegistry.get(schema)?.id) z.globalRegistry.add(schema, { ...z.globalRegistry.get(schema), id });
 
 /** Described routes; the document lists the routes the app registers and takes each one's description from here. */
@@ -154,6 +158,14 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/api/jobs/business/{businessId}", root: true, summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: json("the job", WbtJobSchema), 404: "none" } },
   { method: "get", path: "/api/jobs/{jobId}/logs", root: true, summary: "WbtWebJob: the job's log lines (array)", scope: "tickerq:read", responses: { 200: json("log lines", z.array(WbtLogLine)), 404: "unknown job" } },
   { method: "post", path: "/api/jobs/{jobId}/cancel", root: true, summary: "WbtWebJob: cancel → { message, jobId }", scope: "tickerq:write", responses: { 200: json("cancelled or cancel requested", z.object({ message: z.string(), jobId: z.string() })), 404: "unknown job" } },
+  { method: "post", path: "/api/endpoints", root: true, summary: "Monitoring (seed 002): add an http or tcp endpoint; checked at once, then every intervalSeconds", scope: "tickerq:write", body: CreateEndpointSchema, responses: { 201: json("the endpoint (status unknown until its first check)", EndpointSchema), 400: "invalid (a URL as address, a tcp endpoint without a port, an interval below the minimum, a private target, ...)", 409: "MAX_ENDPOINTS reached (keys without the admin scope)" } },
+  { method: "get", path: "/api/endpoints", root: true, summary: "Monitoring: endpoints, filtered by group and status", scope: "tickerq:read", query: ListEndpointsQuery, responses: { 200: json("a page of endpoints", page("endpoints", EndpointSchema)) } },
+  { method: "get", path: "/api/endpoints/scheduling", root: true, summary: "Monitoring: how late checks start (start minus due, p50/p99/max) per monitor shard", scope: "tickerq:read", query: SchedulingQuery, responses: { 200: json("per shard", SchedulingSchema) } },
+  { method: "get", path: "/api/endpoints/{id}", root: true, summary: "Monitoring: one endpoint with its live status", scope: "tickerq:read", responses: { 200: json("the endpoint", EndpointSchema), 404: "unknown endpoint" } },
+  { method: "patch", path: "/api/endpoints/{id}", root: true, summary: "Monitoring: change an endpoint; its monitor applies it at once (re-enabling starts it over as unknown)", scope: "tickerq:write", body: PatchEndpointSchema, responses: { 200: json("the endpoint", EndpointSchema), 400: "invalid", 404: "unknown endpoint" } },
+  { method: "delete", path: "/api/endpoints/{id}", root: true, summary: "Monitoring: delete an endpoint and its status changes", scope: "tickerq:write", responses: { 204: "deleted", 404: "unknown endpoint" } },
+  { method: "get", path: "/api/endpoints/{id}/history", root: true, summary: "Monitoring: an endpoint's checks and status changes in a window (start_time/end_time, or the last `hours`; 24 h by default)", scope: "tickerq:read", query: HistoryQuery, responses: { 200: json("checks and status changes, oldest first", HistorySchema), 400: "invalid window", 404: "unknown endpoint" } },
+  { method: "get", path: "/api/status", root: true, summary: "Monitoring: the live status of every endpoint (seed 002 SDK getLiveStatus)", scope: "tickerq:read", responses: { 200: json("one entry per endpoint", z.array(LiveStatusSchema)) } },
   { method: "post", path: "/hubs/job-progress/negotiate", root: true, summary: "WbtWebJob: SignalR negotiate for the job-progress hub", scope: "tickerq:read", query: SignalRNegotiateQuery, responses: { 200: "{ negotiateVersion, connectionId, connectionToken, availableTransports }" } },
   { method: "get", path: "/hubs/job-progress", root: true, summary: "WbtWebJob: SignalR job-progress hub (WebSocket): SubscribeToJob/UnsubscribeFromJob; JobProgress, JobCompleted, JobFailed", scope: "tickerq:read", responses: { 101: "switching protocols", 426: "not a WebSocket upgrade" } },
 ];

@@ -6,6 +6,7 @@ import { jobCallbacksApi } from "../api/job-callbacks";
 import { jobTypesApi } from "../api/job-types";
 import { jobsBulkApi } from "../api/jobs-bulk";
 import { dashboardApi } from "../api/dashboard";
+import { endpointsApi, statusApi } from "../api/endpoints";
 import { docsApi } from "../api/docs";
 import { buildOpenApi, type OpenApiDocument } from "../api/openapi";
 import { meApi } from "../api/me";
@@ -65,6 +66,9 @@ export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv
   // The WbtWebJob-compatible API keeps that service's own paths, outside the base path ("/api/jobs/*" covers "/api/jobs" too).
   // Ahead of the base path's routes, so with an empty base path its streaming hub is not put under the header-only guard.
   app.use("/api/jobs/*", requireAuth).route("/api/jobs", wbtJobsApi);
+  // Seed 002's endpoint monitor keeps its own paths too.
+  app.use("/api/endpoints/*", requireAuth).route("/api/endpoints", endpointsApi);
+  app.use("/api/status", requireAuth).route("/api/status", statusApi);
   // So is its SignalR hub (seed 003), which authenticates itself like the other streaming routes.
   app.route("/hubs/job-progress", signalrHubApi("job-progress"));
   app.route(basePath || "/", api);

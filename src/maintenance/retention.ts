@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Settings } from "../config";
 import { DAY_MS } from "../metrics/rollups";
+import { purgeEndpointRollups } from "./endpoint-retention";
 
 /** Jobs deleted per transaction, and transactions per run (each is ~5 queries of D1's 1,000 per invocation). */
 export const PURGE_BATCH = 500;
@@ -23,11 +24,12 @@ const METRICS_TABLES = [
 
 export type RetentionResult = { jobsDeleted: number; metricsRowsDeleted: number; more: boolean };
 
-/** One bounded retention run: finished jobs past RETENTION_DAYS, then rollups past METRICS_RETENTION_DAYS. */
-export async function runRetention(env: Env, now: number, settings: Pick<Settings, "retentionMs" | "metricsRetentionMs">): Promise<RetentionResult> {
+/** One bounded retention run: finished jobs past RETENTION_DAYS, then rollups past METRICS_RETENTION_DAYS (raw endpoint checks past ENDPOINT_RAW_RETENTION_HOURS). */
+export async function runRetention(env: Env, now: number, settings: Pick<Settings, "retentionMs" | "metricsRetentionMs" | "monitoring">): Promise<RetentionResult> {
   const jobs = await purgeFinishedJobs(env, now - settings.retentionMs, MAX_PURGE_ROUNDS);
   const metrics = await purgeMetrics(env, now - settings.metricsRetentionMs, MAX_ROLLUP_DAYS_PER_RUN);
-  return { jobsDeleted: jobs.deleted, metricsRowsDeleted: metrics.deleted, more: jobs.more || metrics.more };
+  const endpointRows = await purgeEndpointRollups(env, now, settings);
+  return { jobsDeleted: jobs.deleted, metricsRowsDeleted: metrics.deleted + endpointRows, more: jobs.more || metrics.more };
 }
 
 const TERMINAL = `status IN ('completed', 'failed', 'cancelled')`;

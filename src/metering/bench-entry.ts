@@ -57,3 +57,14 @@ export class RealtimeHub extends ticker.RealtimeHub {
     await super.alarm();
   }
 }
+
+export class EndpointMonitor extends ticker.EndpointMonitor {
+  constructor(ctx: DurableObjectState, env: Env) {
+    meterStorage(ctx);
+    super(ctx, meteredEnv(env));
+  }
+  override async alarm(): Promise<void> {
+    countAlarm();
+    await super.alarm();
+  }
+}

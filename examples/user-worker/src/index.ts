@@ -51,4 +51,4 @@ const DataBackupJob = defineJobType({
 const ticker = createEdgeTicker({ jobTypes: { EmailNotificationJob, DataBackupJob } });
 
 export default ticker.handler;
-export { QueueScheduler, RecurringScheduler, RealtimeHub } from "edge-ticker";
+export { QueueScheduler, RecurringScheduler, RealtimeHub, EndpointMonitor } from "edge-ticker";
