@@ -15,6 +15,7 @@ import { prometheusApi } from "../api/prometheus";
 import { queuesApi } from "../api/queues";
 import { recurringApi } from "../api/recurring"
 import { realtimeApi, signalrHubApi, ticketsApi } from "../api/realtime";
+import { statusStreamsApi } from "../api/status-streams";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { webhooksApi } from "../api/webhooks";
@@ -67,6 +68,8 @@ export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv
   app.use("/api/jobs/*", requireAuth).route("/api/jobs", wbtJobsApi);
   // So is its SignalR hub (seed 003), which authenticates itself like the other streaming routes.
   app.route("/hubs/job-progress", signalrHubApi("job-progress"));
+  // Seed 002's monitoring surfaces keep its own /api paths, whatever the base path.
+  app.route("/api", statusStreamsApi);
   app.route(basePath || "/", api);
   app.route("/", dashboardApi);
   // Prometheus scrapes /metrics at the root, as the seed configures it.
