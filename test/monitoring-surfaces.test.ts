@@ -246,3 +246,16 @@ describe("seed 002 history export at /api/export/history", () => {
     expect((await call("/export/history", { token: null })).status).toBe(401);
   });
 });
+
+describe("seed 002 surfaces in the OpenAPI document", () => {
+  it("are described at their root paths, tagged monitoring", async () => {
+    const doc = (await requestJson((req) => exports.default.fetch(req), `${BASE}/openapi.json`, ADMIN, { token: null })).json;
+    for (const [path, method] of [["/api/ws/status", "get"], ["/api/events/status", "get"], ["/api/grafana/query", "post"], ["/api/metrics", "get"], ["/api/export/history", "get"]]) {
+      const op = doc.paths[path]?.[method];
+      expect(op?.summary, path).not.toMatch(/not described/);
+      expect(op.tags).toEqual(["monitoring"]);
+    }
+    expect(doc.paths["/api/export/history"].get.parameters.map((p: any) => p.name)).toEqual(["format", "bucket", "startTime", "endTime", "endpointId"]);
+    expect(JSON.stringify(doc.paths["/api/grafana/query"].post.requestBody)).toContain("targets");
+  });
+});

@@ -10,10 +10,10 @@ import { connectionKey, LastEventId, requireUpgrade } from "./realtime";
 
 const STATUS_SUBS: Subscription[] = [{ topic: "endpoint-status", filter: {} }];
 
-const StatusWsQuery = z.strictObject({
+export const StatusWsQuery = z.strictObject({
   access_token: z.string().optional().describe("a ticket from POST /realtime/tickets (preferred) or the bearer token, for clients that cannot set headers"),
 });
-const StatusSseQuery = StatusWsQuery.extend({
+export const StatusSseQuery = StatusWsQuery.extend({
   heartbeat: z.coerce.number().int().min(1).max(120).default(15).describe("seconds between heartbeat comments"),
 });
 
