@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { requestJson, type CallInit } from "./support/client-core";
 import { parseCsv } from "./support/csv";
 import { monitoringFixture } from "./support/monitoring-fixture";
+import dashboard from "../grafana/network-overview.json";
 import { ADMIN, BASE } from "./helpers";
 
 const root = BASE.replace(/\/api\/tickerq$/, "");
@@ -96,6 +97,16 @@ describe("seed 002 Grafana datasource at /api/grafana", () => {
     expect(rt.json[0].datapoints.length).toBeLessThanOrEqual(73);
     const panel = await call("/grafana/query", { body: { range: { from: iso(now - HOUR), to: iso(now) }, targets: [{ target: "status_count", status: "online" }] } });
     expect(panel.json[0].datapoints[0][0]).toBe(1);
+  });
+
+  it("the shipped Network Overview dashboard's panels query as they are, also with the payload as JSON text", async () => {
+    expect(dashboard.title).toBe("Network Monitoring");
+    expect(dashboard.panels.map((p) => [p.title, p.targets[0].target])).toEqual([["Endpoint Status", "status_count"], ["Response Times", "response_time"]]);
+    const [status, times] = (await query(dashboard.panels.map((p) => p.targets[0]), fx.m1, fx.m2 + MINUTE - 1)).json;
+    expect(status.datapoints[0][0]).toBe(1);
+    expect(points(times)).toEqual([16 / 3, 6].map((v) => Math.round(v * 1000) / 1000));
+    const text = (await query([{ target: "response_time", payload: '{"endpointId":"ep-123","aggregation":"max","interval":"1m"}' }], fx.m1, fx.m2 + MINUTE - 1)).json;
+    expect(points(text[0])).toEqual([4, 6]);
   });
 
   it("annotations are the status changes in the range", async () => {

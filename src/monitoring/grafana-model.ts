@@ -26,12 +26,22 @@ export const EndpointTargetOptions = z.object({
   status: z.enum(ENDPOINT_STATUSES).optional(),
 });
 
+/** Some plugin versions send the payload as the editor's JSON text. */
+const OptionsOrJsonText = z.preprocess((v) => {
+  if (typeof v !== "string") return v;
+  try {
+    return v.trim() ? JSON.parse(v) : undefined;
+  } catch {
+    return v;
+  }
+}, EndpointTargetOptions.optional());
+
 const Target = EndpointTargetOptions.extend({
   target: MetricName.optional(),
   refId: z.string().optional(),
   hide: z.boolean().optional(),
-  payload: EndpointTargetOptions.optional(),
-  data: EndpointTargetOptions.optional(),
+  payload: OptionsOrJsonText,
+  data: OptionsOrJsonText,
 });
 export type EndpointTarget = z.output<typeof Target>;
 
