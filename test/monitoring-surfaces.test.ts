@@ -126,6 +126,7 @@ describe("seed 002 Grafana datasource at /api/grafana", () => {
       { range, targets: [{ target: "status_count", status: "sleeping" }] },
       { range: { from: range.to, to: range.from }, targets: [] },
       { target: "availability", endpointId: 123 },
+      { target: "availability", endpointId: 'ep-1"].x' },
     ]) {
       const res = await call("/grafana/query", { body });
       expect(res.status, JSON.stringify(body)).toBe(400);
@@ -248,6 +249,7 @@ describe("seed 002 history export at /api/export/history", () => {
       `bucket=raw&startTime=${iso(fx.base - 10 * DAY)}&endTime=${iso(fx.base)}`,
       "startTime=2020-01-01&endTime=2024-01-01",
       "endpointId=",
+      "endpointId=ep%22%5D",
       "colour=red",
     ]) {
       const res = await call(`/export/history?${q}`);

@@ -15,7 +15,8 @@ export type EndpointMetric = keyof typeof ENDPOINT_METRICS;
 const MetricName = z.enum(Object.keys(ENDPOINT_METRICS) as [EndpointMetric, ...EndpointMetric[]]);
 
 export const ENDPOINT_STATUSES = ["online", "offline", "unknown"] as const;
-export const EndpointIdSchema = z.string().min(1).max(100);
+/** Endpoint ids (`ep-123`): letters, digits and `_ . : -`, which also keeps them plain JSON path keys. */
+export const EndpointIdSchema = z.string().min(1).max(100).regex(/^[\w.:-]+$/, "must be an endpoint id such as ep-123");
 export const IntervalSchema = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, 'must be a duration such as "30s", "5m" or "1h"');
 
 /** Seed 002's target fields; given on the target itself (as the seed writes them), in `payload` (newer plugin) or in `data` (older one). */
