@@ -150,7 +150,9 @@ describe("seed 002 Prometheus metrics at /api/metrics", () => {
       "# TYPE pulse_endpoint_status gauge",
       'pulse_endpoint_status{endpoint="router-01",group="network"} 1',
       'pulse_endpoint_status{endpoint="server-01",group="servers"} 0',
-      'pulse_endpoint_status{endpoint="router-01 (ep-789)",group=""} 1',
+      // Disabled: its stored "online" is not current.
+      'pulse_endpoint_status{endpoint="router-01 (ep-789)",group=""} 0',
+      'pulse_endpoint_response_time{endpoint="router-01 (ep-789)",group=""} 0',
       "# HELP pulse_endpoint_response_time Response time in milliseconds",
       "# TYPE pulse_endpoint_response_time gauge",
       'pulse_endpoint_response_time{endpoint="router-01",group="network"} 2.5',

@@ -17,6 +17,9 @@ function labelNames(endpoints: EndpointSummary[]): Map<string, string> {
   return out;
 }
 
+/** A disabled endpoint is not checked any more: its last status is not a current one. */
+const isOnline = (e: EndpointSummary) => e.enabled && e.status === "online";
+
 /**
  * Seed 002's `pulse_*` families. `pulse_system_uptime` is the time since monitoring began: since
  * the oldest endpoint was created (0 without endpoints), as a Worker has no process that stays up.
@@ -30,13 +33,13 @@ export function endpointFamilies(endpoints: EndpointSummary[], now: number): Fam
       name: "pulse_endpoint_status",
       help: "Current status of monitoring endpoints (1=online, 0=offline)",
       type: "gauge",
-      samples: endpoints.map((e) => ({ labels: labels(e), value: e.status === "online" ? 1 : 0 })),
+      samples: endpoints.map((e) => ({ labels: labels(e), value: isOnline(e) ? 1 : 0 })),
     },
     {
       name: "pulse_endpoint_response_time",
       help: "Response time in milliseconds",
       type: "gauge",
-      samples: endpoints.map((e) => ({ labels: labels(e), value: e.status === "online" ? (e.lastResponseTimeMs ?? 0) : 0 })),
+      samples: endpoints.map((e) => ({ labels: labels(e), value: isOnline(e) ? (e.lastResponseTimeMs ?? 0) : 0 })),
     },
     {
       name: "pulse_checks_total",
