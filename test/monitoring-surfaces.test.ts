@@ -125,6 +125,7 @@ describe("seed 002 Grafana datasource at /api/grafana", () => {
       { range, targets: [{ target: "response_time", interval: "5 minutes" }] },
       { range, targets: [{ target: "status_count", status: "sleeping" }] },
       { range: { from: range.to, to: range.from }, targets: [] },
+      { range: { from: iso(fx.base - 100 * DAY), to: iso(fx.base) }, targets: [{ target: "availability" }] },
       { target: "availability", endpointId: 123 },
       { target: "availability", endpointId: 'ep-1"].x' },
     ]) {

@@ -2,14 +2,20 @@ import { z } from "zod";
 import { intervalMs } from "../metrics/grafana";
 import { availability, responseTime, type CheckStats } from "./check-stats";
 import type { EndpointGrafanaQuery, EndpointTarget } from "./grafana-model";
-import { HOUR_MS } from "./rollup-reader";
-import { statsSeries } from "./series";
+import { resolvePeriod } from "../http/period";
+import { DAY_MS, HOUR_MS } from "./rollup-reader";
+import { statsSeries, type SeriesRequest, type StatsSeries } from "./series";
 
 type TimeSeries = { target: string; refId?: string; datapoints: [number | null, number][] };
 
 /** The range Grafana did not send (seed 002's bare sample queries): its own default, the last 6 hours. */
 const DEFAULT_RANGE_MS = 6 * HOUR_MS;
 const DEFAULT_MAX_POINTS = 1000;
+/**
+ * Hour rollups are read a day per D1 query and an invocation may make 1,000 queries, so a range
+ * is bounded (the history export covers longer periods).
+ */
+export const MAX_RANGE_DAYS = 90;
 
 const label = (metric: string, labels: Record<string, string | undefined>) => {
   const set = Object.entries(labels).filter((e): e is [string, string] => e[1] !== undefined);
@@ -18,9 +24,18 @@ const label = (metric: string, labels: Record<string, string | undefined>) => {
 
 /** POST /query of /api/grafana: one series per target, from the packed rollups and the endpoints' live status. */
 export async function endpointGrafanaQuery(env: Env, q: EndpointGrafanaQuery, now: number): Promise<TimeSeries[]> {
-  const to = q.range ? Date.parse(q.range.to) : now;
-  const from = q.range ? Date.parse(q.range.from) : to - DEFAULT_RANGE_MS;
+  const { from, to } = resolvePeriod(
+    { from: q.range?.from, to: q.range?.to },
+    { now, defaultDays: DEFAULT_RANGE_MS / DAY_MS, maxDays: MAX_RANGE_DAYS, names: ["range.from", "range.to"] },
+  );
   const adhocEndpoint = q.adhocFilters?.find((f) => f.key === "endpointId")?.value;
+  // Availability and response time of the same endpoint and step come from the same checks: read them once.
+  const reads = new Map<string, Promise<StatsSeries>>();
+  const series = (req: SeriesRequest) => {
+    const key = JSON.stringify([req.endpointId ?? null, req.stepMs, req.maxSlots]);
+    if (!reads.has(key)) reads.set(key, statsSeries(env, req));
+    return reads.get(key)!;
+  };
   const targets = q.targets.filter((t): t is EndpointTarget & { target: NonNullable<EndpointTarget["target"]> } => !!t.target && !t.hide);
   return Promise.all(
     targets.map(async (t) => {
@@ -31,11 +46,11 @@ export async function endpointGrafanaQuery(env: Env, q: EndpointGrafanaQuery, no
         return { target: label("status_count", { status, endpointId }), refId: t.refId, datapoints: [[await countInStatus(env, status, endpointId), Math.min(to, now)]] };
       }
       const stepMs = intervalMs(o.interval) ?? q.intervalMs ?? intervalMs(q.interval) ?? 0;
-      const series = await statsSeries(env, { from, to, stepMs, endpointId, maxSlots: q.maxDataPoints ?? DEFAULT_MAX_POINTS });
+      const read = await series({ from, to, stepMs, endpointId, maxSlots: q.maxDataPoints ?? DEFAULT_MAX_POINTS });
       const aggregation = o.aggregation ?? "avg";
       const value = (s: CheckStats) => (t.target === "availability" ? availability(s) : responseTime(s, aggregation));
       const name = t.target === "availability" ? label("availability", { endpointId }) : label("response_time", { endpointId, aggregation });
-      return { target: name, refId: t.refId, datapoints: series.slots.map((s, i): [number | null, number] => [value(s), series.start + i * series.step]) };
+      return { target: name, refId: t.refId, datapoints: read.slots.map((s, i): [number | null, number] => [value(s), read.start + i * read.step]) };
     }),
   );
 }
