@@ -15,6 +15,9 @@ import { JobDetailsSchema } from "../model/job-details";
 import { CodeJobTypeSchema } from "../jobs/registry";
 import { ApiKeySchema } from "../db/api-keys";
 import { CreateEndpointSchema, EndpointSchema, HistoryQuery, HistorySchema, ListEndpointsQuery, LiveStatusSchema, PatchEndpointSchema, SchedulingQuery, SchedulingSchema } from "../monitoring/endpoint-model";
+import { EndpointAnnotationsBody, EndpointGrafanaQueryBody, PayloadOptionsBody, SearchBody, TagValuesBody, VariableBody } from "../monitoring/grafana-model";
+import { EndpointHistoryExportQuery } from "./endpoint-export";
+import { StatusSseQuery, StatusWsQuery } from "./status-streams";
 
 type Method = "get" | "post" | "patch" | "delete";
 type Response = string | { description: string; schema: z.ZodType };
@@ -153,6 +156,19 @@ const ROUTES: RouteDoc[] = [
   { method: "post", path: "/webhooks/re-encrypt", summary: "One-off after a key change: seal again with WEBHOOK_SECRET_KEY every webhook secret and job credential still sealed with LEGACY_WEBHOOK_SECRET_KEY", scope: "tickerq:admin", responses: { 200: "{ webhooks, recurringJobs, jobs, unreadable }", 503: "WEBHOOK_SECRET_KEY is not set" } },
   { method: "get", path: "/webhooks/deliveries/{deliveryId}", summary: "One delivery with its payload and attempt history", scope: "tickerq:admin", responses: { 200: json("the delivery", DeliverySchema.extend({ payload: z.unknown() })), 404: "unknown delivery" } },
   { method: "post", path: "/webhooks/deliveries/{deliveryId}/redeliver", summary: "Send a finished delivery's event again (same webhook-id)", scope: "tickerq:admin", responses: { 202: json("the new delivery", DeliverySchema), 404: "unknown delivery", 409: "still pending, or the endpoint is disabled" } },
+  { method: "get", path: "/api/ws/status", root: true, summary: "Seed 002: live endpoint status (WebSocket); sends { type: \"status_update\", timestamp, data: { endpointId, status, responseTime, previousStatus } } per status change, no subscribe message needed", scope: "tickerq:read", query: StatusWsQuery, responses: { 101: "switching protocols", 426: "not a WebSocket upgrade" } },
+  { method: "get", path: "/api/events/status", root: true, summary: "Seed 002: live endpoint status as Server-Sent Events (data: the status_update message)", scope: "tickerq:read", query: StatusSseQuery, responses: { 200: "text/event-stream", 400: "bad query" } },
+  { method: "get", path: "/api/grafana", root: true, summary: "Seed 002 Grafana JSON datasource over endpoint checks: connection test", scope: "tickerq:read", responses: { 200: "ok" } },
+  { method: "post", path: "/api/grafana/search", root: true, summary: "Endpoint Grafana: metric names (availability, response_time, status_count), or endpoints for \"endpoints\"", scope: "tickerq:read", body: SearchBody, responses: { 200: "names" } },
+  { method: "post", path: "/api/grafana/metrics", root: true, summary: "Endpoint Grafana: metrics with their payload options (endpointId, aggregation, interval, status)", scope: "tickerq:read", responses: { 200: "[{ label, value, payloads }]" } },
+  { method: "post", path: "/api/grafana/metric-payload-options", root: true, summary: "Endpoint Grafana: options of a payload field", scope: "tickerq:read", body: PayloadOptionsBody, responses: { 200: "[{ label, value }]" } },
+  { method: "post", path: "/api/grafana/variable", root: true, summary: "Endpoint Grafana: endpoints as variable values", scope: "tickerq:read", body: VariableBody, responses: { 200: "[{ __text, __value }]" } },
+  { method: "post", path: "/api/grafana/query", root: true, summary: "Endpoint Grafana: availability (%), response_time (ms; aggregation avg/min/max/p95, interval) or status_count per target, each filterable by endpointId; a bare seed 002 target is accepted too (last 6 hours)", scope: "tickerq:read", body: EndpointGrafanaQueryBody, responses: { 200: "series", 400: "invalid target" } },
+  { method: "post", path: "/api/grafana/annotations", root: true, summary: "Endpoint Grafana: status changes in a range (query text \"endpointId=ID\" narrows)", scope: "tickerq:read", body: EndpointAnnotationsBody, responses: { 200: "annotations" } },
+  { method: "post", path: "/api/grafana/tag-keys", root: true, summary: "Endpoint Grafana: ad hoc filter keys (endpointId)", scope: "tickerq:read", responses: { 200: "[{ type, text }]" } },
+  { method: "post", path: "/api/grafana/tag-values", root: true, summary: "Endpoint Grafana: endpoint ids", scope: "tickerq:read", body: TagValuesBody, responses: { 200: "[{ text }]", 400: "unknown key" } },
+  { method: "get", path: "/api/metrics", root: true, summary: "Seed 002 Prometheus exposition: the job metrics plus pulse_endpoint_status, pulse_endpoint_response_time, pulse_checks_total, pulse_system_uptime", scope: "tickerq:read", responses: { 200: "text/plain; version=0.0.4" } },
+  { method: "get", path: "/api/export/history", root: true, summary: "Seed 002: stream endpoint check history (raw checks, hourly or daily) as CSV, JSON or NDJSON", scope: "tickerq:read", query: EndpointHistoryExportQuery, responses: { 200: "the export (streamed)", 400: "bad parameter or period" } },
   { method: "post", path: "/api/jobs", root: true, summary: "WbtWebJob: create a job (jobType 1 BuiltIn, 2 Custom, 3 Http)", scope: "tickerq:write", body: WbtCreateSchema, responses: { 201: json("the job in WbtWebJob's shape", WbtJobSchema), 400: "invalid" } },
   { method: "get", path: "/api/jobs/{jobId}", root: true, summary: "WbtWebJob: a job (numeric status)", scope: "tickerq:read", responses: { 200: json("the job", WbtJobSchema), 404: "unknown job" } },
   { method: "get", path: "/api/jobs/business/{businessId}", root: true, summary: "WbtWebJob: the latest job with this business id", scope: "tickerq:read", responses: { 200: json("the job", WbtJobSchema), 404: "none" } },
@@ -225,7 +241,9 @@ function operationId(method: Method, path: string): string {
 
 /** Groups for the docs page and generated clients: mostly the path's first segment. */
 const TAG_OF_SEGMENT: Record<string, string> = { health: "system", "openapi.json": "system", docs: "system", me: "keys", hub: "realtime", ws: "realtime", events: "realtime", hubs: "wbtwebjob", api: "wbtwebjob", "": "dashboard" };
+const MONITORING_PATH = /^\/api\/(ws\/status|events\/status|grafana|metrics|export)(\/|$)/;
 const tagOf = (relativePath: string) => {
+  if (MONITORING_PATH.test(relativePath)) return "monitoring";
   const segment = relativePath.split("/").filter(Boolean)[0] ?? "";
   return TAG_OF_SEGMENT[segment] ?? segment;
 };

@@ -20,7 +20,7 @@ const list = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item).min(1).max(20));
 
 const StreamFields = {
-  topics: list(TopicSchema).optional().describe("comma-separated: job-status, queue-metrics, system-health, job-progress, job-logs"),
+  topics: list(TopicSchema).optional().describe("comma-separated: job-status, queue-metrics, system-health, job-progress, job-logs, endpoint-status"),
   queue: list(QueueNameSchema).optional().describe("only these queues (comma-separated)"),
   jobId: list(z.string().min(1).max(100)).optional().describe("only these jobs (comma-separated)"),
   type: list(z.string().min(1).max(100)).optional().describe("only these job types (comma-separated)"),
@@ -35,7 +35,7 @@ export const SseQuery = z.strictObject({
   ...StreamFields,
   heartbeat: z.coerce.number().int().min(1).max(120).default(15).describe("seconds between heartbeat comments"),
 });
-const LastEventId = z.coerce.number().int().min(0);
+export const LastEventId = z.coerce.number().int().min(0);
 
 const SSE_DEFAULT_TOPICS: Topic[] = ["job-status", "queue-metrics", "system-health"];
 
@@ -53,9 +53,9 @@ function subscriptions(q: z.output<typeof WsQuery>, fallback: Topic[]): Subscrip
 }
 
 /** The key a connection is opened with: its revocation or expiry closes the connection. */
-const connectionKey = (p: Principal): ConnectInit["key"] => ({ id: p.id, expiresAt: p.expiresAt, capped: p.rateLimited });
+export const connectionKey = (p: Principal): ConnectInit["key"] => ({ id: p.id, expiresAt: p.expiresAt, capped: p.rateLimited });
 
-function requireUpgrade(c: Context<AppEnv>) {
+export function requireUpgrade(c: Context<AppEnv>) {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "This endpoint speaks WebSocket: connect with Upgrade: websocket.", undefined, { Upgrade: "websocket" });
   }

@@ -16,6 +16,10 @@ import { prometheusApi } from "../api/prometheus";
 import { queuesApi } from "../api/queues";
 import { recurringApi } from "../api/recurring"
 import { realtimeApi, signalrHubApi, ticketsApi } from "../api/realtime";
+import { statusStreamsApi } from "../api/status-streams";
+import { endpointGrafanaApi } from "../api/endpoint-grafana";
+import { endpointMetricsApi } from "../api/endpoint-metrics";
+import { endpointExportApi } from "../api/endpoint-export";
 import { systemApi } from "../api/system";
 import { wbtJobsApi } from "../api/wbt-jobs";
 import { webhooksApi } from "../api/webhooks";
@@ -71,6 +75,11 @@ export function buildApp(basePath: string, extra: ExtraRoutes = {}): Hono<AppEnv
   app.use("/api/status", requireAuth).route("/api/status", statusApi);
   // So is its SignalR hub (seed 003), which authenticates itself like the other streaming routes.
   app.route("/hubs/job-progress", signalrHubApi("job-progress"));
+  // Seed 002's monitoring surfaces keep its own /api paths, whatever the base path.
+  app.route("/api", statusStreamsApi);
+  app.use("/api/grafana/*", requireAuth).route("/api/grafana", endpointGrafanaApi);
+  app.use("/api/metrics/*", requireAuth).route("/api/metrics", endpointMetricsApi);
+  app.use("/api/export/*", requireAuth).route("/api/export", endpointExportApi);
   app.route(basePath || "/", api);
   app.route("/", dashboardApi);
   // Prometheus scrapes /metrics at the root, as the seed configures it.

@@ -13,12 +13,30 @@ const RATE_LIMIT_PERIOD_SECONDS = 10;
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
 export const ADMIN_KEY_ID = "admin-token";
 
-/** The bearer token from the Authorization header: the only place a token is read from on ordinary routes. */
+/**
+ * The token from the Authorization header: the only place a token is read from on ordinary routes.
+ * A bearer token, or HTTP Basic with the token as the password (any user name), for clients that
+ * only know username/password logins (seed 002's SDKs).
+ */
 export function headerToken(req: Request): string | null {
   const header = req.headers.get("authorization");
   if (!header) return null;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m ? m[1] : null;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(header);
+  return basic ? basicPassword(basic[1]) : null;
+}
+
+function basicPassword(encoded: string): string | null {
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(encoded), (ch) => ch.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(":");
+  const password = colon < 0 ? "" : decoded.slice(colon + 1);
+  return password || null;
 }
 
 /**

@@ -7,15 +7,20 @@ import { webhookHealth, type WebhookHealth } from "./webhook-health";
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 type Labels = Record<string, string>;
-type Family = { name: string; help: string; type: "counter" | "gauge" | "histogram"; samples: { name?: string; labels: Labels; value: number }[] };
+export type Family = { name: string; help: string; type: "counter" | "gauge" | "histogram"; samples: { name?: string; labels: Labels; value: number }[] };
 
 /** The Prometheus exposition: counters and the histogram from the all-time totals, gauges from the jobs indexes. */
 export async function prometheusMetrics(env: Env, now: number): Promise<string> {
+  return renderExposition(await jobFamilies(env, now));
+}
+
+/** The job metric families, read in one D1 batch (plus the webhook health). */
+export async function jobFamilies(env: Env, now: number): Promise<Family[]> {
   const [[totals, queues], webhooks] = await Promise.all([
     runQueries(env.DB, totalsWithHistogramQuery(env.DB), queueGaugesQuery(env.DB, now)),
     webhookHealth(env),
   ]);
-  return renderExposition(families(totals, queues, webhooks, now));
+  return families(totals, queues, webhooks, now);
 }
 
 export function families(totals: HistogramRow[], queues: QueueGauges[], webhooks: WebhookHealth, now: number): Family[] {

@@ -20,7 +20,14 @@ const ConnectKey = ConnectionKeySchema.extend({ capped: z.boolean() });
 
 /** What a connection is: a topic WebSocket, an SSE stream (bridged by the Worker) or a SignalR hub connection. */
 export const ConnectInitSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("topics"), key: ConnectKey, subs: z.array(SubscriptionSchema).max(20), since: Since }),
+  z.object({
+    kind: z.literal("topics"),
+    key: ConnectKey,
+    subs: z.array(SubscriptionSchema).max(20),
+    since: Since,
+    /** Seed 002's /api/ws/status: its clients expect only `status_update` frames, so no `connected` greeting. */
+    quiet: z.boolean().optional(),
+  }),
   z.object({ kind: z.literal("sse"), key: ConnectKey, subs: z.array(SubscriptionSchema).max(20), since: Since }),
   z.object({ kind: z.literal("signalr"), key: ConnectKey, hub: z.enum(HUBS), connectionId: z.string().min(1).max(100) }),
 ]);

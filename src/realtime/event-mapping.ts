@@ -11,6 +11,13 @@ const QUEUE_EVENTS: readonly EventType[] = ["queue.paused", "queue.resumed", "qu
 const JobRef = z.looseObject({ jobId: z.string(), queue: z.string(), jobType: z.string() });
 const LogLine = z.looseObject({ level: z.unknown(), message: z.unknown(), details: z.unknown(), stepName: z.unknown(), createdAt: z.unknown() });
 const QueueRef = z.looseObject({ queue: z.string() });
+const EndpointChange = z.looseObject({
+  endpointId: z.string(),
+  status: z.string(),
+  previousStatus: z.string().nullable(),
+  responseTime: z.number().nullable(),
+  changedAt: z.string().optional(),
+});
 
 /**
  * Turns a batch of domain events into live messages: one `job-status-changed` per status change,
@@ -47,6 +54,9 @@ export function toPublishInput(events: DomainEvent[]): PublishInput {
     } else if (QUEUE_EVENTS.includes(event.type)) {
       const ref = QueueRef.safeParse(event.data);
       if (ref.success) queues.add(ref.data.queue);
+    } else if (event.type === "endpoint.status_changed") {
+      const change = EndpointChange.safeParse(event.data);
+      if (change.success) messages.push(statusUpdate(change.data, event.timestamp));
     } else if (event.type === "system.alert") {
       messages.push({ topic: "system-health", data: event.data, timestamp: event.timestamp, queue: null, jobId: null, jobType: null });
     }
@@ -56,6 +66,12 @@ export function toPublishInput(events: DomainEvent[]): PublishInput {
 
 function draft(event: DomainEvent, topic: Draft["topic"], ref: z.infer<typeof JobRef>, data: Record<string, unknown>): Draft {
   return { topic, data, timestamp: event.timestamp, queue: ref.queue, jobId: ref.jobId, jobType: ref.jobType };
+}
+
+/** Seed 002's `status_update` data, stamped with the time of the check that changed the status. */
+function statusUpdate(c: z.infer<typeof EndpointChange>, fallbackTimestamp: string): Draft {
+  const data = { endpointId: c.endpointId, status: c.status, responseTime: c.responseTime, previousStatus: c.previousStatus };
+  return { topic: "endpoint-status", data, timestamp: c.changedAt ?? fallbackTimestamp, queue: null, jobId: null, jobType: null };
 }
 
 function withBoundedResult(data: Record<string, unknown>): Record<string, unknown> {

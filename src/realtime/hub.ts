@@ -79,7 +79,7 @@ export class RealtimeHub extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, [init.kind, keyTag(key.id)]);
     this.#save(server, state);
     if (init.kind !== "signalr") {
-      if (init.kind === "topics") {
+      if (init.kind === "topics" && !init.quiet) {
         server.send(controlFrame("connected", { latestSeq: this.#buffer.latestSeq, oldestSeq: this.#buffer.oldestSeq(), replayLimit: REPLAY_LIMIT, topics: TOPICS, subscriptions: init.subs }));
       }
       if (init.since !== undefined) this.#replay(server, init.kind, key.id, init.subs, init.since);

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { QueueNameSchema } from "../model/job";
 
-/** What a subscriber can ask for (seed 000 topics, plus live progress and logs). */
-export const TOPICS = ["job-status", "queue-metrics", "system-health", "job-progress", "job-logs"] as const;
+/** What a subscriber can ask for (seed 000 topics, plus live progress and logs, and seed 002's endpoint status changes). */
+export const TOPICS = ["job-status", "queue-metrics", "system-health", "job-progress", "job-logs", "endpoint-status"] as const;
 export const TopicSchema = z.enum(TOPICS);
 export type Topic = z.infer<typeof TopicSchema>;
 
@@ -13,6 +13,7 @@ export const MESSAGE_TYPE: Record<Topic, string> = {
   "system-health": "system-health-alert",
   "job-progress": "job-progress",
   "job-logs": "job-logs",
+  "endpoint-status": "status_update",
 };
 
 /** A message before the hub numbers it. `queue`, `jobId` and `jobType` are what subscription filters match on. */

@@ -51,6 +51,7 @@ export function hubFrames(m: Published): HubFrame[] {
     case "system-health":
       return [{ hub: "tickerq", groups: ["system-health"], frame: invocation("SystemHealthAlert", [d]) }];
     case "job-logs":
+    case "endpoint-status":
       return [];
   }
 }

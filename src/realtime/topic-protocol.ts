@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { formatPath } from "../http/errors";
-import { FilterSchema, sameFilter, TopicSchema, type Filter, type Subscription } from "./messages";
+import { FilterSchema, sameFilter, TOPICS, TopicSchema, type Filter, type Subscription } from "./messages";
 
 /** A connection's subscriptions live in its WebSocket attachment, which is capped at 2 KB. */
 export const MAX_SUBSCRIPTIONS = 20;
 
-const Topics = z.array(TopicSchema).min(1).max(5);
+const Topics = z.array(TopicSchema).min(1).max(TOPICS.length);
 
 /** What a WebSocket subscriber may send (seed 000: `{ action: "subscribe", topics: [...] }`). */
 export const ClientMessageSchema = z.discriminatedUnion("action", [

@@ -1,3 +1,4 @@
+import { endpointChange, endpointSplunkEvent, isEndpointEvent } from "./endpoint-event";
 import { jiraText, slackText, teamsText } from "./escape";
 import { escapingFor, parseTemplate, renderTemplate, templateContext, TemplateError } from "./template";
 import type { Format, StoredEvent } from "./model";
@@ -97,6 +98,18 @@ export function summarize(event: StoredEvent): Summary {
     add("Cleared failed jobs", d.clearedFailed);
     return { title: `Queue "${str(d.queue)}" ${verb}`, severity: event.type === "queue.paused" ? "warning" : "info", facts };
   }
+  const change = isEndpointEvent(event.type) ? endpointChange(d) : null;
+  if (change) {
+    add("Endpoint", change.name);
+    add("Endpoint ID", change.endpointId);
+    add("Address", change.address);
+    add("Group", change.group);
+    add("Status", change.status);
+    add("Previous status", change.previousStatus);
+    add("Response time", change.responseTime == null ? null : `${change.responseTime} ms`);
+    add("Checked at", change.changedAt);
+    return { title: `Endpoint "${change.name}" is ${change.status}`, severity: change.status === "offline" ? "critical" : change.status === "online" ? "good" : "info", facts };
+  }
   for (const [k, v] of Object.entries(d)) if (k !== "message") add(k, v);
   return { title: `Alert: ${str(d.message) ?? event.type}`, severity: d.severity === "info" ? "info" : d.severity === "warning" ? "warning" : "critical", facts };
 }
@@ -140,7 +153,7 @@ function servicenow(event: StoredEvent, s: Summary, o: Options) {
     impact: o.impact ?? "2",
     caller_id: o.callerId ?? "edge_ticker",
     ...(o.assignmentGroup ? { assignment_group: o.assignmentGroup } : {}),
-    correlation_id: str(event.data.jobId) ?? event.id,
+    correlation_id: str(event.data.jobId) ?? str(event.data.endpointId) ?? event.id,
   };
 }
 
@@ -158,13 +171,14 @@ function jira(event: StoredEvent, s: Summary, o: Options) {
 }
 
 function splunk(event: StoredEvent, o: Options) {
+  const change = isEndpointEvent(event.type) ? endpointChange(event.data) : null;
   return {
     time: Date.parse(event.timestamp) / 1000,
     host: o.host ?? "edge-ticker",
     source: o.source ?? "edge-ticker",
     sourcetype: o.sourcetype ?? "tickerq:event",
     ...(o.index ? { index: o.index } : {}),
-    event: { event: event.type, eventId: event.id, timestamp: event.timestamp, ...event.data },
+    event: change ? endpointSplunkEvent(change, event) : { event: event.type, eventId: event.id, timestamp: event.timestamp, ...event.data },
   };
 }
 
@@ -175,6 +189,14 @@ export function sampleEvent(type: string): StoredEvent {
     const data: Record<string, unknown> = { queue: "emails", status: type === "queue.paused" ? "paused" : "running" };
     if (type === "queue.cleared") Object.assign(data, { clearedPending: 4, clearedFailed: 1 });
     return { id: "evt_sample", type, timestamp, data };
+  }
+  if (type === "endpoint.status_changed") {
+    return {
+      id: "evt_sample",
+      type,
+      timestamp,
+      data: { endpointId: "ep-123", name: "router-01", address: "192.168.1.1", group: "network", type: "tcp", status: "offline", previousStatus: "online", responseTime: null, changedAt: "2024-01-15T10:30:00.000Z" },
+    };
   }
   if (type === "system.alert") {
     return {

@@ -14,6 +14,7 @@ export const WEBHOOK_EVENTS = [
   "queue.resumed",
   "queue.cleared",
   "system.alert",
+  "endpoint.status_changed",
 ] as const;
 export const WebhookEventSchema = z.enum(WEBHOOK_EVENTS);
 export type WebhookEvent = z.infer<typeof WebhookEventSchema>;

@@ -7,6 +7,7 @@
  * in plain text, the text itself. A job name with quotes, newlines or tags cannot break the payload.
  */
 
+import { endpointChange, endpointTemplateVariables, isEndpointEvent } from "./endpoint-event";
 import { xmlText } from "./escape";
 
 type Literal = string | number | boolean | null;
@@ -151,7 +152,12 @@ export function renderTemplate(nodes: Node[], context: unknown, escaping: Escapi
   return out;
 }
 
-/** What a template sees: the event's data at the top level (`{{status}}`), plus `event`, `eventId`, `timestamp` and `data`. */
+/**
+ * What a template sees: the event's data at the top level (`{{status}}`), plus `event`, `eventId`,
+ * `timestamp` and `data`; an endpoint status change adds seed 002's variables (`{{endpoint.name}}`, ...).
+ */
 export function templateContext(event: { id: string; type: string; timestamp: string; data: Record<string, unknown> }) {
-  return { ...event.data, event: event.type, eventId: event.id, timestamp: event.timestamp, data: event.data };
+  const base = { ...event.data, event: event.type, eventId: event.id, timestamp: event.timestamp, data: event.data };
+  const change = isEndpointEvent(event.type) ? endpointChange(event.data) : null;
+  return change ? { ...base, ...endpointTemplateVariables(change) } : base;
 }

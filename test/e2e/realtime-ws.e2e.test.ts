@@ -19,7 +19,7 @@ describe("WebSocket /ws (ws client, real wrangler dev)", () => {
     const queue = uniqueQueue();
     const ws = await connect();
     const hello = await ws.next("connected");
-    expect(hello.data.topics).toEqual(["job-status", "queue-metrics", "system-health", "job-progress", "job-logs"]);
+    expect(hello.data.topics).toEqual(["job-status", "queue-metrics", "system-health", "job-progress", "job-logs", "endpoint-status"]);
     await ws.subscribe({ topics: ["job-status"], filters: { queue } });
 
     const job = await createJob(queue);
