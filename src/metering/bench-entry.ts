@@ -25,46 +25,24 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
-export class QueueScheduler extends ticker.QueueScheduler {
-  constructor(ctx: DurableObjectState, env: Env) {
-    meterStorage(ctx);
-    super(ctx, meteredEnv(env));
-  }
-  override async alarm(): Promise<void> {
-    countAlarm();
-    await super.alarm();
-  }
+type DurableObjectClass = new (...args: any[]) => { alarm?(): Promise<void> };
+
+/** A Durable Object class whose storage, env bindings and alarms are counted. */
+function metered<T extends DurableObjectClass>(Base: T): T {
+  return class extends Base {
+    constructor(...args: any[]) {
+      const [ctx, env] = args as [DurableObjectState, Env];
+      meterStorage(ctx);
+      super(ctx, meteredEnv(env));
+    }
+    override async alarm(): Promise<void> {
+      countAlarm();
+      await super.alarm?.();
+    }
+  };
 }
 
-export class RecurringScheduler extends ticker.RecurringScheduler {
-  constructor(ctx: DurableObjectState, env: Env) {
-    meterStorage(ctx);
-    super(ctx, meteredEnv(env));
-  }
-  override async alarm(): Promise<void> {
-    countAlarm();
-    await super.alarm();
-  }
-}
-
-export class RealtimeHub extends ticker.RealtimeHub {
-  constructor(ctx: DurableObjectState, env: Env) {
-    meterStorage(ctx);
-    super(ctx, meteredEnv(env));
-  }
-  override async alarm(): Promise<void> {
-    countAlarm();
-    await super.alarm();
-  }
-}
-
-export class EndpointMonitor extends ticker.EndpointMonitor {
-  constructor(ctx: DurableObjectState, env: Env) {
-    meterStorage(ctx);
-    super(ctx, meteredEnv(env));
-  }
-  override async alarm(): Promise<void> {
-    countAlarm();
-    await super.alarm();
-  }
-}
+export const QueueScheduler = metered(ticker.QueueScheduler);
+export const RecurringScheduler = metered(ticker.RecurringScheduler);
+export const RealtimeHub = metered(ticker.RealtimeHub);
+export const EndpointMonitor = metered(ticker.EndpointMonitor);

@@ -1,22 +1,13 @@
 import { z } from "zod";
+import { EventTypeSchema } from "../model/events";
 import { QueueNameSchema, TimeSpanSchema } from "../model/job";
 import { formatTimeSpan } from "../lib/time";
 import { HeaderNameSchema, HeaderValueSchema } from "../net/headers";
 
 /** Events an endpoint can subscribe to: those committed with their state change (outbox), so none is lost. */
-export const WEBHOOK_EVENTS = [
-  "job.started",
-  "job.completed",
-  "job.failed",
-  "job.cancelled",
-  "job.retrying",
-  "queue.paused",
-  "queue.resumed",
-  "queue.cleared",
-  "system.alert",
-  "endpoint.status_changed",
-] as const;
-export const WebhookEventSchema = z.enum(WEBHOOK_EVENTS);
+// Progress and log lines are ephemeral, and a created or requeued job has not changed state durably yet.
+export const WebhookEventSchema = EventTypeSchema.exclude(["job.created", "job.requeued", "job.progress", "job.log"]);
+export const WEBHOOK_EVENTS = WebhookEventSchema.options;
 export type WebhookEvent = z.infer<typeof WebhookEventSchema>;
 export const isWebhookEvent = (type: string): type is WebhookEvent => (WEBHOOK_EVENTS as readonly string[]).includes(type);
 
