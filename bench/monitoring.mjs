@@ -84,6 +84,7 @@ try {
     doRequests: perEndpointMonth(counts.doRequests + counts.doAlarms),
     doRowsRead: perEndpointMonth(counts.doRowsRead),
     doRowsWritten: perEndpointMonth(counts.doRowsWritten),
+    doAlarmsSet: perEndpointMonth(counts.doAlarmsSet),
     queueOperations: perEndpointMonth(counts.queueWrites + counts.queueReads + counts.queueDeletes),
   };
   const usd = Object.fromEntries(Object.entries(ops).map(([k, v]) => [k, (v * PRICES_USD_PER_MILLION[k]) / 1e6]));
