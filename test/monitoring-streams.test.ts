@@ -1,23 +1,15 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { deliverEvents } from "../src/events/publisher";
-import { makeEvent, type EndpointStatusEventData } from "../src/model/events";
+import { makeEvent } from "../src/model/events";
 import { toPublishInput } from "../src/realtime/event-mapping";
 import { ADMIN, BASE, waitFor } from "./helpers";
+import { endpointStatusChange } from "./monitoring-helpers";
 
 const root = BASE.replace(/\/api\/tickerq$/, "");
 
-const change = (endpointId: string, status: "online" | "offline", previousStatus: "online" | "offline" | "unknown", responseTime: number | null): EndpointStatusEventData => ({
-  endpointId,
-  name: "router-01",
-  address: "10.0.0.1",
-  group: "network",
-  type: "tcp",
-  status,
-  previousStatus,
-  responseTime,
-  changedAt: "2024-01-15T10:30:00.000Z",
-});
+const change = (endpointId: string, status: "online" | "offline", previousStatus: "online" | "offline" | "unknown", responseTime: number | null) =>
+  endpointStatusChange({ endpointId, status, previousStatus, responseTime });
 
 async function openStatusWs(url: string, headers: Record<string, string> = {}) {
   const res = await exports.default.fetch(new Request(url, { headers: { upgrade: "websocket", ...headers } }));

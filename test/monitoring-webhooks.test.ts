@@ -1,23 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eventStatements } from "../src/events/publisher";
-import { makeEvent, type EndpointStatusEventData } from "../src/model/events";
+import { makeEvent } from "../src/model/events";
 import { rollupSink } from "../src/metrics/rollup-sink";
 import { renderBody } from "../src/webhooks/formats";
 import { targetUrl } from "./helpers";
+import { endpointStatusChange } from "./monitoring-helpers";
 import { webhookFactory } from "./webhook-helpers";
 
-const change = (status: "online" | "offline", previousStatus: "online" | "offline", responseTime: number | null): EndpointStatusEventData => ({
-  endpointId: "ep-123",
-  name: "router-01",
-  address: "192.168.1.1",
-  group: "network",
-  type: "tcp",
-  status,
-  previousStatus,
-  responseTime,
-  changedAt: "2024-01-15T10:30:00.000Z",
-});
+const change = (status: "online" | "offline", previousStatus: "online" | "offline", responseTime: number | null) =>
+  endpointStatusChange({ status, previousStatus, responseTime });
 const offline = makeEvent("endpoint.status_changed", change("offline", "online", null), Date.parse("2024-01-15T10:30:01Z"));
 const online = makeEvent("endpoint.status_changed", change("online", "offline", 2.5), Date.parse("2024-01-15T10:30:01Z"));
 const template = (event: typeof offline, source: unknown) => JSON.parse(renderBody(event, "template", { template: source }, null).body);

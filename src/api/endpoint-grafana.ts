@@ -4,10 +4,10 @@ import { requireScope } from "../http/auth";
 import { readJson } from "../http/validate";
 import { RESPONSE_TIME_AGGREGATIONS } from "../monitoring/check-stats";
 import { listEndpoints } from "../monitoring/endpoint-directory";
+import { ENDPOINT_STATUSES } from "../monitoring/endpoint-model";
 import { endpointAnnotations, endpointGrafanaQuery } from "../monitoring/grafana";
 import {
   ENDPOINT_METRICS,
-  ENDPOINT_STATUSES,
   EndpointAnnotationsBody,
   EndpointGrafanaQueryBody,
   PayloadOptionsBody,

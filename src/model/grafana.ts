@@ -2,8 +2,8 @@ import { z } from "zod";
 
 // Grafana sends more fields than these (panelId, scopedVars, requestId, ...) and adds new ones over
 // versions, so bodies are parsed loosely (unknown fields ignored) but every field used is checked.
-const Instant = z.iso.datetime({ offset: true });
-const Range = z.object({ from: Instant, to: Instant }).refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["from"] });
+const GrafanaInstant = z.iso.datetime({ offset: true });
+export const GrafanaRange = z.object({ from: GrafanaInstant, to: GrafanaInstant }).refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["from"] });
 
 export const GRAFANA_METRICS = {
   jobs_finished: "Jobs that reached a terminal state",
@@ -42,7 +42,7 @@ const Target = z.object({
 export const AdhocFilter = z.object({ key: z.enum(GRAFANA_TAG_KEYS), operator: z.literal("="), value: z.string() });
 
 export const GrafanaQueryBody = z.object({
-  range: Range,
+  range: GrafanaRange,
   interval: z.string().optional(),
   intervalMs: z.number().positive().optional(),
   maxDataPoints: z.number().int().positive().optional(),
@@ -54,7 +54,7 @@ export type GrafanaQuery = z.output<typeof GrafanaQueryBody>;
 export const GrafanaSearchBody = z.object({ target: z.string().max(200).optional(), type: z.string().optional() });
 
 export const GrafanaAnnotationsBody = z.object({
-  range: Range,
+  range: GrafanaRange,
   annotation: z.object({ name: z.string().optional(), query: z.string().max(500).optional() }).loose(),
 });
 

@@ -9,7 +9,7 @@ export const DEFAULT_INTERVAL_SECONDS = 60;
 export const MAX_INTERVAL_SECONDS = 86_400;
 
 export const ENDPOINT_TYPES = ["http", "tcp"] as const;
-export const ENDPOINT_STATUSES = ["unknown", "online", "offline"] as const;
+export const ENDPOINT_STATUSES = ["online", "offline", "unknown"] as const;
 export type LiveStatus = (typeof ENDPOINT_STATUSES)[number];
 
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;

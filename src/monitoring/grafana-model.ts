@@ -1,10 +1,10 @@
 import { z } from "zod";
+import { GrafanaRange as Range } from "../model/grafana";
 import { RESPONSE_TIME_AGGREGATIONS } from "./check-stats";
+import { ENDPOINT_STATUSES } from "./endpoint-model";
 
 // Grafana sends more fields than these and adds new ones over versions: bodies are parsed loosely
 // (unknown fields ignored) but every field used is checked.
-const Instant = z.iso.datetime({ offset: true });
-const Range = z.object({ from: Instant, to: Instant }).refine((r) => Date.parse(r.from) <= Date.parse(r.to), { message: "from must not be after to", path: ["from"] });
 
 export const ENDPOINT_METRICS = {
   availability: "Successful checks among all, % per time bucket",
@@ -14,7 +14,6 @@ export const ENDPOINT_METRICS = {
 export type EndpointMetric = keyof typeof ENDPOINT_METRICS;
 const MetricName = z.enum(Object.keys(ENDPOINT_METRICS) as [EndpointMetric, ...EndpointMetric[]]);
 
-export const ENDPOINT_STATUSES = ["online", "offline", "unknown"] as const;
 /** Endpoint ids (`ep-123`): letters, digits and `_ . : -`, which also keeps them plain JSON path keys. */
 export const EndpointIdSchema = z.string().min(1).max(100).regex(/^[\w.:-]+$/, "must be an endpoint id such as ep-123");
 export const IntervalSchema = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h|d|w)$/, 'must be a duration such as "30s", "5m" or "1h"');
