@@ -1,3 +1,4 @@
+import * as P from "./live-protocol";
 import { migrateSqlite } from "../lib/sqlite-migrations";
 import { INFLIGHT_SET_MIGRATION, InflightSet } from "./inflight";
 import { DurableObject } from "cloudflare:workers";
@@ -105,11 +106,12 @@ export class QueueScheduler extends DurableObject<Env> {
     await this.#dispatch([...direct]);
   }
 
-  async remove(input: z.input<typeof RemoveInput>): Promise<void> {
-    const { queue, jobIds } = RemoveInput.parse(input);
+  async remove(input: P.RemoveLiveInput | z.input<typeof RemoveInput>): Promise<P.RemoveLiveOutput> {
+    const { queue, jobIds } = RemoveInput.parse("ids" in input ? { queue: input.queue, jobIds: input.ids } : input);
     this.#setQueueName(queue);
     for (const id of jobIds) this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, id);
     await this.#schedule();
+    return { removed: [] };
   }
 
   /**
@@ -409,4 +411,17 @@ export class QueueScheduler extends DurableObject<Env> {
     if (this.#setting("queue") !== queue) this.#setSetting("queue", queue);
   }
 
+  // ---- v2 live-job RPC (see live-protocol.ts); bodies follow.
+  async create(input: P.CreateInput): Promise<P.CreateOutput> { P.CreateInput.parse(input); throw new Error("not implemented"); }
+  async claim(input: P.ClaimInput): Promise<P.ClaimOutput> { P.ClaimInput.parse(input); throw new Error("not implemented"); }
+  async started(input: P.StartedInput): Promise<void> { P.StartedInput.parse(input); throw new Error("not implemented"); }
+  async finish(input: P.FinishInput): Promise<P.FinishOutput> { P.FinishInput.parse(input); throw new Error("not implemented"); }
+  async heartbeat(input: P.HeartbeatInput): Promise<P.HeartbeatOutput> { P.HeartbeatInput.parse(input); throw new Error("not implemented"); }
+  async extendLease(input: P.ExtendLeaseInput): Promise<P.ExtendLeaseOutput> { P.ExtendLeaseInput.parse(input); throw new Error("not implemented"); }
+  async cancel(input: P.CancelInput): Promise<P.CancelOutput> { P.CancelInput.parse(input); throw new Error("not implemented"); }
+  async requeue(input: P.RequeueInput): Promise<P.RequeueOutput> { P.RequeueInput.parse(input); throw new Error("not implemented"); }
+  async get(input: P.GetInput): Promise<P.GetOutput> { P.GetInput.parse(input); throw new Error("not implemented"); }
+  async list(input: P.ListInput): Promise<P.ListOutput> { P.ListInput.parse(input); throw new Error("not implemented"); }
+  async stats(input: P.StatsInput): Promise<P.StatsOutput> { P.StatsInput.parse(input); throw new Error("not implemented"); }
+  async flush(input: P.FlushInput): Promise<P.FlushOutput> { P.FlushInput.parse(input); throw new Error("not implemented"); }
 }
