@@ -1,9 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readSettings } from "../config";
-import { claimJob, markHandlersStarted } from "../db/execution";
-import { getJob, getJobsByIds } from "../db/jobs";
-import { eventOutbox } from "../events/publisher";
+import { getJobsByIds } from "../db/jobs";
+import { claimLiveJobs, findLiveJobs, markLiveStarted } from "../scheduler/client";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
@@ -23,7 +22,8 @@ export const faultsApi = new Hono<AppEnv>()
   .use(requireScope("tickerq:admin"))
   .post("/duplicate-exec", async (c) => {
     const { jobIds, copies } = await readJson(c, z.strictObject({ jobIds: z.array(z.string()).min(1).max(100), copies: z.number().int().min(1).max(5).default(2) }));
-    const jobs = await getJobsByIds(c.env, jobIds);
+    const live = await findLiveJobs(c.env, jobIds);
+    const jobs = [...[...live.values()].map((d) => d.job), ...(await getJobsByIds(c.env, jobIds.filter((id) => !live.has(id))))];
     // Each queue's jobs packed as the scheduler packs them, several jobs per message; each message sent
     // `copies` times. Each job at its current (pending) or latest (running, finished) attempt.
     const byQueue = new Map<string, [string, number][]>();
@@ -36,14 +36,13 @@ export const faultsApi = new Hono<AppEnv>()
   .post("/crash-after-claim", async (c) => {
     // `handlerStarted`: the consumer dies mid-run instead of between the claim and the handler's start.
     const { jobId, handlerStarted } = await readJson(c, z.strictObject({ jobId: z.string(), handlerStarted: z.boolean().default(false) }));
-    const job = await getJob(c.env, jobId);
+    const job = (await findLiveJobs(c.env, [jobId])).get(jobId)?.job;
     if (!job) throw notFound("Job");
     if (job.status !== "pending") throw new ApiError(409, "conflict", "Only a pending job can be claimed.");
-    const now = Date.now();
-    await c.env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ? AND status = 'pending'").bind(now, jobId).run();
-    const claimed = await claimJob(c.env, { jobId, attempt: job.attempt }, now, eventOutbox);
-    if (claimed && handlerStarted) await markHandlersStarted(c.env, [{ id: jobId, attempt: claimed.job.attempt }], now);
-    return c.json({ claimed: !!claimed, leaseUntil: claimed?.job.leaseUntil ?? null });
+    // Its scheduler claims only a due job not dispatched under another token (e.g. in a paused queue).
+    const [claimed] = (await claimLiveJobs(c.env, job.queue, `fault:${crypto.randomUUID()}`, [[jobId, job.attempt]])).claimed;
+    if (claimed && handlerStarted) await markLiveStarted(c.env, [{ queue: job.queue, id: jobId, attempt: claimed.attempt }]);
+    return c.json({ claimed: !!claimed, leaseUntil: claimed?.leaseUntil ?? null });
   })
   // The consumer's next `count` tries to record attempt outcomes throw (each retry with backoff is a try).
   .post("/fail-result-writes", async (c) => {

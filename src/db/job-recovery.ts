@@ -5,7 +5,7 @@ import type { DueItem } from "../scheduler/messages";
 import { jobEventData, makeEvent } from "../model/events";
 import { jobStateGuard, type EventOutbox } from "./event-guards";
 import { getDb } from "./client";
-import { CANCELLED_WHILE_RUNNING } from "./execution";
+import { CANCELLED_WHILE_RUNNING, LEASE_EXPIRED, LEASE_EXPIRED_BEFORE_START } from "../model/attempt";
 import { jobs } from "./schema";
 
 const RECOVERY_BATCH = 200;
@@ -19,9 +19,7 @@ export async function findExpiredLeases(env: Env, queue: string, now: number) {
     .all();
 }
 
-/** Why an attempt whose lease expired ended, as its history row and the job's error say. */
-export const LEASE_EXPIRED = "The worker running this attempt stopped responding (lease expired).";
-export const LEASE_EXPIRED_BEFORE_START = "The worker that claimed this attempt stopped before starting it (lease expired); it does not count as a retry.";
+export { LEASE_EXPIRED, LEASE_EXPIRED_BEFORE_START };
 
 /**
  * A running job whose lease passed lost its consumer. If its cancel was requested, it ends

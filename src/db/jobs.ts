@@ -1,7 +1,8 @@
 import { and, asc, count, desc, eq, gte, lte, or, sql, type SQL } from "drizzle-orm";
 import type { JobStatus } from "../model/job";
 import type { DomainEvent } from "../model/events";
-import type { EventOutbox, Guard } from "./event-guards";
+import { z } from "zod";
+import type { EventOutbox } from "./event-guards";
 import { getDb } from "./client";
 import { JobRowSchema } from "./job-row";
 import { jobAttempts, jobLogs, jobs, type JobInsert, type JobRow } from "./schema";
@@ -12,65 +13,52 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 // 1,000-job batch to a handful of statements instead of hitting D1's 100-parameter limit.
 const JSON_CHUNK_BYTES = 900_000;
 
-const JOB_COLUMNS: [keyof JobInsert, string][] = [
-  ["id", "id"],
-  ["queue", "queue"],
-  ["type", "type"],
-  ["name", "name"],
-  ["status", "status"],
-  ["priority", "priority"],
-  ["parameters", "parameters"],
-  ["runAt", "run_at"],
-  ["maxRetries", "max_retries"],
-  ["timeoutMs", "timeout_ms"],
-  ["idempotencyKey", "idempotency_key"],
-  ["requestHash", "request_hash"],
-  ["createdAt", "created_at"],
-  ["updatedAt", "updated_at"],
-  ["recurringId", "recurring_id"],
-  ["scheduledFor", "scheduled_for"],
-];
-
 export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priority" | "parameters" | "runAt" | "maxRetries" | "timeoutMs" | "idempotencyKey" | "requestHash" | "createdAt"> &
   Partial<Pick<JobInsert, "recurringId" | "scheduledFor">>;
 
-/** Inserts all jobs in one transaction (all or nothing). Returns false if an idempotency key raced in. */
-export async function insertJobs(env: Env, newJobs: NewJob[], now: number, extra: D1PreparedStatement[] = []): Promise<boolean> {
-  if (!newJobs.length) return true;
-  const statements: D1PreparedStatement[] = [];
-  const keys = newJobs.map((j) => j.idempotencyKey).filter((k): k is string => !!k);
-  if (keys.length) {
-    statements.push(
-      env.DB.prepare(
-        `UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key IN (SELECT value FROM json_each(?1)) AND created_at < ?2`,
-      ).bind(JSON.stringify(keys), now - IDEMPOTENCY_WINDOW_MS),
-    );
+/** A request's idempotency key (already scoped to its principal) and the job it created. */
+export type IdempotencyRecord = { key: string; jobId: string; requestHash: string; createdAt: number };
+
+const IdempotencyRow = z.object({ key: z.string(), job_id: z.string(), request_hash: z.string(), created_at: z.number().int() });
+
+/** The keys recorded within the window, by key. */
+export async function findIdempotencyKeys(env: Env, keys: string[], now: number): Promise<Map<string, IdempotencyRecord>> {
+  const out = new Map<string, IdempotencyRecord>();
+  if (!keys.length) return out;
+  const { results } = await env.DB.prepare(
+    `SELECT key, job_id, request_hash, created_at FROM idempotency_keys WHERE key IN (SELECT value FROM json_each(?1)) AND created_at >= ?2`,
+  )
+    .bind(JSON.stringify(keys), now - IDEMPOTENCY_WINDOW_MS)
+    .all();
+  for (const row of results) {
+    const r = IdempotencyRow.parse(row);
+    out.set(r.key, { key: r.key, jobId: r.job_id, requestHash: r.request_hash, createdAt: r.created_at });
   }
-  statements.push(...jobInsertStatements(env, newJobs, now));
-  statements.push(...extra);
-  try {
-    await env.DB.batch(statements);
-    return true;
-  } catch (err) {
-    if (String(err).includes("UNIQUE constraint failed: jobs.idempotency_key")) return false;
-    throw err;
-  }
+  return out;
 }
 
 /**
- * Statements inserting pending jobs, each returning the ids it inserted. A recurring job's
- * occurrence whose slot (recurring id, scheduled time) already has a job is skipped, not an
- * error, so a repeated fire is harmless. With a guard, rows are inserted only while it holds.
+ * Records new keys. A key older than the window is forgotten first, so it can be used again; a key
+ * another request recorded meanwhile makes the batch fail (see isIdempotencyKeyRace).
  */
-export function jobInsertStatements(env: Env, newJobs: NewJob[], now: number, guard?: Guard): D1PreparedStatement[] {
-  const cols = JOB_COLUMNS.map(([, c]) => c).join(", ");
-  const extract = JOB_COLUMNS.map(([k]) => `value ->> '$.${k}'`).join(", ");
-  return chunkByJsonSize(newJobs.map((j) => ({ ...j, status: "pending", updatedAt: now }))).map((chunk) =>
+export function idempotencyKeyStatements(env: Env, records: IdempotencyRecord[], now: number): D1PreparedStatement[] {
+  if (!records.length) return [];
+  const json = JSON.stringify(records);
+  return [
+    env.DB.prepare(`DELETE FROM idempotency_keys WHERE key IN (SELECT value ->> '$.key' FROM json_each(?1)) AND created_at < ?2`).bind(
+      json,
+      now - IDEMPOTENCY_WINDOW_MS,
+    ),
     env.DB.prepare(
-      `INSERT INTO jobs (${cols}) SELECT ${extract} FROM json_each(?) WHERE ${guard?.sql ?? "true"}
-       ON CONFLICT (recurring_id, scheduled_for) WHERE recurring_id IS NOT NULL DO NOTHING RETURNING id`,
-    ).bind(chunk, ...(guard?.params ?? [])),
-  );
+      `INSERT INTO idempotency_keys (key, job_id, request_hash, created_at)
+       SELECT value ->> '$.key', value ->> '$.jobId', value ->> '$.requestHash', value ->> '$.createdAt' FROM json_each(?1)`,
+    ).bind(json),
+  ];
+}
+
+/** True when a batch failed because an idempotency key was recorded by a concurrent request. */
+export function isIdempotencyKeyRace(err: unknown): boolean {
+  return String(err).includes("UNIQUE constraint failed: idempotency_keys.key");
 }
 
 /** Rows as JSON arrays of at most JSON_CHUNK_BYTES each, to bind as one `json_each` parameter. */
@@ -89,19 +77,6 @@ export function chunkByJsonSize(rows: object[]): string[] {
     size += s.length + 1;
   }
   if (current.length) out.push(`[${current.join(",")}]`);
-  return out;
-}
-
-/** Jobs created under these idempotency keys within the window. */
-export async function findByIdempotencyKeys(env: Env, keys: string[], now: number): Promise<Map<string, JobRow>> {
-  const out = new Map<string, JobRow>();
-  if (!keys.length) return out;
-  const rows = await getDb(env)
-    .select()
-    .from(jobs)
-    .where(and(sql`${jobs.idempotencyKey} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`, gte(jobs.createdAt, now - IDEMPOTENCY_WINDOW_MS)))
-    .all();
-  for (const r of rows) if (r.idempotencyKey) out.set(r.idempotencyKey, r);
   return out;
 }
 
