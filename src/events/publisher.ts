@@ -3,7 +3,7 @@ import type { DomainEvent } from "../model/events";
 
 // The guard helpers belong to the data layer (they are SQL over `jobs`); they are part of what
 // callers hand to eventStatements, so they are importable from here too.
-export { byGuardKind, JOB_STATE_EXISTS, jobStateGuard, jobStateTuple, type Guard, type GuardedEvent, type JobState } from "../db/event-guards";
+export { byGuard, byGuardKind, JOB_STATE_EXISTS, jobStateGuard, jobStateTuple, type Guard, type GuardedEvent, type GuardGroup, type JobState } from "../db/event-guards";
 
 /** Somewhere events go: webhooks, live subscribers, metrics. Installed once by the entry point (createEdgeTicker). */
 export interface EventSink {

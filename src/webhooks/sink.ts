@@ -1,4 +1,4 @@
-import { byGuardKind, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
+import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
 import type { DomainEvent } from "../model/events";
 import { enqueueDeliveries } from "./dispatch";
 import { isWebhookEvent } from "./model";
@@ -46,8 +46,12 @@ export const webhookSink: EventSink = {
   name: "webhooks",
   statements(env, events) {
     const now = Date.now();
-    const { jobGuarded, other } = byGuardKind(events.filter((g) => isWebhookEvent(g.event.type)));
-    return [...(jobGuarded.length ? [deliveriesStatement(env, jobGuarded, now)] : []), ...other.map((g) => deliveryStatement(env, g, now))];
+    const { jobGuarded, groups } = byGuard(events.filter((g) => isWebhookEvent(g.event.type)));
+    return [
+      ...(jobGuarded.length ? [deliveriesStatement(env, jobGuarded, now)] : []),
+      // Events sharing a guard (an archive flush's marker): one statement for the whole group.
+      ...groups.map(({ guard, events: group }) => outboxStatement(env, group.map(({ event }) => ({ event })), now, guard)),
+    ];
   },
   async deliver(env, events: DomainEvent[]) {
     const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
