@@ -126,24 +126,3 @@ export async function flushLive(env: Env, queue: string): Promise<FlushOutput> {
   return schedulerFor(env, queue).flush({ queue });
 }
 
-// ---- transitional: the pre-v2 timeline calls, until their callers move to the functions above.
-import type { DueItem, ReleaseItem } from "./messages";
-
-/** @deprecated v2: createLiveJobs makes jobs live and dispatches them. */
-export async function armJobs(env: Env, jobs: { queue: string; item: DueItem }[]): Promise<void> {
-  await Promise.all([...byQueue(jobs)].map(([queue, items]) => schedulerFor(env, queue).enqueue({ queue, items })));
-}
-
-/** @deprecated v2: finishLiveAttempts frees the slots. */
-export async function releaseSlots(env: Env, released: { queue: string; item: ReleaseItem }[]): Promise<void> {
-  await Promise.all([...byQueue(released)].map(([queue, items]) => schedulerFor(env, queue).release({ queue, items })));
-}
-
-/** @deprecated v2: createLiveJobs. */
-export async function armJobsBestEffort(env: Env, jobs: { queue: string; item: DueItem }[]): Promise<void> {
-  try {
-    await armJobs(env, jobs);
-  } catch (err) {
-    console.warn("scheduler call failed; the reconciler will arm these jobs", err);
-  }
-}

@@ -189,8 +189,12 @@ export type StatsOutput = SchedulerStatus & {
   running: number;
   /** Live jobs by type and status. */
   byType: Record<string, { pending: number; running: number }>;
-  /** Finished jobs waiting for the flush to D1. */
+  /** Ended jobs waiting for the flush to D1 (or in it). */
   unflushed: number;
+  /** Rows this object instance wrote to its SQLite storage since it started (the billed unit). */
+  rowsWritten: number;
+  /** Segment and journal rows stored now. */
+  storedRows: number;
 };
 
 // ---- flush
@@ -198,7 +202,5 @@ export const FlushInput = z.object({ queue: queueName });
 export type FlushInput = z.input<typeof FlushInput>;
 export type FlushOutput = { archived: number };
 
-/** One archived job as the flush hands it to `archiveFlushStatements` (db/archive.ts). */
-export type ArchivedJob = { job: JobRow; attempts: AttemptRow[]; logs: (LiveLogLine & { attempt: number })[] };
-/** The input of `archiveFlushStatements`: one flush of one queue, guarded by its (queue, seq) marker. */
-export type ArchiveFlushInput = { queue: string; seq: number; at: number; jobs: ArchivedJob[]; events: DomainEvent[] };
+/** One archived job and one flush, as the flush hands them to `archiveFlushStatements` (db/archive.ts). */
+export type { ArchivedJob, ArchiveFlushInput } from "../db/archive";
