@@ -1,7 +1,8 @@
 -- Engine v2: a job's HTTP type definition is written before the job exists in D1 (live jobs are
 -- held by their queue's scheduler; D1 `jobs` gets the row when the job ends), and a handed-off
 -- attempt's callback row while the job is still live. So these tables no longer reference `jobs`;
--- their rows go with their archived job's retention instead of by cascade.
+-- a trigger deletes their rows with their archived job instead of the cascade. (A row deleted while
+-- pending or running is one the scheduler imports from the previous engine: its rows stay.)
 CREATE TABLE http_job_definitions_v2 (
   job_id TEXT PRIMARY KEY,
   type_name TEXT NOT NULL,
@@ -31,3 +32,9 @@ INSERT INTO http_job_callbacks_v2 (job_id, attempt, token_hash, state, result, e
   SELECT job_id, attempt, token_hash, state, result, error, retry, created_at, settled_at FROM http_job_callbacks;
 DROP TABLE http_job_callbacks;
 ALTER TABLE http_job_callbacks_v2 RENAME TO http_job_callbacks;
+
+CREATE TRIGGER jobs_delete_http_rows AFTER DELETE ON jobs WHEN OLD.status IN ('completed', 'failed', 'cancelled')
+BEGIN
+  DELETE FROM http_job_definitions WHERE job_id = OLD.id;
+  DELETE FROM http_job_callbacks WHERE job_id = OLD.id;
+END;

@@ -4,7 +4,7 @@ import { ApiError } from "../http/errors";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
 import { extendLiveLease, heartbeatLive } from "../scheduler/client";
 import { finishHandedOff, type HandedOffVerdict } from "./hand-off";
-import { currentJob } from "./job-state";
+import { getJob } from "../services/job-reads";
 import { findCallbackToken, settleCallback } from "./store";
 
 // Compared against when the attempt has no token, so a miss takes as long as a wrong token.
@@ -15,7 +15,7 @@ const NO_TOKEN_HASH = "0".repeat(64);
  * cancelled job answers 409 `cancelled`; an attempt that already ended answers 409 `attempt_ended`.
  */
 export async function authorizeCallback(env: Env, token: string | null, jobId: string, attempt: number): Promise<void> {
-  const [target, job] = await Promise.all([findCallbackToken(env, jobId, attempt), currentJob(env, jobId)]);
+  const [target, job] = await Promise.all([findCallbackToken(env, jobId, attempt), getJob(env, jobId)]);
   const matches = await constantTimeEqual(token ? await sha256Hex(token) : "", target?.tokenHash ?? NO_TOKEN_HASH);
   if (!token || !target || !job || !matches) {
     throw new ApiError(401, "unauthorized", "A valid callback token for this job attempt is required.", undefined, { "WWW-Authenticate": 'Bearer realm="edge-ticker"' });
@@ -43,7 +43,7 @@ export async function settleFromCallback(
     verdict.state === "completed" ? { state: "completed", result: JSON.stringify(verdict.result ?? null) } : verdict;
   const now = Date.now();
   if (await settleCallback(env, jobId, attempt, stored, now, "accepted")) {
-    const job = await currentJob(env, jobId);
+    const job = await getJob(env, jobId);
     if (job && job.attempt === attempt && (await finishHandedOff(env, job, stored))) return;
     throw attemptEnded();
   }
@@ -54,7 +54,7 @@ const attemptEnded = () => new ApiError(409, "attempt_ended", "This attempt has 
 
 /** Progress of a handed-off attempt: kept by its scheduler (through a heartbeat) and announced live. */
 export async function recordCallbackProgress(env: Env, jobId: string, attempt: number, percent: number, message: string | null): Promise<void> {
-  const job = await currentJob(env, jobId);
+  const job = await getJob(env, jobId);
   if (!job || job.status !== "running" || job.attempt !== attempt) return;
   await heartbeatLive(env, [{ queue: job.queue, id: jobId, attempt, progress: { percent, message } }]);
   await deliverEvents(env, [makeEvent("job.progress", { jobId, jobType: job.type, jobName: job.name, queue: job.queue, attempt, percent, message })]);
@@ -64,7 +64,7 @@ export type CallbackLogLine = { level: string; message: string; details?: string
 
 /** Log lines of a handed-off attempt: kept with the attempt by its scheduler, and announced live. */
 export async function recordCallbackLogs(env: Env, jobId: string, attempt: number, lines: CallbackLogLine[]): Promise<void> {
-  const job = await currentJob(env, jobId);
+  const job = await getJob(env, jobId);
   if (!job || job.status !== "running" || job.attempt !== attempt) return;
   const now = Date.now();
   const rows = lines.map((l) => ({ level: l.level, message: l.message, details: l.details ?? null, stepName: l.stepName ?? null, createdAt: now }));

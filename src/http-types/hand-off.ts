@@ -3,7 +3,7 @@ import type { JobRow } from "../db/schema";
 import type { AttemptOutcome, LogLine } from "../model/attempt";
 import { retryDelayMs } from "../model/retry-policy";
 import { extendLiveLease, finishLiveAttempts } from "../scheduler/client";
-import { currentJob } from "./job-state";
+import { getJob } from "../services/job-reads";
 import { sendCancelNotice } from "./runner";
 import { settleCallback } from "./store";
 
@@ -24,7 +24,7 @@ export async function recordHandOff(env: Env, job: JobRow, logs: LogLine[]): Pro
 
 /** The attempt's lease as its scheduler holds it now (acceptCallback moved it to the callback deadline). */
 async function leaseOf(env: Env, job: JobRow): Promise<number> {
-  const current = await currentJob(env, job.id).catch(() => null);
+  const current = await getJob(env, job.id).catch(() => null);
   return current?.attempt === job.attempt && current.leaseUntil != null ? current.leaseUntil : (job.leaseUntil ?? Date.now());
 }
 
@@ -56,5 +56,5 @@ export async function cancelHandedOff(env: Env, job: JobRow): Promise<JobRow | n
   if (!(await settleCallback(env, job.id, job.attempt, { state: "cancelled" }, Date.now(), "accepted"))) return null;
   await finishHandedOff(env, job, { state: "cancelled" });
   await sendCancelNotice(env, job, job.attempt);
-  return (await currentJob(env, job.id)) ?? null;
+  return (await getJob(env, job.id)) ?? null;
 }

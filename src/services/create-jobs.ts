@@ -1,5 +1,5 @@
 import { readSettings, type Settings, type UsageLimits } from "../config";
-import { findIdempotencyKeys, getJobsByIds, idempotencyKeyStatements, isIdempotencyKeyRace, type IdempotencyRecord, type NewJob } from "../db/jobs";
+import { findIdempotencyKeys, idempotencyKeyStatements, isIdempotencyKeyRace, type IdempotencyRecord, type NewJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, formatPath, validationError, type ErrorDetail } from "../http/errors";
 import { getJobType, jobTypeNames } from "../jobs/registry";
@@ -8,7 +8,8 @@ import { resolveRegisteredTypes, type RegisteredTypes } from "../http-types/reso
 import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
 import { ensureQueueRows, newJobId } from "../scheduler/job-ids";
-import { createLiveJobs, findLiveJobs } from "../scheduler/client";
+import { createLiveJobs } from "../scheduler/client";
+import { getJobs } from "./job-reads";
 import { ensureQueueRoom } from "./usage-limits";
 
 export type CreateItem = { request: JobRequest; idempotencyKey?: string; id?: string };
@@ -82,7 +83,7 @@ export async function createJobs(
         : [];
     });
     if (conflicts.length) throw new ApiError(409, "idempotency_conflict", conflicts[0].message, conflicts);
-    const priorJobs = await jobsByIds(env, [...existing.values()].map((k) => k.jobId));
+    const priorJobs = new Map((await getJobs(env, [...existing.values()].map((k) => k.jobId))).map((j) => [j.id, j]));
     // A key whose job is nowhere was recorded by a request whose create then failed: this request
     // creates that job, under the id the key already names.
     for (const r of rows) {
@@ -113,16 +114,6 @@ export async function createJobs(
     });
   }
   throw new ApiError(409, "idempotency_conflict", "A concurrent request with the same idempotency key is in progress; retry it.");
-}
-
-/** Jobs by id, live ones from their schedulers, the others from the archive. */
-async function jobsByIds(env: Env, ids: string[]): Promise<Map<string, JobRow>> {
-  if (!ids.length) return new Map();
-  const live = await findLiveJobs(env, ids);
-  const out = new Map([...live].map(([id, d]) => [id, d.job]));
-  const rest = ids.filter((id) => !out.has(id));
-  for (const job of await getJobsByIds(env, rest)) out.set(job.id, job);
-  return out;
 }
 
 /**
