@@ -95,9 +95,10 @@ export class QueueScheduler extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new LiveStore(ctx.storage);
     this.#settings = new QueueSettings(this.#store, ctx.storage.sql);
+    // Storage calls are synchronous: the index is whole before the constructor returns.
+    migrateSqlite(ctx.storage, MIGRATIONS);
+    this.#rebuild();
     void ctx.blockConcurrencyWhile(async () => {
-      migrateSqlite(ctx.storage, MIGRATIONS);
-      this.#rebuild();
       this.#alarmAt = await ctx.storage.getAlarm();
       // Work the previous instance left (an unfinished flush, expired leases, due jobs) resumes at once.
       if (this.#jobs.size || this.#activeFlush) await this.#setAlarm(Date.now());
@@ -148,9 +149,11 @@ export class QueueScheduler extends DurableObject<Env> {
       const dispatch = this.#dispatched.get(id);
       if (!job || (dispatch && dispatch.token !== token) || claims.some((c) => c.change.id === id)) continue;
       if (!T.canClaim(job, attempt, now)) {
-        // A message of this dispatch that can no longer claim its job gives its slot back.
-        if (dispatch && this.#dispatched.delete(id)) freed = true;
-        if (dispatch && job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+        // This dispatch's own message that can no longer claim its job gives the slot back.
+        if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
+          freed = true;
+          if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+        }
         continue;
       }
       claims.push(T.claim(job, now));

@@ -1,0 +1,161 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { JobRowSchema } from "../src/db/job-row";
+import { CANCELLED_WHILE_RUNNING, LEASE_EXPIRED, LEASE_EXPIRED_BEFORE_START } from "../src/model/attempt";
+import { uniqueQueue } from "./helpers";
+import { completed, newJob, restarted, storedRows, withObject } from "./live-helpers";
+
+describe("QueueScheduler storage: rebuild after eviction", () => {
+  it("a new instance over the same storage holds the same jobs in the same states, and keeps refusing what was claimed", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, _sent, state) => {
+      await object.pause({ queue });
+      const [pending, running, done, retrying] = [newJob(queue), newJob(queue, { priority: 2 }), newJob(queue), newJob(queue)];
+      await object.create({ queue, jobs: [pending, running] });
+      await object.create({ queue, jobs: [done, retrying] });
+      await object.claim({ queue, token: "a", jobs: [[running.id, 0], [done.id, 0], [retrying.id, 0]] });
+      await object.started({ queue, attempts: [{ id: running.id, attempt: 1 }] });
+      await object.finish({
+        queue,
+        ended: [completed(done.id, 1), { id: retrying.id, attempt: 1, outcome: { kind: "retry", error: "again", runAt: Date.now() + 3_600_000, result: null }, logs: [], at: Date.now(), progress: null }],
+      });
+      const ids = [pending.id, running.id, done.id, retrying.id];
+      const before = await object.get({ queue, ids });
+      const listed = await object.list({ queue, filter: {}, limit: 10 });
+      const stats = await object.stats({ queue });
+
+      const fresh = restarted(state);
+      expect(await fresh.get({ queue, ids })).toEqual(before);
+      expect(await fresh.list({ queue, filter: {}, limit: 10 })).toEqual(listed);
+      expect(await fresh.list({ queue, filter: { status: "pending" }, limit: 1 })).toEqual({ rows: [expect.objectContaining({ status: "pending" })], total: 2 });
+      expect(await fresh.stats({ queue })).toMatchObject({ pending: stats.pending, running: 1, unflushed: 1, paused: true, due: 2 });
+      expect((await fresh.claim({ queue, token: "a", jobs: [[running.id, 0], [done.id, 0]] })).claimed).toEqual([]);
+      // The handler-started mark survived: an expired lease counts as a retry.
+      await fresh.extendLease({ queue, id: running.id, attempt: 1, leaseUntil: Date.now() - 1 });
+      await fresh.alarm();
+      const [after] = (await fresh.get({ queue, ids: [running.id] })).jobs;
+      expect(after.job).toMatchObject({ status: "pending", retryCount: 1, error: LEASE_EXPIRED });
+    });
+  });
+});
+
+describe("QueueScheduler lease expiry", () => {
+  it("retries a started attempt (a retry used), puts back an unstarted one at once (none used), fails the last, cancels a cancel-requested one", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object) => {
+      await object.pause({ queue });
+      const started = newJob(queue);
+      const unstarted = newJob(queue);
+      const last = newJob(queue, { maxRetries: 0 });
+      const cancelled = newJob(queue);
+      const ids = [started.id, unstarted.id, last.id, cancelled.id];
+      await object.create({ queue, jobs: [started, unstarted, last, cancelled] });
+      await object.claim({ queue, token: "a", jobs: ids.map((id) => [id, 0] as [string, number]) });
+      await object.started({ queue, attempts: [started.id, last.id, cancelled.id].map((id) => ({ id, attempt: 1 })) });
+      await object.cancel({ queue, id: cancelled.id });
+      for (const id of ids) expect(await object.extendLease({ queue, id, attempt: 1, leaseUntil: Date.now() - 1 })).toEqual({ extended: true });
+      const at = Date.now();
+      await object.alarm();
+      const byId = new Map((await object.get({ queue, ids })).jobs.map((d) => [d.job.id, d]));
+      expect(byId.get(started.id)!.job).toMatchObject({ status: "pending", retryCount: 1, error: LEASE_EXPIRED, leaseUntil: null });
+      expect(byId.get(started.id)!.job.runAt).toBeGreaterThan(at);
+      expect(byId.get(started.id)!.attempts).toEqual([expect.objectContaining({ attempt: 1, status: "failed", error: LEASE_EXPIRED, retryAt: byId.get(started.id)!.job.runAt })]);
+      expect(byId.get(unstarted.id)!.job).toMatchObject({ status: "pending", retryCount: 0, error: LEASE_EXPIRED_BEFORE_START });
+      expect(byId.get(unstarted.id)!.job.runAt).toBeLessThanOrEqual(Date.now());
+      expect(byId.get(last.id)!.job).toMatchObject({ status: "failed", error: LEASE_EXPIRED });
+      expect(byId.get(cancelled.id)!.job).toMatchObject({ status: "cancelled", error: CANCELLED_WHILE_RUNNING, cancelRequested: 0 });
+      // The unstarted one claims again from attempt 1; the old attempt's end is ignored.
+      expect((await object.finish({ queue, ended: [completed(unstarted.id, 1)] })).statuses).toEqual({});
+      expect((await object.claim({ queue, token: "b", jobs: [[unstarted.id, 1]] })).claimed).toEqual([expect.objectContaining({ attempt: 2 })]);
+    });
+  });
+});
+
+const d1Job = (id: string) => env.DB.prepare(`SELECT status, attempt, result FROM jobs WHERE id = ?`).bind(id).first<{ status: string; attempt: number; result: string | null }>();
+const completedCount = (queue: string) => env.DB.prepare(`SELECT n FROM job_counts WHERE queue = ? AND status = 'completed'`).bind(queue).first<{ n: number }>();
+
+describe("QueueScheduler flush to the D1 archive", () => {
+  it("writes each ended job once; a flush replayed after a crash (same seq, same content) changes nothing", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, _sent, state) => {
+      await object.pause({ queue });
+      const jobs = [newJob(queue), newJob(queue)];
+      await object.create({ queue, jobs });
+      await object.claim({ queue, token: "a", jobs: jobs.map((j) => [j.id, 0] as [string, number]) });
+      await object.finish({ queue, ended: jobs.map((j) => completed(j.id, 1)) });
+      expect(await d1Job(jobs[0].id)).toBeNull();
+
+      const flushing = object.flush({ queue });
+      // The flush is journaled before it is sent: this row is what a restarted object would re-send.
+      const flushRow = state.storage.sql.exec(`SELECT seq, data FROM journal WHERE data LIKE '{"flush":%'`).one();
+      expect(await flushing).toEqual({ archived: 2 });
+      expect(await d1Job(jobs[0].id)).toMatchObject({ status: "completed", attempt: 1, result: '{"ok":true}' });
+      expect(await completedCount(queue)).toEqual({ n: 2 });
+      expect(storedRows(state.storage.sql)).toEqual({ segments: 0, journal: 0 });
+      expect((await object.get({ queue, ids: [jobs[0].id] })).jobs).toEqual([]);
+
+      // Crash between the D1 batch and the journal's compaction: the flush row is still there.
+      state.storage.sql.exec(`INSERT INTO journal (seq, data) VALUES (?, ?)`, flushRow.seq, flushRow.data);
+      const fresh = restarted(state);
+      expect(await fresh.flush({ queue })).toEqual({ archived: 2 });
+      expect(await completedCount(queue)).toEqual({ n: 2 });
+      expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM archive_flushes WHERE queue = ?`).bind(queue).first()).toEqual({ n: 1 });
+      expect(storedRows(state.storage.sql)).toEqual({ segments: 0, journal: 0 });
+      expect((await fresh.get({ queue, ids: jobs.map((j) => j.id) })).jobs).toEqual([]);
+    });
+  });
+
+  it("compacts a row only once every job it names is archived; an archived job stays gone after a rebuild", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, _sent, state) => {
+      await object.pause({ queue });
+      const [done, waiting] = [newJob(queue), newJob(queue, { runAt: Date.now() + 3_600_000 })];
+      await object.create({ queue, jobs: [done, waiting] });
+      await object.claim({ queue, token: "a", jobs: [[done.id, 0]] });
+      await object.finish({ queue, ended: [completed(done.id, 1)] });
+      expect(storedRows(state.storage.sql)).toEqual({ segments: 1, journal: 2 });
+      expect(await d1Job(done.id)).toBeNull();
+
+      await object.flush({ queue });
+      expect(await d1Job(done.id)).toMatchObject({ status: "completed" });
+      // The segment still holds the waiting job; the claim and finish rows named only the archived
+      // one and went; a tombstone keeps the archived job out of a rebuild.
+      const journal = state.storage.sql.exec(`SELECT data FROM journal`).toArray().map((r) => JSON.parse(String(r.data)));
+      expect(storedRows(state.storage.sql).segments).toBe(1);
+      expect(journal).toEqual([{ gone: [done.id] }]);
+      const fresh = restarted(state);
+      expect((await fresh.get({ queue, ids: [done.id, waiting.id] })).jobs.map((d) => d.job.id)).toEqual([waiting.id]);
+
+      // Once the last job of the segment leaves, nothing is left.
+      expect(await fresh.remove({ queue, ids: [waiting.id] })).toEqual({ removed: [waiting.id] });
+      expect(storedRows(state.storage.sql)).toEqual({ segments: 0, journal: 0 });
+      expect(await d1Job(waiting.id)).toBeNull();
+    });
+  });
+
+  it("a requeued ended job is archived first, then revived; its archive row is overwritten when it ends again", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object) => {
+      await object.pause({ queue });
+      const job = newJob(queue);
+      await object.create({ queue, jobs: [job] });
+      await object.claim({ queue, token: "a", jobs: [[job.id, 0]] });
+      await object.finish({ queue, ended: [{ id: job.id, attempt: 1, outcome: { kind: "failed", error: "no", result: null }, logs: [], at: Date.now(), progress: null }] });
+      expect(await object.requeue({ queue, id: job.id, from: ["completed"], runAt: Date.now(), resetRetryCount: true })).toEqual({ error: "conflict", status: "failed" });
+      // The first call archived it; the caller passes the archived row, as a read by id finds it.
+      const archived = JobRowSchema.parse(await env.DB.prepare(`SELECT * FROM jobs WHERE id = ?`).bind(job.id).first());
+      expect(await object.requeue({ queue, id: job.id, from: ["failed"], runAt: Date.now(), resetRetryCount: true })).toEqual({ error: "not_found" });
+      const revived = await object.requeue({ queue, id: job.id, from: ["failed", "cancelled"], runAt: Date.now(), resetRetryCount: true, archived });
+      expect(revived).toMatchObject({ job: { status: "pending", attempt: 1, completedAt: null } });
+      expect(await d1Job(job.id)).toMatchObject({ status: "failed" });
+      await object.claim({ queue, token: "b", jobs: [[job.id, 1]] });
+      await object.finish({ queue, ended: [completed(job.id, 2)] });
+      await object.flush({ queue });
+      expect(await d1Job(job.id)).toMatchObject({ status: "completed", attempt: 2 });
+      const attempts = await env.DB.prepare(`SELECT attempt, status FROM job_attempts WHERE job_id = ? ORDER BY attempt`).bind(job.id).all();
+      expect(attempts.results).toEqual([{ attempt: 1, status: "failed" }, { attempt: 2, status: "completed" }]);
+      // A job that is not live and has no archived row: not found.
+      expect(await object.requeue({ queue, id: "job_nowhere", from: ["failed"], runAt: Date.now(), resetRetryCount: false })).toEqual({ error: "not_found" });
+    });
+  });
+});
