@@ -91,17 +91,16 @@ describe("reconciler", () => {
 
   it("runs a pending job the previous engine left in D1", async () => {
     const queue = uniqueQueue();
-    // A row as the previous engine wrote it: pending and due, in D1 only. Its queue's scheduler
-    // imports it once, when the reconciler wakes it.
+    // A row as the previous engine wrote it: pending and due, in D1 only (no queue row either). Its
+    // queue's scheduler imports it once, when the reconciler wakes it.
     const id = `job_legacy${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     const now = Date.now();
-    await env.DB.batch([
-      env.DB.prepare("INSERT INTO queues (name, created_at, updated_at) VALUES (?1, ?2, ?2) ON CONFLICT (name) DO NOTHING").bind(queue, now),
-      env.DB.prepare(
-        `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
-         VALUES (?1, ?2, 'echo', 'echo', 'pending', 1, '{}', ?3, 3, ?3, ?3)`,
-      ).bind(id, queue, now - 120_000),
-    ]);
+    await env.DB.prepare(
+      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
+       VALUES (?1, ?2, 'echo', 'echo', 'pending', 1, '{}', ?3, 3, ?3, ?3)`,
+    )
+      .bind(id, queue, now - 120_000)
+      .run();
     expect(await reconcile(env)).toContain(queue);
     const job = await waitForStatus(id, ["completed"], 15_000);
     expect(job.executionHistory).toHaveLength(1);

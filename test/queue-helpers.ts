@@ -12,6 +12,8 @@ import { api } from "./helpers";
  * let the scheduler dispatch what is left.
  */
 export async function dueButHeldJob(queue: string, parameters: Record<string, unknown> = { message: "dup" }, extra: Record<string, unknown> = {}) {
+  // PATCH makes the queue if it is new, so it can be paused before its first job.
+  expect((await api(`/queues/${queue}`, { method: "PATCH", body: {} })).status).toBe(200);
   expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
   const created = await api("/jobs", { body: { type: "echo", parameters, queue, ...extra } });
   expect(created.status).toBe(201);

@@ -1,7 +1,8 @@
+import { queuesWithLegacyJobs } from "../db/job-recovery";
 import { findOverdueRecurringJobs } from "../db/recurring-jobs";
 import { recurringSchedulerFor } from "../recurring/client";
 import { schedulerFor } from "../scheduler/client";
-import { knownQueueNames } from "../scheduler/job-ids";
+import { ensureQueueRows, knownQueueNames } from "../scheduler/job-ids";
 import { reconcileWebhooks } from "../webhooks/reconcile";
 
 /** A recurring slot this overdue means its scheduler lost its alarm (or never got it). */
@@ -15,7 +16,10 @@ export const RECURRING_OVERDUE_MS = 60_000;
  * webhook deliveries past retention. Returns the queues it healed.
  */
 export async function reconcile(env: Env, now = Date.now()): Promise<string[]> {
-  const [queues, recurring] = await Promise.all([knownQueueNames(env), findOverdueRecurringJobs(env, now - RECURRING_OVERDUE_MS)]);
+  const [known, legacy, recurring] = await Promise.all([knownQueueNames(env), queuesWithLegacyJobs(env), findOverdueRecurringJobs(env, now - RECURRING_OVERDUE_MS)]);
+  // A queue known only from the previous engine's rows gets its row, so reads by id find its jobs.
+  await ensureQueueRows(env, legacy);
+  const queues = [...new Set([...known, ...legacy])];
   await Promise.all([
     ...queues.map((q) =>
       schedulerFor(env, q)
