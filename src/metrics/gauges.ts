@@ -1,29 +1,23 @@
 import { z } from "zod";
+import { liveStats } from "../scheduler/client";
+import type { StatsOutput } from "../scheduler/live-protocol";
 import type { Query } from "./batch";
 
 const int = z.number().int();
-const GaugeRow = z.object({
-  queue: z.string(),
-  pending: int,
-  due: int,
-  oldest_run_at: int.nullable(),
-  running: int,
-  lease_expired: int,
-  oldest_lease_until: int.nullable(),
-  paused: int,
-});
-
 const OutcomesRow = z.object({ completed: int, failed: int });
 const CountRow = z.object({ n: int });
+const NameRow = z.object({ name: z.string() });
 
 /**
- * `q(name)`: the distinct queues of the jobs table, NULL-terminated, by a skip scan of the
- * (queue, status, run_at) index: one index seek per queue instead of a scan of every job.
+ * The clock readings of a scheduler's stats the health checks use. Read leniently: a scheduler
+ * that does not report one counts as having none (0 and null).
  */
-export const QUEUES_WITH_JOBS = `WITH RECURSIVE q(name) AS (
-  SELECT MIN(queue) FROM jobs
-  UNION ALL SELECT (SELECT MIN(queue) FROM jobs WHERE queue > q.name) FROM q WHERE q.name IS NOT NULL
-)`;
+const LiveClockSchema = z.object({
+  dueNow: int.catch(0),
+  oldestDueRunAt: int.nullable().catch(null),
+  leaseExpired: int.catch(0),
+  oldestLeaseExpiredAt: int.nullable().catch(null),
+});
 
 export type QueueGauges = {
   queue: string;
@@ -34,47 +28,42 @@ export type QueueGauges = {
   /** run_at of the oldest due job, or null when none is due. */
   oldestDueRunAt: number | null;
   running: number;
-  /** Running jobs whose lease passed: their worker is gone and the reconciler has not taken them back yet. */
+  /** Running jobs whose lease passed: their worker is gone and their scheduler has not taken them back yet. */
   leaseExpired: number;
   oldestLeaseExpiredAt: number | null;
   paused: boolean;
 };
 
+/** A queue's gauges and how many jobs its scheduler holds (live ones and finished ones not flushed yet). */
+export type LiveQueue = { gauges: QueueGauges; held: number };
+
 /**
- * Per-queue gauges from the jobs indexes: the queues with jobs (QUEUES_WITH_JOBS) and the
- * configured ones, and for each an index range of its waiting or running jobs. Cost grows with
- * queues and waiting jobs, never with finished ones.
+ * Per-queue gauges from each queue's scheduler, which holds the queue's live jobs: one call per
+ * queue, whatever the number of jobs. The queues are those with a `queues` row (every queue that
+ * got a job has one).
  */
-export function queueGaugesQuery(db: D1Database, now: number): Query<QueueGauges[]> {
+export async function liveQueues(env: Env): Promise<LiveQueue[]> {
+  const { results } = await env.DB.prepare(`SELECT name FROM queues ORDER BY name`).all();
+  const names = results.map((r) => NameRow.parse(r).name);
+  const stats = await Promise.all(names.map((name) => liveStats(env, name)));
+  return names.map((queue, i) => ({ gauges: toGauges(queue, stats[i]), held: stats[i].pending + stats[i].running + stats[i].unflushed }));
+}
+
+export async function queueGauges(env: Env): Promise<QueueGauges[]> {
+  return (await liveQueues(env)).map((q) => q.gauges);
+}
+
+function toGauges(queue: string, s: StatsOutput): QueueGauges {
+  const clock = LiveClockSchema.parse(s);
   return {
-    statement: db
-      .prepare(
-        `${QUEUES_WITH_JOBS}, names(name) AS (SELECT name FROM q WHERE name IS NOT NULL UNION SELECT name FROM queues)
-         SELECT n.name AS queue,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'pending') AS pending,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'pending' AND run_at <= ?1) AS due,
-           (SELECT MIN(run_at) FROM jobs WHERE queue = n.name AND status = 'pending' AND run_at <= ?1) AS oldest_run_at,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'running') AS running,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'running' AND lease_until < ?1) AS lease_expired,
-           (SELECT MIN(lease_until) FROM jobs WHERE queue = n.name AND status = 'running' AND lease_until < ?1) AS oldest_lease_until,
-           COALESCE((SELECT paused FROM queues WHERE name = n.name), 0) AS paused
-         FROM names n ORDER BY n.name`,
-      )
-      .bind(now),
-    read: (rows) =>
-      rows.map((raw) => {
-        const r = GaugeRow.parse(raw);
-        return {
-          queue: r.queue,
-          pending: r.pending,
-          due: r.due,
-          oldestDueRunAt: r.oldest_run_at,
-          running: r.running,
-          leaseExpired: r.lease_expired,
-          oldestLeaseExpiredAt: r.oldest_lease_until,
-          paused: r.paused === 1,
-        };
-      }),
+    queue,
+    pending: s.pending,
+    due: clock.dueNow,
+    oldestDueRunAt: clock.oldestDueRunAt,
+    running: s.running,
+    leaseExpired: clock.leaseExpired,
+    oldestLeaseExpiredAt: clock.oldestLeaseExpiredAt,
+    paused: s.paused,
   };
 }
 
@@ -91,9 +80,12 @@ export function recentOutcomesQuery(db: D1Database, since: number): Query<{ comp
   };
 }
 
-export function jobCountQuery(db: D1Database): Query<number> {
+/** Jobs in the archive: the finished-job counters plus rows the previous engine left pending or running (not yet taken over by their scheduler). */
+export function archivedJobCountQuery(db: D1Database): Query<number> {
   return {
-    statement: db.prepare(`SELECT COUNT(*) AS n FROM jobs`),
+    statement: db.prepare(
+      `SELECT (SELECT COALESCE(SUM(n), 0) FROM job_counts) + (SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'running')) AS n`,
+    ),
     read: (rows) => CountRow.parse(rows[0]).n,
   };
 }
