@@ -9,6 +9,8 @@ CREATE TABLE archive_flushes (
   at INTEGER NOT NULL,
   PRIMARY KEY (queue, seq)
 ) WITHOUT ROWID;
+-- Retention drops markers past any possible replay (a marker per flush of up to 500 jobs).
+CREATE INDEX archive_flushes_at ON archive_flushes (at);
 
 -- Archived (finished) jobs per queue and status, so list totals and queue stats are not COUNT(*) scans.
 -- Kept by the flush (a revived job that ends again moves between statuses) and by every delete of archived rows.

@@ -12,7 +12,7 @@ type Line = { attempt: number; level: string; message: string; details: string |
 export type LogPage = { jobId: string; attempt: number; page: number; lines: string };
 
 const PackedLine = z.object({ level: z.string(), message: z.string(), details: z.string().nullable(), stepName: z.string().nullable(), createdAt: z.number() });
-const PageRow = z.object({ attempt: z.number(), page: z.number(), lines: z.string() });
+const PageRow = z.object({ job_id: z.string(), attempt: z.number(), page: z.number(), lines: z.string() });
 const LegacyRow = z.object({
   id: z.number(),
   job_id: z.string(),
@@ -62,18 +62,26 @@ export const packedLineId = (attempt: number, page: number, index: number) => (a
  * row each, then the packed pages of later attempts. At most `limit` lines.
  */
 export async function readArchivedJobLogs(env: Env, jobId: string, limit = 1000): Promise<LogRow[]> {
+  return ((await readArchivedLogsOf(env, [jobId])).get(jobId) ?? []).slice(0, limit);
+}
+
+/** The log lines of many finished jobs (as readArchivedJobLogs), by job id; jobs without lines are absent. */
+export async function readArchivedLogsOf(env: Env, jobIds: string[]): Promise<Map<string, LogRow[]>> {
+  const ids = JSON.stringify(jobIds);
   const [legacy, pages] = await env.DB.batch([
-    env.DB.prepare(`SELECT * FROM job_logs WHERE job_id = ?1 ORDER BY id LIMIT ?2`).bind(jobId, limit),
-    env.DB.prepare(`SELECT attempt, page, lines FROM job_log_pages WHERE job_id = ?1 ORDER BY attempt, page`).bind(jobId),
+    env.DB.prepare(`SELECT * FROM job_logs WHERE job_id IN (SELECT value FROM json_each(?1)) ORDER BY job_id, id`).bind(ids),
+    env.DB.prepare(`SELECT job_id, attempt, page, lines FROM job_log_pages WHERE job_id IN (SELECT value FROM json_each(?1)) ORDER BY job_id, attempt, page`).bind(ids),
   ]);
-  const out: LogRow[] = legacy.results.map((r) => {
+  const out = new Map<string, LogRow[]>();
+  const add = (row: LogRow) => out.set(row.jobId, [...(out.get(row.jobId) ?? []), row]);
+  for (const r of legacy.results) {
     const l = LegacyRow.parse(r);
-    return { id: l.id, jobId: l.job_id, attempt: l.attempt, level: l.level, message: l.message, details: l.details, stepName: l.step_name, createdAt: l.created_at };
-  });
+    add({ id: l.id, jobId: l.job_id, attempt: l.attempt, level: l.level, message: l.message, details: l.details, stepName: l.step_name, createdAt: l.created_at });
+  }
   for (const raw of pages.results) {
     const p = PageRow.parse(raw);
     const lines = z.array(PackedLine).parse(JSON.parse(p.lines));
-    lines.forEach((l, i) => out.push({ id: packedLineId(p.attempt, p.page, i), jobId, attempt: p.attempt, ...l }));
+    lines.forEach((l, i) => add({ id: packedLineId(p.attempt, p.page, i), jobId: p.job_id, attempt: p.attempt, ...l }));
   }
-  return out.slice(0, limit);
+  return out;
 }
