@@ -26,6 +26,9 @@ CREATE TABLE http_job_callbacks_v2 (
   retry INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL,
   settled_at INTEGER,
+  -- Log lines of the handed-off attempt (its delivery, then the service's log callbacks), a JSON
+  -- array handed to the scheduler with the attempt's end.
+  logs TEXT,
   PRIMARY KEY (job_id, attempt)
 );
 INSERT INTO http_job_callbacks_v2 (job_id, attempt, token_hash, state, result, error, retry, created_at, settled_at)

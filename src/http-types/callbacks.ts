@@ -2,10 +2,10 @@ import { deliverEvents } from "../events/publisher";
 import { makeEvent } from "../model/events";
 import { ApiError } from "../http/errors";
 import { constantTimeEqual, sha256Hex } from "../lib/crypto";
-import { extendLiveLease, heartbeatLive } from "../scheduler/client";
+import { heartbeatLive } from "../scheduler/client";
 import { finishHandedOff, type HandedOffVerdict } from "./hand-off";
 import { getJob } from "../services/job-reads";
-import { findCallbackToken, settleCallback } from "./store";
+import { appendCallbackLogs, findCallbackToken, settleCallback } from "./store";
 
 // Compared against when the attempt has no token, so a miss takes as long as a wrong token.
 const NO_TOKEN_HASH = "0".repeat(64);
@@ -62,15 +62,13 @@ export async function recordCallbackProgress(env: Env, jobId: string, attempt: n
 
 export type CallbackLogLine = { level: string; message: string; details?: string; stepName?: string };
 
-/** Log lines of a handed-off attempt: kept with the attempt by its scheduler, and announced live. */
+/** Log lines of a handed-off attempt: kept until the attempt ends (then with its job), and announced live. */
 export async function recordCallbackLogs(env: Env, jobId: string, attempt: number, lines: CallbackLogLine[]): Promise<void> {
   const job = await getJob(env, jobId);
   if (!job || job.status !== "running" || job.attempt !== attempt) return;
   const now = Date.now();
   const rows = lines.map((l) => ({ level: l.level, message: l.message, details: l.details ?? null, stepName: l.stepName ?? null, createdAt: now }));
-  // TODO(part A): ExtendLeaseInput should take `logs` (see recordHandOff); the lease is unchanged.
-  const input = { queue: job.queue, id: jobId, attempt, leaseUntil: job.leaseUntil ?? now, logs: rows };
-  await extendLiveLease(env, input);
+  await appendCallbackLogs(env, jobId, attempt, rows);
   const base = { jobId, jobType: job.type, jobName: job.name, queue: job.queue, attempt };
   await deliverEvents(env, rows.map((r) => makeEvent("job.log", { ...base, ...r, createdAt: new Date(r.createdAt).toISOString() }, now)));
 }

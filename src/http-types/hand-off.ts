@@ -2,30 +2,20 @@ import { readSettings } from "../config";
 import type { JobRow } from "../db/schema";
 import type { AttemptOutcome, LogLine } from "../model/attempt";
 import { retryDelayMs } from "../model/retry-policy";
-import { extendLiveLease, finishLiveAttempts } from "../scheduler/client";
+import { finishLiveAttempts } from "../scheduler/client";
 import { getJob } from "../services/job-reads";
 import { sendCancelNotice } from "./runner";
-import { settleCallback } from "./store";
+import { appendCallbackLogs, callbackLogs, settleCallback } from "./store";
 
 export const CANCELLED_WHILE_WAITING = "Cancelled while waiting for the service's callback.";
 
 /**
- * The consumer's side of an attempt answered 202: its log lines so far are kept with the attempt in
- * its queue's scheduler, whose lease already waits for the callback (see acceptCallback); the job
- * stays running. Its queue slot is freed by the attempt's end, not here.
+ * The consumer's side of an attempt answered 202: its log lines so far are kept with the attempt's
+ * callback row until the attempt ends; its lease in its queue's scheduler already waits for the
+ * callback (see acceptCallback), and the job stays running.
  */
 export async function recordHandOff(env: Env, job: JobRow, logs: LogLine[]): Promise<void> {
-  if (!logs.length) return;
-  // TODO(part A): ExtendLeaseInput should take `logs` (appended to the running attempt's logs);
-  // until it does, the scheduler drops them. The lease is passed unchanged.
-  const input = { queue: job.queue, id: job.id, attempt: job.attempt, leaseUntil: await leaseOf(env, job), logs };
-  await extendLiveLease(env, input).catch((err) => console.error(`could not keep the log lines of job ${job.id}'s handed-off attempt`, err));
-}
-
-/** The attempt's lease as its scheduler holds it now (acceptCallback moved it to the callback deadline). */
-async function leaseOf(env: Env, job: JobRow): Promise<number> {
-  const current = await getJob(env, job.id).catch(() => null);
-  return current?.attempt === job.attempt && current.leaseUntil != null ? current.leaseUntil : (job.leaseUntil ?? Date.now());
+  await appendCallbackLogs(env, job.id, job.attempt, logs).catch((err) => console.error(`could not keep the log lines of job ${job.id}'s handed-off attempt`, err));
 }
 
 export type HandedOffVerdict = { state: "completed"; result: string } | { state: "failed"; error: string; retry: boolean } | { state: "cancelled" };
@@ -43,7 +33,8 @@ export async function finishHandedOff(env: Env, job: JobRow, verdict: HandedOffV
   else if (verdict.retry && job.retryCount < job.maxRetries) {
     outcome = { kind: "retry", error: verdict.error, runAt: now + retryDelayMs(job.retryCount, readSettings(env)), result: null };
   } else outcome = { kind: "failed", error: verdict.error, result: null };
-  const statuses = await finishLiveAttempts(env, [{ queue: job.queue, id: job.id, attempt: job.attempt, outcome, logs: [], at: now, progress: null }]);
+  const logs = await callbackLogs(env, job.id, job.attempt);
+  const statuses = await finishLiveAttempts(env, [{ queue: job.queue, id: job.id, attempt: job.attempt, outcome, logs, at: now, progress: null }]);
   return statuses.has(job.id);
 }
 

@@ -1,4 +1,6 @@
+import { z } from "zod";
 import type { JobRow } from "../db/schema";
+import type { LogLine } from "../model/attempt";
 import { extendLiveLease, getLiveJobs, liveStats } from "../scheduler/client";
 import { knownQueueNames } from "../scheduler/job-ids";
 import { HttpJobTypeRowSchema, type HttpJobTypeRow } from "./model";
@@ -168,4 +170,27 @@ export async function acceptCallback(env: Env, job: Pick<JobRow, "id" | "queue">
     .bind(job.id, attempt)
     .all();
   return results.length === 1;
+}
+
+const StoredLogLines = z.array(z.object({ level: z.string(), message: z.string(), details: z.string().nullable(), stepName: z.string().nullable(), createdAt: z.number() }));
+/** Most log lines kept for one handed-off attempt (as for an attempt run here). */
+const MAX_CALLBACK_LOG_LINES = 1000;
+
+/** Appends log lines of a handed-off attempt to its callback row (they reach the job with the attempt's end). */
+export async function appendCallbackLogs(env: Env, jobId: string, attempt: number, lines: LogLine[]): Promise<void> {
+  if (!lines.length) return;
+  await env.DB.prepare(
+    `UPDATE http_job_callbacks SET logs = (
+       SELECT json_group_array(json(value)) FROM (
+         SELECT value FROM (SELECT value FROM json_each(COALESCE(logs, '[]')) UNION ALL SELECT value FROM json_each(?3)) LIMIT ?4))
+     WHERE job_id = ?1 AND attempt = ?2`,
+  )
+    .bind(jobId, attempt, JSON.stringify(lines), MAX_CALLBACK_LOG_LINES)
+    .run();
+}
+
+/** The log lines kept for a handed-off attempt. */
+export async function callbackLogs(env: Env, jobId: string, attempt: number): Promise<LogLine[]> {
+  const row = await env.DB.prepare(`SELECT logs FROM http_job_callbacks WHERE job_id = ? AND attempt = ?`).bind(jobId, attempt).first<{ logs: string | null }>();
+  return row?.logs ? StoredLogLines.parse(JSON.parse(row.logs)) : [];
 }
