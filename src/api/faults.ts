@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readSettings } from "../config";
-import { getJobsByIds } from "../db/jobs";
 import { claimLiveJobs, findLiveJobs, markLiveStarted } from "../scheduler/client";
+import { getJobs } from "../services/job-reads";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
@@ -22,8 +22,7 @@ export const faultsApi = new Hono<AppEnv>()
   .use(requireScope("tickerq:admin"))
   .post("/duplicate-exec", async (c) => {
     const { jobIds, copies } = await readJson(c, z.strictObject({ jobIds: z.array(z.string()).min(1).max(100), copies: z.number().int().min(1).max(5).default(2) }));
-    const live = await findLiveJobs(c.env, jobIds);
-    const jobs = [...[...live.values()].map((d) => d.job), ...(await getJobsByIds(c.env, jobIds.filter((id) => !live.has(id))))];
+    const jobs = await getJobs(c.env, jobIds);
     // Each queue's jobs packed as the scheduler packs them, several jobs per message; each message sent
     // `copies` times. Each job at its current (pending) or latest (running, finished) attempt.
     const byQueue = new Map<string, [string, number][]>();

@@ -9,9 +9,6 @@ import { jobAttempts, jobLogs, jobs, type JobInsert, type JobRow } from "./schem
 
 /** Idempotency keys are honoured for this long. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
-// Rows are passed to SQLite as one JSON parameter (read back with json_each), which keeps a
-// 1,000-job batch to a handful of statements instead of hitting D1's 100-parameter limit.
-const JSON_CHUNK_BYTES = 900_000;
 
 export type NewJob = Pick<JobInsert, "id" | "queue" | "type" | "name" | "priority" | "parameters" | "runAt" | "maxRetries" | "timeoutMs" | "idempotencyKey" | "requestHash" | "createdAt"> &
   Partial<Pick<JobInsert, "recurringId" | "scheduledFor">>;
@@ -59,25 +56,6 @@ export function idempotencyKeyStatements(env: Env, records: IdempotencyRecord[],
 /** True when a batch failed because an idempotency key was recorded by a concurrent request. */
 export function isIdempotencyKeyRace(err: unknown): boolean {
   return String(err).includes("UNIQUE constraint failed: idempotency_keys.key");
-}
-
-/** Rows as JSON arrays of at most JSON_CHUNK_BYTES each, to bind as one `json_each` parameter. */
-export function chunkByJsonSize(rows: object[]): string[] {
-  const out: string[] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const r of rows) {
-    const s = JSON.stringify(r);
-    if (size + s.length > JSON_CHUNK_BYTES && current.length) {
-      out.push(`[${current.join(",")}]`);
-      current = [];
-      size = 0;
-    }
-    current.push(s);
-    size += s.length + 1;
-  }
-  if (current.length) out.push(`[${current.join(",")}]`);
-  return out;
 }
 
 export async function getJobsByIds(env: Env, ids: string[]): Promise<JobRow[]> {
