@@ -21,11 +21,28 @@ export const completed = (id: string, attempt: number, result = '{"ok":true}'): 
   progress: null,
 });
 
-/** Rows of the object's own tables. */
-export function storedRows(sql: SqlStorage) {
-  const count = (t: string) => Number(sql.exec(`SELECT COUNT(*) AS n FROM ${t}`).one().n);
-  return { segments: count("segments"), journal: count("journal") };
+const liveTables = (sql: SqlStorage) =>
+  sql
+    .exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'live_%'`)
+    .toArray()
+    .map((r) => String(r.name))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+
+/** Every row of the object's live log (all generations), in seq order. */
+export function liveRows(sql: SqlStorage): { seq: number; kind: string; data: string }[] {
+  return liveTables(sql)
+    .flatMap((t) => sql.exec(`SELECT seq, kind, data FROM ${t}`).toArray())
+    .map((r) => ({ seq: Number(r.seq), kind: String(r.kind), data: String(r.data) }))
+    .sort((a, b) => a.seq - b.seq);
 }
+
+/** Puts a row back into the newest generation (a crash before the write that superseded it). */
+export function restoreLiveRow(sql: SqlStorage, row: { seq: number; kind: string; data: string }) {
+  sql.exec(`INSERT INTO ${liveTables(sql).at(-1)} (seq, kind, data) VALUES (?, ?, ?)`, row.seq, row.kind, row.data);
+}
+
+/** How many rows the live log holds now. */
+export const storedRows = (sql: SqlStorage) => liveRows(sql).length;
 
 /**
  * Runs `fn` with a QueueScheduler instance over the queue's own storage whose exec queue is a

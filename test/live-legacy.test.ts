@@ -64,7 +64,7 @@ describe("QueueScheduler: one-time import of the previous engine's live rows", (
       await fresh.heal(queue);
       expect(await liveInD1([ids.pending, ids.running])).toBe(0);
       expect((await fresh.list({ queue, filter: {}, limit: 10 })).total).toBe(2);
-      expect(storedRows(state.storage.sql).segments).toBe(1);
+      expect(storedRows(state.storage.sql)).toBe(1);
     });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { JobRowSchema } from "../src/db/job-row";
 import { CANCELLED_WHILE_RUNNING, LEASE_EXPIRED, LEASE_EXPIRED_BEFORE_START } from "../src/model/attempt";
 import { uniqueQueue } from "./helpers";
-import { completed, newJob, restarted, storedRows, withObject } from "./live-helpers";
+import { completed, liveRows, newJob, restarted, restoreLiveRow, storedRows, withObject } from "./live-helpers";
 
 describe("QueueScheduler storage: rebuild after eviction", () => {
   it("a new instance over the same storage holds the same jobs in the same states, and keeps refusing what was claimed", async () => {
@@ -87,25 +87,27 @@ describe("QueueScheduler flush to the D1 archive", () => {
 
       const flushing = object.flush({ queue });
       // The flush is journaled before it is sent: this row is what a restarted object would re-send.
-      const flushRow = state.storage.sql.exec(`SELECT seq, data FROM journal WHERE data LIKE '{"flush":%'`).one();
+      const flushRow = liveRows(state.storage.sql).find((r) => r.data.startsWith('{"flush":'))!;
+      expect(flushRow).toBeDefined();
       expect(await flushing).toEqual({ archived: 2 });
       expect(await d1Job(jobs[0].id)).toMatchObject({ status: "completed", attempt: 1, result: '{"ok":true}' });
       expect(await completedCount(queue)).toEqual({ n: 2 });
-      expect(storedRows(state.storage.sql)).toEqual({ segments: 0, journal: 0 });
+      // Nothing left to hold: the whole log went with the flush.
+      expect(storedRows(state.storage.sql)).toBe(0);
       expect((await object.get({ queue, ids: [jobs[0].id] })).jobs).toEqual([]);
 
-      // Crash between the D1 batch and the journal's compaction: the flush row is still there.
-      state.storage.sql.exec(`INSERT INTO journal (seq, data) VALUES (?, ?)`, flushRow.seq, flushRow.data);
+      // Crash between the D1 batch and the transaction that records it done: the flush row is all there is.
+      restoreLiveRow(state.storage.sql, flushRow);
       const fresh = restarted(state);
       expect(await fresh.flush({ queue })).toEqual({ archived: 2 });
       expect(await completedCount(queue)).toEqual({ n: 2 });
       expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM archive_flushes WHERE queue = ?`).bind(queue).first()).toEqual({ n: 1 });
-      expect(storedRows(state.storage.sql)).toEqual({ segments: 0, journal: 0 });
+      expect(storedRows(state.storage.sql)).toBe(0);
       expect((await fresh.get({ queue, ids: jobs.map((j) => j.id) })).jobs).toEqual([]);
     });
   });
 
-  it("compacts a row only once every job it names is archived; an archived job stays gone after a rebuild", async () => {
+  it("drops rows only after the flush that archived their jobs; archived jobs stay gone after a rebuild, held ones survive the log's replacement", async () => {
     const queue = uniqueQueue();
     await withObject(queue, async (object, _sent, state) => {
       await object.pause({ queue });
@@ -113,23 +115,32 @@ describe("QueueScheduler flush to the D1 archive", () => {
       await object.create({ queue, jobs: [done, waiting] });
       await object.claim({ queue, token: "a", jobs: [[done.id, 0]] });
       await object.finish({ queue, ended: [completed(done.id, 1)] });
-      expect(storedRows(state.storage.sql)).toEqual({ segments: 1, journal: 2 });
+      expect(storedRows(state.storage.sql)).toBe(3);
       expect(await d1Job(done.id)).toBeNull();
 
       await object.flush({ queue });
       expect(await d1Job(done.id)).toMatchObject({ status: "completed" });
-      // The segment still holds the waiting job; the claim and finish rows named only the archived
-      // one and went; a tombstone keeps the archived job out of a rebuild.
-      const journal = state.storage.sql.exec(`SELECT data FROM journal`).toArray().map((r) => JSON.parse(String(r.data)));
-      expect(storedRows(state.storage.sql).segments).toBe(1);
-      expect(journal).toEqual([{ gone: [done.id] }]);
-      const fresh = restarted(state);
-      expect((await fresh.get({ queue, ids: [done.id, waiting.id] })).jobs.map((d) => d.job.id)).toEqual([waiting.id]);
+      // A job is still held, and the log is small: it is kept, with a row saying the archived job left.
+      const rows = liveRows(state.storage.sql);
+      expect(JSON.parse(rows.at(-1)!.data)).toMatchObject({ gone: [done.id] });
+      const waitingBefore = await object.get({ queue, ids: [waiting.id] });
+      expect((await restarted(state).get({ queue, ids: [done.id, waiting.id] })).jobs.map((d) => d.job.id)).toEqual([waiting.id]);
 
-      // Once the last job of the segment leaves, nothing is left.
-      expect(await fresh.remove({ queue, ids: [waiting.id] })).toEqual({ removed: [waiting.id] });
-      expect(storedRows(state.storage.sql)).toEqual({ segments: 0, journal: 0 });
-      expect(await d1Job(waiting.id)).toBeNull();
+      // Once the log has grown enough, the next flush replaces it by a snapshot of what is held.
+      for (let i = 0; i < 70; i++) await object.create({ queue, jobs: [newJob(queue, { runAt: Date.now() + 3_600_000 })] });
+      const extra = (await object.list({ queue, filter: {}, limit: 100 })).rows.filter((r) => r.id !== waiting.id).map((r) => r.id);
+      await object.remove({ queue, ids: extra.slice(1) });
+      const last = extra[0];
+      await object.requeue({ queue, id: last, from: ["pending"], runAt: Date.now(), resetRetryCount: false });
+      await object.claim({ queue, token: "b", jobs: [[last, 0]] });
+      await object.finish({ queue, ended: [completed(last, 1)] });
+      expect(storedRows(state.storage.sql)).toBeGreaterThan(64);
+      await object.flush({ queue });
+      expect(storedRows(state.storage.sql)).toBe(1);
+      const fresh = restarted(state);
+      expect(await fresh.get({ queue, ids: [waiting.id] })).toEqual(waitingBefore);
+      expect((await fresh.list({ queue, filter: {}, limit: 100 })).total).toBe(1);
+      expect(await d1Job(last)).toMatchObject({ status: "completed" });
     });
   });
 

@@ -1,6 +1,6 @@
 import type { AttemptRow, JobRow, LogRow } from "../db/schema";
 import type { JobFilter } from "../db/jobs";
-import type { AttemptLogLine, Change } from "./live-store";
+import type { AttemptLogLine, Change, HeldJob } from "./live-store";
 import type { LiveJobDetail } from "./live-protocol";
 
 /** A job the object holds: live (pending, running) or ended and waiting for the flush to D1. */
@@ -19,6 +19,15 @@ export function newLiveJob(row: JobRow, arrival: number): LiveJob {
   return { row, attempts: [], logs: [], handlerStarted: false, arrival };
 }
 
+/** A held job as a snapshot, revive or import segment stores it, and back. */
+export function heldOf(job: LiveJob): HeldJob {
+  return { row: job.row, attempts: job.attempts, logs: job.logs, started: job.handlerStarted };
+}
+
+export function fromHeld(held: HeldJob, arrival: number): LiveJob {
+  return { row: held.row, attempts: [...held.attempts], logs: [...held.logs], handlerStarted: held.started, arrival };
+}
+
 /** Applies one journaled change; the same function serves the live path and the rebuild, so both agree. */
 export function applyChange(job: LiveJob, change: Change): void {
   if (change.set) {
@@ -32,7 +41,6 @@ export function applyChange(job: LiveJob, change: Change): void {
     else job.attempts.push(change.att);
   }
   if (change.logs?.length) job.logs.push(...change.logs);
-  if (change.started) job.handlerStarted = true;
 }
 
 export const isTerminal = (job: LiveJob) => job.row.status === "completed" || job.row.status === "failed" || job.row.status === "cancelled";

@@ -17,8 +17,6 @@ export type Change = {
   att?: AttemptRow;
   /** Log lines of an attempt that ended. */
   logs?: AttemptLogLine[];
-  /** The handler of the current attempt started. */
-  started?: true;
 };
 
 /** A flush as journaled before it is sent: a replay after a crash re-sends exactly this. */
@@ -27,57 +25,58 @@ export type FlushEntry = ArchiveFlushInput & { /** Lifecycle events of every row
 export type JournalEntry =
   /** A group of job changes, with the lifecycle events it raised (written to D1 by a later flush). */
   | { c: Change[]; ev?: DomainEvent[] }
-  /** Jobs that left the object (archived or removed); rows older than this that name them no longer do. */
-  | { gone: string[] }
+  /**
+   * Jobs that left the object: removed, or archived by the flush `flushed` (which is then done;
+   * its events, and those of every row up to `through`, are in D1).
+   */
+  | { gone: string[]; flushed?: number; through?: number }
   | { flush: FlushEntry };
 
-/** What a segment holds: the new jobs' rows, or (legacy import) rows with their history. */
-export type SegmentData = JobRow[] | { legacy: true; jobs: JobRow[]; attempts: AttemptRow[]; started: [string, number][] };
+/** A job with everything the object holds of it (a revived or imported job, or a snapshot). */
+export type HeldJob = { row: JobRow; attempts: AttemptRow[]; logs: AttemptLogLine[]; started: boolean };
+
+/** What a segment holds: the rows of new jobs, or whole held jobs (a snapshot, a revive, an import). */
+export type SegmentData = JobRow[] | { held: HeldJob[] };
 
 export type StoredEntry = { seq: number; segment: SegmentData } | { seq: number; journal: JournalEntry };
 
-/** What compaction needs to know of a stored row. */
-type RowInfo = { ids: string[]; events: boolean; tomb: boolean; flush: boolean; table: "segments" | "journal" };
-
+/** Object-level tables besides the live log (the log's tables are made per generation). */
 export const LIVE_STORE_MIGRATION = [
-  `CREATE TABLE segments (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)`,
-  `CREATE TABLE journal (seq INTEGER PRIMARY KEY, data TEXT NOT NULL)`,
   // Recurring slots created in the last day, so a repeated fire of the same occurrence is skipped
-  // even after the job was archived and its segment compacted.
+  // even after the job was archived and its rows dropped.
   `CREATE TABLE recurring_slots (slot TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID`,
 ];
 
-function idsOf(entry: StoredEntry): string[] {
-  if ("segment" in entry) return (Array.isArray(entry.segment) ? entry.segment : entry.segment.jobs).map((j) => j.id);
-  const j = entry.journal;
-  if ("c" in j) return [...new Set(j.c.map((c) => c.id))];
-  if ("gone" in j) return j.gone;
-  return j.flush.jobs.map((a) => a.job.id);
-}
+const TABLE_PREFIX = "live_";
+/** Held jobs per snapshot row (and at most SNAPSHOT_ROW_BYTES), well under the 2 MB row limit. */
+const SNAPSHOT_ROW_JOBS = 200;
+const SNAPSHOT_ROW_BYTES = 1_000_000;
+/** A generation is replaced once it has this many rows, or several times the rows its snapshot takes. */
+const MIN_ROTATE_ROWS = 64;
+const ROTATE_FACTOR = 4;
 
-function infoOf(entry: StoredEntry): RowInfo {
-  const j = "journal" in entry ? entry.journal : null;
-  return {
-    ids: idsOf(entry),
-    events: !!j && "c" in j && !!j.ev?.length,
-    tomb: !!j && "gone" in j,
-    flush: !!j && "flush" in j,
-    table: "segment" in entry ? "segments" : "journal",
-  };
-}
+const tableOf = (gen: number) => `${TABLE_PREFIX}${gen}`;
 
 /**
- * The packed, durable form of a queue's live jobs in the object's SQLite: one `segments` row per
- * create call and one `journal` row per group of changes, under one seq. Every write goes through
- * `write`, which counts the rows SQLite reports written (the billed unit). Callers write inside
- * the RPC, before any await, so the output gate holds the reply until the rows are durable.
+ * The packed, durable form of a queue's live jobs in the object's SQLite: one row per create call
+ * (a segment) and one per group of changes (a journal entry), under one increasing seq, in the
+ * table of the current generation (`live_<n>`: seq, kind 's' or 'j', data).
+ *
+ * Rows are never deleted one by one: every deleted row is a billed row written, so a job would
+ * pay for each of its rows twice. Instead, once a flush has archived jobs and the generation has
+ * grown, `rotate` writes what is still held as a few snapshot rows into a new generation and
+ * drops the old table whole (a DROP TABLE writes no rows), in one transaction.
+ *
+ * Every write goes through `write`, which counts the rows SQLite reports written. Callers write
+ * inside the RPC, before any await, so the output gate holds the reply until the rows are durable.
  */
 export class LiveStore {
   #sql: SqlStorage;
   #storage: DurableObjectStorage;
   #seq = 0;
-  #rows = new Map<number, RowInfo>();
-  #idRows = new Map<string, Set<number>>();
+  #gen = 0;
+  /** Rows in the current generation. */
+  #rows = 0;
   /** Rows written (inserted, updated or deleted) since this instance started. */
   rowsWritten = 0;
 
@@ -86,14 +85,22 @@ export class LiveStore {
     this.#sql = sql;
   }
 
-  /** Every stored row in seq order; indexes them for compaction. `floor`: a seq already used (kept in settings). */
+  /** Every stored row in seq order. `floor`: the last seq known used (kept in settings at each rotation). */
   load(floor: number): StoredEntry[] {
+    const gens = this.#generations();
     const out: StoredEntry[] = [];
-    for (const r of this.#sql.exec(`SELECT seq, data FROM segments`)) out.push({ seq: Number(r.seq), segment: JSON.parse(String(r.data)) as SegmentData });
-    for (const r of this.#sql.exec(`SELECT seq, data FROM journal`)) out.push({ seq: Number(r.seq), journal: JSON.parse(String(r.data)) as JournalEntry });
+    for (const g of gens) {
+      for (const r of this.#sql.exec(`SELECT seq, kind, data FROM ${tableOf(g)}`)) {
+        const seq = Number(r.seq);
+        const data = JSON.parse(String(r.data)) as unknown;
+        out.push(r.kind === "s" ? { seq, segment: data as SegmentData } : { seq, journal: data as JournalEntry });
+      }
+    }
     out.sort((a, b) => a.seq - b.seq);
+    this.#gen = gens.at(-1) ?? 1;
+    this.#rows = out.length;
     this.#seq = Math.max(floor, out.at(-1)?.seq ?? 0);
-    for (const e of out) this.#index(e.seq, infoOf(e));
+    this.#ensureTable();
     return out;
   }
 
@@ -102,9 +109,9 @@ export class LiveStore {
     return this.#seq;
   }
 
-  /** Stored rows (segments and journal). */
+  /** Rows stored now (all generations). */
   get rowCount(): number {
-    return this.#rows.size;
+    return this.#rows;
   }
 
   write(query: string, ...params: unknown[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
@@ -119,57 +126,64 @@ export class LiveStore {
   }
 
   appendSegment(segment: SegmentData): number {
-    const seq = ++this.#seq;
-    this.write(`INSERT INTO segments (seq, data) VALUES (?, ?)`, seq, JSON.stringify(segment));
-    this.#index(seq, infoOf({ seq, segment }));
-    return seq;
+    return this.#append("s", segment);
   }
 
   appendJournal(journal: JournalEntry): number {
-    const seq = ++this.#seq;
-    this.write(`INSERT INTO journal (seq, data) VALUES (?, ?)`, seq, JSON.stringify(journal));
-    this.#index(seq, infoOf({ seq, journal }));
-    return seq;
+    return this.#append("j", journal);
   }
 
-  deleteRow(seq: number): void {
-    const info = this.#rows.get(seq);
-    if (!info) return;
-    this.write(`DELETE FROM ${info.table} WHERE seq = ?`, seq);
-    this.#rows.delete(seq);
-    for (const id of info.ids) {
-      const set = this.#idRows.get(id);
-      set?.delete(seq);
-      if (set && !set.size) this.#idRows.delete(id);
-    }
+  /** Whether the generation has grown enough, for what a snapshot of `held` jobs takes, to be replaced. */
+  shouldRotate(held: number): boolean {
+    return held === 0 ? this.#rows > 0 : this.#rows >= Math.max(MIN_ROTATE_ROWS, ROTATE_FACTOR * Math.ceil(held / SNAPSHOT_ROW_JOBS));
   }
 
   /**
-   * Deletes every row that no longer names a live job: a segment or change group once all its jobs
-   * left (and its events were flushed: seq ≤ `eventsThrough`), a tombstone once no older row names
-   * its jobs. `gone`: jobs that just left; a tombstone is written for those still named by a row
-   * that stays. Call inside the transaction that records why they left.
+   * Starts a new generation holding only `held` (as snapshot segments) and `events` (lifecycle
+   * events not yet flushed, as one journal row), and drops every older one. Returns the seq of
+   * the events' row (0 without events). Call inside a transaction.
    */
-  compact(isLive: (id: string) => boolean, eventsThrough: number, gone: string[]): void {
-    const dead = (ids: string[]) => ids.every((id) => !isLive(id));
-    for (const [seq, info] of [...this.#rows]) {
-      if (info.tomb || info.flush) continue;
-      if (dead(info.ids) && (!info.events || seq <= eventsThrough)) this.deleteRow(seq);
+  rotate(held: HeldJob[], events: DomainEvent[]): number {
+    const old = this.#gen;
+    this.#gen = old + 1;
+    this.#rows = 0;
+    this.#ensureTable();
+    let chunk: HeldJob[] = [];
+    let bytes = 0;
+    for (const job of held) {
+      const size = JSON.stringify(job).length;
+      if (chunk.length && (chunk.length >= SNAPSHOT_ROW_JOBS || bytes + size > SNAPSHOT_ROW_BYTES)) {
+        this.appendSegment({ held: chunk });
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(job);
+      bytes += size;
     }
-    const named = (id: string) => [...(this.#idRows.get(id) ?? [])].some((s) => !this.#rows.get(s)!.tomb);
-    for (const [seq, info] of [...this.#rows]) {
-      if (info.tomb && !info.ids.some((id) => !isLive(id) && named(id))) this.deleteRow(seq);
-    }
-    const needed = gone.filter((id) => !isLive(id) && named(id));
-    if (needed.length) this.appendJournal({ gone: needed });
+    if (chunk.length) this.appendSegment({ held: chunk });
+    const eventsSeq = events.length ? this.appendJournal({ c: [], ev: events }) : 0;
+    for (const g of this.#generations()) if (g !== this.#gen) this.write(`DROP TABLE ${tableOf(g)}`);
+    return eventsSeq;
   }
 
-  #index(seq: number, info: RowInfo) {
-    this.#rows.set(seq, info);
-    for (const id of info.ids) {
-      const set = this.#idRows.get(id) ?? new Set<number>();
-      set.add(seq);
-      this.#idRows.set(id, set);
-    }
+  #append(kind: "s" | "j", data: unknown): number {
+    const seq = ++this.#seq;
+    this.write(`INSERT INTO ${tableOf(this.#gen)} (seq, kind, data) VALUES (?, ?, ?)`, seq, kind, JSON.stringify(data));
+    this.#rows++;
+    return seq;
+  }
+
+  /** The generations whose tables exist, oldest first. */
+  #generations(): number[] {
+    return this.#sql
+      .exec(`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '${TABLE_PREFIX}%'`)
+      .toArray()
+      .map((r) => Number(String(r.name).slice(TABLE_PREFIX.length)))
+      .filter((g) => Number.isInteger(g) && g > 0)
+      .sort((a, b) => a - b);
+  }
+
+  #ensureTable() {
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS ${tableOf(this.#gen)} (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, data TEXT NOT NULL)`);
   }
 }

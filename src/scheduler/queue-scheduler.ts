@@ -9,9 +9,9 @@ import type { DomainEvent } from "../model/events";
 import type { JobStatus } from "../model/job";
 import { INFLIGHT_SET_MIGRATION } from "./inflight";
 import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-import";
-import { applyChange, detailOf, isTerminal, matchesFilter, newestFirst, newLiveJob, type LiveJob } from "./live-jobs";
+import { applyChange, detailOf, fromHeld, heldOf, isTerminal, matchesFilter, newestFirst, newLiveJob, type LiveJob } from "./live-jobs";
 import * as P from "./live-protocol";
-import { LIVE_STORE_MIGRATION, LiveStore, type Change, type FlushEntry, type SegmentData } from "./live-store";
+import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ClearInput, ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
 import { Timeline } from "./timeline";
@@ -55,12 +55,12 @@ const MIGRATIONS: string[][] = [
   INFLIGHT_SET_MIGRATION,
   [`DROP INDEX due_run_at`, `CREATE INDEX due_order ON due (priority, run_at, seq)`],
   // The object owns its live jobs: the timeline and the dispatched set are rebuilt in memory from
-  // the segments and the journal. The old due rows are superseded by the one-time import of the
-  // D1 rows they pointed at; settings and the rate window stay.
+  // its live log (live-store.ts, tables made per generation). The old due rows are superseded by
+  // the one-time import of the D1 rows they pointed at; settings and the rate window stay.
   [`DROP TABLE due`, `DROP TABLE inflight_set`, ...LIVE_STORE_MIGRATION],
 ];
 
-const Flushed = z.object({ seq: z.number().int(), through: z.number().int() }).catch({ seq: 0, through: 0 });
+const SeqFloor = z.coerce.number().int().min(0).catch(0);
 
 type Dispatch = { token: string; attempt: number; at: number };
 type ActiveFlush = { seq: number; entry: FlushEntry };
@@ -83,7 +83,8 @@ export class QueueScheduler extends DurableObject<Env> {
   /** Lifecycle events not yet in a flush, with the seq of the row that holds them. */
   #events: { seq: number; event: DomainEvent }[] = [];
   #waitingSince: number | null = null;
-  #flushed = { seq: 0, through: 0 };
+  /** Lifecycle events of every row up to this seq are in D1. */
+  #through = 0;
   #activeFlush: ActiveFlush | null = null;
   #flushing: Promise<number> | null = null;
   #importing: Promise<void> | null = null;
@@ -171,15 +172,18 @@ export class QueueScheduler extends DurableObject<Env> {
     return { claimed: claims.map(({ change }) => ({ ...this.#jobs.get(change.id)!.row })) };
   }
 
+  /**
+   * Handlers of these claimed attempts started: an expired lease then counts as a retry. Kept in
+   * memory only (a row per start would cost as much as the claim); after a restart every running
+   * attempt counts as started, so an attempt that keeps killing its consumer cannot retry for ever.
+   */
   async started(input: P.StartedInput): Promise<void> {
     const { attempts, queue } = P.StartedInput.parse(input);
     this.#setQueueName(queue);
-    const changes: Change[] = [];
     for (const { id, attempt } of attempts) {
       const job = this.#jobs.get(id);
-      if (job && job.row.status === "running" && job.row.attempt === attempt && !job.handlerStarted) changes.push({ id, started: true });
+      if (job && job.row.status === "running" && job.row.attempt === attempt) job.handlerStarted = true;
     }
-    if (changes.length) this.#journal(changes.map((change) => ({ change, event: null, status: "running" })));
   }
 
   async finish(input: P.FinishInput): Promise<P.FinishOutput> {
@@ -284,8 +288,8 @@ export class QueueScheduler extends DurableObject<Env> {
       return job && job.row.status !== "running" && !inFlush.has(id);
     });
     if (removed.length) {
+      this.#store.appendJournal({ gone: removed });
       for (const id of removed) this.#forget(id);
-      this.#store.transaction(() => this.#store.compact((id) => this.#jobs.has(id), this.#flushed.through, removed));
       await this.#dispatch();
     }
     return { removed };
@@ -463,10 +467,8 @@ export class QueueScheduler extends DurableObject<Env> {
     // The archive synthesizes a one-attempt job's history from its row; once revived, the job has
     // more than one attempt, so that first attempt's row is kept here to be written with it.
     const history = attempts.length ? attempts : firstAttemptOf(prior);
-    const segment: SegmentData = history.length ? { legacy: true, jobs: [row], attempts: history, started: [] } : [row];
-    this.#store.appendSegment(segment);
-    const job = newLiveJob(row, ++this.#arrival);
-    job.attempts = [...history];
+    const job = fromHeld({ row, attempts: history, logs: [], started: false }, ++this.#arrival);
+    this.#store.appendSegment({ held: [heldOf(job)] });
     this.#hold(job);
     this.#publish([T.requeuedEvent(row, now)]);
     await this.#dispatch();
@@ -615,11 +617,10 @@ export class QueueScheduler extends DurableObject<Env> {
     // Done: the jobs leave the object; rows that name only archived jobs go in the same transaction.
     const ids = entry.jobs.map((j) => j.job.id);
     for (const id of ids) if (this.#jobs.get(id) && isTerminal(this.#jobs.get(id)!)) this.#forget(id);
+    this.#through = Math.max(this.#through, through);
     this.#store.transaction(() => {
-      this.#store.deleteRow(seq);
-      this.#flushed = { seq, through: Math.max(this.#flushed.through, through) };
-      this.#settings.set("flushed", JSON.stringify(this.#flushed));
-      this.#store.compact((id) => this.#jobs.has(id), this.#flushed.through, ids);
+      this.#store.appendJournal({ gone: ids, flushed: seq, through: this.#through });
+      if (this.#store.shouldRotate(this.#jobs.size)) this.#rotate();
     });
     this.#activeFlush = null;
     return ids.length;
@@ -656,23 +657,15 @@ export class QueueScheduler extends DurableObject<Env> {
 
   // ---- internals: rebuild and the one-time import
 
-  /** Rebuilds the live jobs from the segments and the journal, in seq order. */
+  /** Rebuilds the held jobs from the live log, in seq order. */
   #rebuild() {
-    this.#flushed = Flushed.parse(JSON.parse(this.#settings.get("flushed") ?? "null"));
-    const entries = this.#store.load(this.#flushed.seq);
+    const entries = this.#store.load(SeqFloor.parse(this.#settings.get("seq_floor") ?? 0));
     const withEvents: { seq: number; events: DomainEvent[] }[] = [];
     for (const e of entries) {
       if ("segment" in e) {
         const s = e.segment;
-        const rows = Array.isArray(s) ? s : s.jobs;
-        for (const row of rows) this.#jobs.set(row.id, newLiveJob(row, ++this.#arrival));
-        if (!Array.isArray(s)) {
-          for (const a of s.attempts) this.#jobs.get(a.jobId)?.attempts.push(a);
-          for (const [id, attempt] of s.started) {
-            const job = this.#jobs.get(id);
-            if (job && job.row.attempt === attempt) job.handlerStarted = true;
-          }
-        }
+        if (Array.isArray(s)) for (const row of s) this.#jobs.set(row.id, newLiveJob(row, ++this.#arrival));
+        else for (const held of s.held) this.#jobs.set(held.row.id, fromHeld(held, ++this.#arrival));
         continue;
       }
       const j = e.journal;
@@ -682,19 +675,32 @@ export class QueueScheduler extends DurableObject<Env> {
           if (job) applyChange(job, change);
         }
         if (j.ev?.length) withEvents.push({ seq: e.seq, events: j.ev });
-      } else if ("gone" in j) for (const id of j.gone) this.#jobs.delete(id);
-      else this.#activeFlush = { seq: e.seq, entry: j.flush };
+      } else if ("gone" in j) {
+        for (const id of j.gone) this.#jobs.delete(id);
+        if (j.flushed != null && this.#activeFlush?.seq === j.flushed) this.#activeFlush = null;
+        if (j.through != null) this.#through = Math.max(this.#through, j.through);
+      } else this.#activeFlush = { seq: e.seq, entry: j.flush };
     }
-    const through = Math.max(this.#flushed.through, this.#activeFlush?.entry.through ?? 0);
+    const through = Math.max(this.#through, this.#activeFlush?.entry.through ?? 0);
     for (const { seq, events } of withEvents) if (seq > through) for (const event of events) this.#events.push({ seq, event });
     const flushing = new Set(this.#activeFlush?.entry.jobs.map((a) => a.job.id) ?? []);
     const jobs = [...this.#jobs.values()];
     this.#jobs.clear();
     for (const job of jobs) {
+      // Whether a running attempt's handler started is not stored: count it as started.
+      if (job.row.status === "running") job.handlerStarted = true;
       this.#hold(job);
       if (flushing.has(job.row.id)) this.#finished.delete(job.row.id);
     }
     if (this.#waitingCount()) this.#waitingSince = Date.now();
+  }
+
+  /** Replaces the live log by a snapshot of what is held now (see LiveStore.rotate). Inside a transaction. */
+  #rotate() {
+    const held = [...this.#jobs.values()].sort((a, b) => a.arrival - b.arrival).map(heldOf);
+    const eventsSeq = this.#store.rotate(held, this.#events.map((e) => e.event));
+    for (const e of this.#events) e.seq = eventsSeq;
+    this.#settings.set("seq_floor", String(this.#store.seq));
   }
 
   #importLegacy(): Promise<void> {
@@ -716,16 +722,14 @@ export class QueueScheduler extends DurableObject<Env> {
       const batch = await readLegacyJobs(this.env, queue, (id) => this.#jobs.has(id));
       const fresh = batch.jobs.filter((j) => !this.#jobs.has(j.id));
       if (fresh.length) {
-        const ids = new Set(fresh.map((j) => j.id));
-        const started = batch.started.filter(([id]) => ids.has(id));
-        const attempts = batch.attempts.filter((a) => ids.has(a.jobId));
-        this.#store.appendSegment({ legacy: true, jobs: fresh, attempts, started });
-        for (const row of fresh) {
-          const job = newLiveJob(row, ++this.#arrival);
-          job.attempts = attempts.filter((a) => a.jobId === row.id);
-          job.handlerStarted = started.some(([id, a]) => id === row.id && a === row.attempt);
-          this.#hold(job);
-        }
+        const held = fresh.map((row) => ({
+          row,
+          attempts: batch.attempts.filter((a) => a.jobId === row.id),
+          logs: [],
+          started: batch.started.some(([id, a]) => id === row.id && a === row.attempt),
+        }));
+        this.#store.appendSegment({ held });
+        for (const h of held) this.#hold(fromHeld(h, ++this.#arrival));
       }
       await deleteLegacyRows(this.env, batch.readIds);
       if (batch.readIds.length < LEGACY_IMPORT_BATCH) break;
