@@ -3,7 +3,8 @@ import { z } from "zod";
 import { getDb } from "../db/client";
 import { jobFilterSql, type JobFilter } from "../db/jobs";
 import { JobRowSchema } from "../db/job-row";
-import { jobAttempts, jobLogs, jobs, type AttemptRow, type JobRow, type LogRow } from "../db/schema";
+import { readArchivedJobLogs } from "../db/log-pages";
+import { jobAttempts, jobs, type AttemptRow, type JobRow, type LogRow } from "../db/schema";
 import { JOB_STATUSES, TERMINAL_STATUSES } from "../model/job";
 import { findLiveJobs, listLiveJobs } from "../scheduler/client";
 import { knownQueueNames } from "../scheduler/job-ids";
@@ -67,7 +68,7 @@ export async function getJobWithAttempts(env: Env, id: string): Promise<JobWithA
  * job shows its archived attempts' lines before the live ones.
  */
 export async function getJobAndLogs(env: Env, id: string, limit = MAX_LOG_LINES): Promise<{ job: JobRow; logs: LogRow[] } | null> {
-  const read = () => Promise.all([archivedJob(env, id), archivedLogs(env, id, limit)]);
+  const read = () => Promise.all([archivedJob(env, id), readArchivedJobLogs(env, id, limit)]);
   const { live, archived } = await readBoth(env, id, async () => {
     const [job, logs] = await read();
     return job && { job, logs };
@@ -138,10 +139,6 @@ export function singleAttemptOf(job: JobRow): AttemptRow[] {
 
 function isTerminal(status: JobRow["status"]): status is "completed" | "failed" | "cancelled" {
   return TERMINAL_STATUSES.includes(status);
-}
-
-async function archivedLogs(env: Env, id: string, limit: number): Promise<LogRow[]> {
-  return getDb(env).select().from(jobLogs).where(eq(jobLogs.jobId, id)).orderBy(asc(jobLogs.id)).limit(limit).all();
 }
 
 // ---- lists
