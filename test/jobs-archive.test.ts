@@ -1,0 +1,114 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { flushQueues } from "./flush-helpers";
+import { ADMIN, api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
+
+const later = (queue: string, name: string) => ({ type: "echo", name, delay: "01:00:00", queue });
+
+/** Reads a job as every by-id route shows it. */
+async function views(id: string) {
+  const [details, logs, wbt] = await Promise.all([api(`/jobs/${id}`), api(`/jobs/${id}/logs`), readWbt(id)]);
+  return { details: details.json, logs: logs.json, wbt };
+}
+
+/** The WbtWebJob API's log lines of a job. */
+async function readWbt(id: string) {
+  const res = await exports.default.fetch(new Request(`http://edge-ticker.test/api/jobs/${id}/logs`, { headers: { authorization: `Bearer ${ADMIN}` } }));
+  return { status: res.status, body: await res.json() };
+}
+
+describe("a finished job reads the same from its scheduler and from the archive", () => {
+  it("one attempt (history rebuilt from the job's row) and two attempts, with their logs", async () => {
+    const queue = uniqueQueue("archive");
+    const once = (await api("/jobs", { body: { type: "echo", parameters: { message: "a", logLines: 2 }, queue } })).json.id;
+    const twice = (await api("/jobs", { body: { type: "echo", parameters: { failTimes: 1, logLines: 1 }, maxRetries: 1, queue } })).json.id;
+    await waitForStatus(once, ["completed"]);
+    await waitForStatus(twice, ["completed"]);
+    const live = { once: await views(once), twice: await views(twice) };
+    expect(live.once.details.executionHistory).toEqual([expect.objectContaining({ attempt: 1, status: "completed", error: null })]);
+    expect(live.twice.details.executionHistory.map((a: any) => a.status)).toEqual(["failed", "completed"]);
+    expect(live.once.logs.logs.map((l: any) => l.message)).toEqual(["echo line 1", "echo line 2"]);
+
+    await flushQueues(queue);
+    const archived = await env.DB.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE id IN (?1, ?2) AND status = 'completed'`).bind(once, twice).first<{ n: number }>();
+    expect(archived!.n).toBe(2);
+    const after = { once: await views(once), twice: await views(twice) };
+    expect(after.once.details).toEqual(live.once.details);
+    expect(after.twice.details).toEqual(live.twice.details);
+    // Log lines keep their text, order and attempt; their ids are the archive's own.
+    const line = ({ id: _, ...rest }: any) => rest;
+    expect(after.once.logs.logs.map(line)).toEqual(live.once.logs.logs.map(line));
+    expect(after.twice.logs.logs.map(line)).toEqual(live.twice.logs.logs.map(line));
+    expect(after.twice.wbt.body.map((l: any) => l.message)).toEqual(live.twice.wbt.body.map((l: any) => l.message));
+  });
+});
+
+describe("lists merge live and archived jobs", () => {
+  it("pages newest first across both, with exact totals per status and for other filters", async () => {
+    const queue = uniqueQueue("merge");
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await api("/jobs", { body: { type: "echo", name: `done ${i}`, queue } })).json.id);
+    for (const id of ids) await waitForStatus(id, ["completed"]);
+    await flushQueues(queue);
+    for (let i = 0; i < 3; i++) ids.push((await api("/jobs", { body: later(queue, `waiting ${i}`) })).json.id);
+    const newestFirst = [...ids].reverse();
+
+    for (const [offset, limit] of [[0, 2], [2, 2], [3, 3], [4, 2], [6, 5], [7, 2]]) {
+      const page = await api(`/jobs?queue=${queue}&limit=${limit}&offset=${offset}`);
+      expect(page.json.jobs.map((j: any) => j.id), `offset ${offset}`).toEqual(newestFirst.slice(offset, offset + limit));
+      expect(page.json.totalCount).toBe(7);
+      expect(page.json.hasMore).toBe(offset + limit < 7);
+    }
+    expect((await api(`/jobs?queue=${queue}&status=completed`)).json.totalCount).toBe(4);
+    expect((await api(`/jobs?queue=${queue}&status=pending`)).json.totalCount).toBe(3);
+    expect((await api(`/jobs?queue=${queue}&search=done`)).json.totalCount).toBe(4);
+    expect((await api(`/jobs?queue=${queue}&search=waiting`)).json.jobs.map((j: any) => j.id)).toEqual(newestFirst.slice(0, 3));
+    expect((await api(`/jobs?queue=${queue}&search=${ids[0]}`)).json.jobs.map((j: any) => j.id)).toEqual([ids[0]]);
+    for (const id of ids.slice(4)) await api(`/jobs/${id}/cancel`, { method: "POST" });
+  });
+});
+
+describe("actions on archived jobs", () => {
+  it("re-runs an archived job once, listed once while it is live again, with its archived attempt kept", async () => {
+    const queue = uniqueQueue("revive");
+    const id = (await api("/jobs", { body: { type: "echo", parameters: { message: 7 }, queue } })).json.id;
+    await waitForStatus(id, ["completed"]);
+    await flushQueues(queue);
+
+    expect((await api(`/jobs/${id}/cancel`, { method: "POST" })).status).toBe(409);
+    expect((await api(`/jobs/${id}/retry`, { method: "POST" })).status).toBe(409);
+    const rerun = await api(`/jobs/${id}/execute`, { method: "POST", body: { delay: "00:10:00" } });
+    expect(rerun.status).toBe(202);
+    expect(rerun.json).toMatchObject({ id, status: "pending" });
+    const listed = await api(`/jobs?queue=${queue}`);
+    expect(listed.json.jobs.map((j: any) => [j.id, j.status])).toEqual([[id, "pending"]]);
+    expect(listed.json.totalCount).toBe(1);
+    expect((await api(`/jobs/${id}`)).json.executionHistory.map((a: any) => a.status)).toEqual(["completed"]);
+
+    expect((await api(`/jobs/${id}/execute`, { method: "POST" })).status).toBe(202);
+    const done = await waitFor(async () => {
+      const j = (await api(`/jobs/${id}`)).json;
+      return j.status === "completed" && j.executionHistory.length === 2 ? j : null;
+    });
+    expect(done.result).toEqual({ echo: 7, attempt: 2 });
+    await flushQueues(queue);
+    expect((await api(`/jobs/${id}`)).json.executionHistory.map((a: any) => [a.attempt, a.status])).toEqual([
+      [1, "completed"],
+      [2, "completed"],
+    ]);
+    expect((await api(`/jobs?queue=${queue}&status=completed`)).json.totalCount).toBe(1);
+  });
+
+  it("retries archived failed jobs in bulk and counts what it matched", async () => {
+    const queue = uniqueQueue("bulk-archive");
+    const created = await api("/jobs/batch", { body: { jobs: Array.from({ length: 3 }, () => ({ type: "echo", parameters: { fail: true }, maxRetries: 0, queue })) } });
+    const ids = created.json.jobs.map((j: any) => j.id as string);
+    for (const id of ids) await waitForStatus(id, ["failed"]);
+    await flushQueues(queue);
+    const dry = await api("/jobs/bulk", { body: { action: "retry", filter: { queue }, dryRun: true } });
+    expect(dry.json).toMatchObject({ matched: 3, succeeded: 0 });
+    const res = await api("/jobs/bulk", { body: { action: "retry", filter: { queue } } });
+    expect(res.json).toMatchObject({ matched: 3, succeeded: 3, skipped: 0, hasMore: false });
+    for (const id of ids) expect((await waitForStatus(id, ["failed"])).executionHistory).toHaveLength(2);
+  });
+});
