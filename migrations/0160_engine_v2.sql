@@ -61,10 +61,14 @@ DROP INDEX IF EXISTS jobs_idempotency_key;
 CREATE INDEX jobs_live ON jobs (queue, status) WHERE status IN ('pending', 'running');
 -- Lists filtered by queue (newest first), "is this queue name in use", the distinct queue names.
 CREATE INDEX jobs_queue_created_at ON jobs (queue, created_at);
--- Lists filtered by status keep (status, created_at): they bind the status as a parameter, and SQLite
--- uses a partial index only for a literal that matches its WHERE. Grafana's failed-job annotations
--- name 'failed' literally, so only failed jobs need a completion-time index (the other readers by
--- completion time moved to the rollups and job_counts).
+-- Most archived jobs are completed: a list of completed jobs walks jobs_created_at (or
+-- jobs_queue_created_at) and skips the few others; its total comes from job_counts. Failed and
+-- cancelled jobs are rare and looked for, so only they are in the status index. A query uses it when
+-- it names the status as a literal (`status = 'failed'` implies this OR; a bound parameter does not).
+DROP INDEX IF EXISTS jobs_status_created_at;
+CREATE INDEX jobs_status_created_at ON jobs (status, created_at) WHERE status = 'failed' OR status = 'cancelled';
+-- Grafana's failed-job annotations, by completion time (the other readers by completion time moved
+-- to the rollups and job_counts).
 DROP INDEX IF EXISTS jobs_status_completed_at_queue;
 CREATE INDEX jobs_failed_completed_at ON jobs (completed_at) WHERE status = 'failed';
--- Kept: jobs_created_at (lists, export, retention), jobs_status_created_at, jobs_recurring_created (a recurring job's runs).
+-- Kept: jobs_created_at (lists, export, retention), jobs_recurring_created (a recurring job's runs).
