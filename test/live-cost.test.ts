@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { uniqueQueue } from "./helpers";
-import { completed, newJob, storedRows, withObject } from "./live-helpers";
+import { completed, liveRows, newJob, storedRows, withObject } from "./live-helpers";
 import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
 import type { ExecMessage } from "../src/scheduler/messages";
 
@@ -42,6 +42,25 @@ describe("QueueScheduler storage cost", () => {
       const rows = (await object.stats({ queue })).rowsWritten - before;
       console.log(`live store, 100 single creates: ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
       expect(rows / 100).toBeLessThan(3.5);
+    });
+  });
+
+  it("single creates arriving together share one segment row and their dispatch", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 100 });
+      const before = (await object.stats({ queue })).rowsWritten;
+      const results = await Promise.all(Array.from({ length: 100 }, () => object.create({ queue, jobs: [newJob(queue)] })));
+      expect(results.every((r) => r.created.length === 1)).toBe(true);
+      const segments = liveRows(state.storage.sql).filter((r) => r.kind === "s").length;
+      expect(segments).toBeLessThan(10);
+      expect(sent.flatMap((m) => m.jobs)).toHaveLength(100);
+      const messages = sent.length;
+      await runAll(object, queue, sent);
+      await object.flush({ queue });
+      const rows = (await object.stats({ queue })).rowsWritten - before;
+      console.log(`live store, 100 concurrent single creates: ${segments} segment rows, ${messages} messages, ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
+      expect(rows / 100).toBeLessThan(0.5);
     });
   });
 });

@@ -64,6 +64,13 @@ const SeqFloor = z.coerce.number().int().min(0).catch(0);
 
 type Dispatch = { token: string; attempt: number; at: number };
 type ActiveFlush = { seq: number; entry: FlushEntry };
+type CreateBatch = {
+  rows: JobRow[];
+  slots: string[];
+  ids: Set<string>;
+  done: Promise<void>;
+  settle: { resolve: () => void; reject: (err: unknown) => void };
+};
 
 /**
  * One per queue: owns the queue's live jobs (pending, waiting for a retry, dispatched, running, and
@@ -89,6 +96,9 @@ export class QueueScheduler extends DurableObject<Env> {
   #flushing: Promise<number> | null = null;
   #importing: Promise<void> | null = null;
   #arrival = 0;
+  /** Creates waiting for the commit in progress, to share the next segment. */
+  #createBatch: CreateBatch | null = null;
+  #committingCreates = false;
   #alarmAt: number | null = null;
   #retryAfter = 0;
 
@@ -108,17 +118,26 @@ export class QueueScheduler extends DurableObject<Env> {
 
   // ---- live jobs
 
+  /**
+   * Makes jobs live. Returns once their segment is committed (so a 2xx means the job will run) and
+   * what was due was handed to the exec queue. Creates are group-committed: one arriving while an
+   * earlier one is being committed and dispatched waits for it and shares the next segment row and
+   * dispatch with every other create that arrived meanwhile (fewer rows, fewer and fuller
+   * messages), so a lone create waits for nothing and a busy queue writes a row per group.
+   */
   async create(input: P.CreateInput): Promise<P.CreateOutput> {
     const { queue, jobs } = P.CreateInput.parse(input);
     this.#setQueueName(queue);
     const now = Date.now();
+    const open = this.#createBatch;
     const created: JobRow[] = [];
     const skipped: string[] = [];
     const slots: string[] = [];
     const seen = new Set<string>();
     for (const j of jobs) {
       const slot = j.recurringId != null && j.scheduledFor != null ? `${j.recurringId}|${j.scheduledFor}` : null;
-      if (this.#jobs.has(j.id) || seen.has(j.id) || (slot && (slots.includes(slot) || this.#slotTaken(slot, now)))) {
+      const taken = slot != null && (slots.includes(slot) || !!open?.slots.includes(slot) || this.#slotTaken(slot, now));
+      if (this.#jobs.has(j.id) || seen.has(j.id) || open?.ids.has(j.id) || taken) {
         skipped.push(j.id);
         continue;
       }
@@ -127,16 +146,54 @@ export class QueueScheduler extends DurableObject<Env> {
       created.push(storedRow(j, now));
     }
     if (created.length) {
-      this.#store.transaction(() => {
-        this.#store.appendSegment(created);
-        for (const slot of slots) this.#store.write(`INSERT OR REPLACE INTO recurring_slots (slot, at) VALUES (?, ?)`, slot, now);
-        if (slots.length) this.#store.write(`DELETE FROM recurring_slots WHERE at < ?`, now - RECURRING_SLOT_MS);
-      });
-      for (const row of created) this.#hold(newLiveJob(row, ++this.#arrival));
-      this.#publish(created.map((row) => T.createdEvent(row, now)));
-      await this.#dispatch();
+      const batch = open ?? this.#openCreateBatch();
+      batch.rows.push(...created);
+      batch.slots.push(...slots);
+      for (const r of created) batch.ids.add(r.id);
+      if (!this.#committingCreates) void this.#drainCreates();
+      await batch.done;
     }
     return { created: created.map((r) => r.id), skipped };
+  }
+
+  #openCreateBatch(): CreateBatch {
+    let settle!: { resolve: () => void; reject: (err: unknown) => void };
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    const batch: CreateBatch = { rows: [], slots: [], ids: new Set(), done, settle };
+    this.#createBatch = batch;
+    return batch;
+  }
+
+  /** Commits waiting creates, one group at a time, until none wait. */
+  async #drainCreates(): Promise<void> {
+    this.#committingCreates = true;
+    try {
+      while (this.#createBatch) {
+        const batch = this.#createBatch;
+        this.#createBatch = null;
+        await this.#commitCreates(batch);
+      }
+    } finally {
+      this.#committingCreates = false;
+    }
+  }
+
+  /** Commits a batch of creates as one segment, then dispatches what is due; settles every caller's wait. */
+  async #commitCreates(batch: CreateBatch): Promise<void> {
+    const now = Date.now();
+    try {
+      this.#store.transaction(() => {
+        this.#store.appendSegment(batch.rows);
+        for (const slot of batch.slots) this.#store.write(`INSERT OR REPLACE INTO recurring_slots (slot, at) VALUES (?, ?)`, slot, now);
+        if (batch.slots.length) this.#store.write(`DELETE FROM recurring_slots WHERE at < ?`, now - RECURRING_SLOT_MS);
+      });
+    } catch (err) {
+      batch.settle.reject(err);
+      return;
+    }
+    for (const row of batch.rows) this.#hold(newLiveJob(row, ++this.#arrival));
+    this.#publish(batch.rows.map((row) => T.createdEvent(row, now)));
+    await this.#dispatch().then(batch.settle.resolve, batch.settle.reject);
   }
 
   async claim(input: P.ClaimInput): Promise<P.ClaimOutput> {
