@@ -72,6 +72,7 @@ describe("QueueScheduler lease expiry", () => {
 });
 
 const d1Job = (id: string) => env.DB.prepare(`SELECT status, attempt, result FROM jobs WHERE id = ?`).bind(id).first<{ status: string; attempt: number; result: string | null }>();
+const totals = (queue: string) => env.DB.prepare(`SELECT completed FROM job_totals WHERE queue = ?`).bind(queue).first<{ completed: number }>();
 const completedCount = (queue: string) => env.DB.prepare(`SELECT n FROM job_counts WHERE queue = ? AND status = 'completed'`).bind(queue).first<{ n: number }>();
 
 describe("QueueScheduler flush to the D1 archive", () => {
@@ -92,6 +93,7 @@ describe("QueueScheduler flush to the D1 archive", () => {
       expect(await flushing).toEqual({ archived: 2 });
       expect(await d1Job(jobs[0].id)).toMatchObject({ status: "completed", attempt: 1, result: '{"ok":true}' });
       expect(await completedCount(queue)).toEqual({ n: 2 });
+      expect(await totals(queue)).toEqual({ completed: 2 });
       // Nothing left to hold: the whole log went with the flush.
       expect(storedRows(state.storage.sql)).toBe(0);
       expect((await object.get({ queue, ids: [jobs[0].id] })).jobs).toEqual([]);
@@ -101,6 +103,8 @@ describe("QueueScheduler flush to the D1 archive", () => {
       const fresh = restarted(state);
       expect(await fresh.flush({ queue })).toEqual({ archived: 2 });
       expect(await completedCount(queue)).toEqual({ n: 2 });
+      // The events of the replayed flush (metric rollups here) are not counted again.
+      expect(await totals(queue)).toEqual({ completed: 2 });
       expect(await env.DB.prepare(`SELECT COUNT(*) AS n FROM archive_flushes WHERE queue = ?`).bind(queue).first()).toEqual({ n: 1 });
       expect(storedRows(state.storage.sql)).toBe(0);
       expect((await fresh.get({ queue, ids: jobs.map((j) => j.id) })).jobs).toEqual([]);
