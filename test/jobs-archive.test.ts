@@ -112,3 +112,24 @@ describe("actions on archived jobs", () => {
     for (const id of ids) expect((await waitForStatus(id, ["failed"])).executionHistory).toHaveLength(2);
   });
 });
+
+describe("jobs whose ids name no queue", () => {
+  it("are found through their archived row, read the same as before the flush, and re-run", async () => {
+    const wbt = (path: string, init: RequestInit = {}) =>
+      exports.default.fetch(new Request(`http://edge-ticker.test/api/jobs${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" } }));
+    const created = await (await wbt("", { method: "POST", body: JSON.stringify({ businessId: "ARCHIVE-1", jobType: 2, name: "count", configuration: '{"handler":"word-count","text":"x y"}' }) })).json<any>();
+    const done = await waitForStatus(created.id, ["completed"]);
+    const before = await (await wbt(`/${created.id}`)).json();
+    await flushQueues(done.queue);
+    expect(await env.DB.prepare(`SELECT status FROM jobs WHERE id = ?1`).bind(created.id).first()).toEqual({ status: "completed" });
+    expect(await (await wbt(`/${created.id}`)).json()).toEqual(before);
+    expect((await api(`/jobs/${created.id}`)).json).toMatchObject({ id: created.id, status: "completed", result: { words: 2, characters: 3 } });
+    expect((await wbt(`/${created.id}/cancel`, { method: "POST" })).status).toBe(409);
+    expect((await api(`/jobs/${created.id}/execute`, { method: "POST" })).status).toBe(202);
+    const again = await waitFor(async () => {
+      const j = (await api(`/jobs/${created.id}`)).json;
+      return j.status === "completed" && j.executionHistory.length === 2 ? j : null;
+    });
+    expect(again.attempts).toBe(2);
+  });
+});

@@ -2,10 +2,10 @@ import type { JobRow } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { priorityRank, TERMINAL_STATUSES, type JobStatus, type Priority } from "../model/job";
 import { cancelLiveJob, requeueLiveJob } from "../scheduler/client";
-import { liveQueuesFor } from "../scheduler/job-ids";
+import { liveQueuesFor, queueTagOf } from "../scheduler/job-ids";
 import type { CancelOutput, RequeueOutput } from "../scheduler/live-protocol";
 import { cancelHandedOff } from "../http-types/hand-off";
-import { archivedJob, findLive, getJob } from "./job-reads";
+import { archivedJob, getJob, locateJob } from "./job-reads";
 
 /**
  * Actions on one job. A live job is changed by its queue's scheduler, which records the change and
@@ -34,10 +34,15 @@ export async function executeJob(env: Env, id: string, options: { priority?: Pri
   return requeue(env, id, ["pending", "completed", "failed", "cancelled"], { resetRetryCount: true, delayMs: options.delayMs ?? 0, priority: options.priority }, "executed");
 }
 
-/** Asks every scheduler the id may belong to (one, for a tagged id); the one holding it answers. */
+/**
+ * Asks the scheduler holding the job. The queue comes from the job's id (its tag) or, for an id
+ * without one, from its archived row; an untagged id never archived is asked of every queue.
+ */
 async function cancelWhereLive(env: Env, id: string): Promise<CancelOutput | undefined> {
-  const answers = await Promise.all((await liveQueuesFor(env, id)).map((queue) => cancelLiveJob(env, queue, id)));
-  return answers.find((a) => a.result !== "not_live");
+  const archived = queueTagOf(id) === null ? await archivedJob(env, id) : undefined;
+  const queues = archived ? [archived.queue] : await liveQueuesFor(env, id);
+  const answers = await Promise.all(queues.map((queue) => cancelLiveJob(env, queue, id)));
+  return answers.find((a) => a.result !== "not_live") ?? (archived && { result: "not_live", job: archived });
 }
 
 async function requeue(
@@ -60,12 +65,11 @@ async function requeue(
   let answer: RequeueOutput | null = null;
   let seen: JobRow | undefined;
   for (let round = 0; round < 2; round++) {
-    const live = await findLive(env, id);
+    const { live, archived } = await locateJob(env, id);
     if (live) {
       seen = live.job;
       answer = await requeueLiveJob(env, { ...change, queue: live.job.queue });
     } else {
-      const archived = await archivedJob(env, id);
       if (!archived) throw notFound("Job");
       seen = archived;
       // A row the previous engine left pending or running belongs to its scheduler once imported.

@@ -6,8 +6,8 @@ import { JobRowSchema } from "../db/job-row";
 import { readArchivedJobLogs } from "../db/log-pages";
 import { jobAttempts, jobs, type AttemptRow, type JobRow, type LogRow } from "../db/schema";
 import { JOB_STATUSES, TERMINAL_STATUSES } from "../model/job";
-import { findLiveJobs, listLiveJobs } from "../scheduler/client";
-import { knownQueueNames } from "../scheduler/job-ids";
+import { findLiveJobs, getLiveJobs, listLiveJobs } from "../scheduler/client";
+import { knownQueueNames, queueTagOf } from "../scheduler/job-ids";
 import type { LiveJobDetail } from "../scheduler/live-protocol";
 
 /**
@@ -79,6 +79,11 @@ export async function getJobAndLogs(env: Env, id: string, limit = MAX_LOG_LINES)
   return { job: live.job, logs: [...earlier, ...live.logs].slice(0, limit) };
 }
 
+/** Where the job is: its live copy (if its scheduler holds it) and its archived row (if it has one). */
+export async function locateJob(env: Env, id: string): Promise<{ live?: LiveJobDetail; archived?: JobRow }> {
+  return readBoth(env, id, () => archivedJob(env, id));
+}
+
 /** The live copy of a job, from the scheduler(s) its id may belong to. */
 export async function findLive(env: Env, id: string): Promise<LiveJobDetail | undefined> {
   return (await findLiveJobs(env, [id])).get(id);
@@ -88,8 +93,19 @@ export async function findLive(env: Env, id: string): Promise<LiveJobDetail | un
  * The scheduler and D1 are read at once. A job archived between the two reads can be missed by
  * both (D1 read before its flush committed, the scheduler asked after it let the job go): the
  * scheduler lets a job go only after its archive row committed, so a second D1 read finds it.
+ *
+ * An id without a queue tag (older ids, compatibility ids) could be live in any queue: its
+ * archived row, when there is one, names the queue to ask, so only ids never archived are asked
+ * of every queue.
  */
-async function readBoth<T>(env: Env, id: string, readArchive: () => Promise<T | undefined>): Promise<{ live?: LiveJobDetail; archived?: T }> {
+async function readBoth<T extends { job: JobRow } | JobRow>(env: Env, id: string, readArchive: () => Promise<T | undefined>): Promise<{ live?: LiveJobDetail; archived?: T }> {
+  if (queueTagOf(id) === null) {
+    const archived = await readArchive();
+    if (archived) {
+      const queue = "job" in archived ? archived.job.queue : archived.queue;
+      return { live: (await getLiveJobs(env, queue, [id])).jobs[0], archived };
+    }
+  }
   const [live, archived] = await Promise.all([findLive(env, id), readArchive()]);
   if (live || archived) return { live, archived };
   return { archived: await readArchive() };
