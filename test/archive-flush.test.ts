@@ -4,9 +4,12 @@ import "../src/index";
 import { archiveFlushStatements, type ArchivedJob, type ArchiveFlushInput } from "../src/db/archive";
 import { readArchivedJobLogs } from "../src/db/log-pages";
 import type { JobRow } from "../src/db/schema";
-import { eventOutbox } from "../src/events/publisher";
+import { deliverFlushedEvents, eventOutbox } from "../src/events/publisher";
 import { jobEventData, makeEvent } from "../src/model/events";
-import { uniqueQueue } from "./helpers";
+import { targetCalls, targetUrl, uniqueQueue, waitFor } from "./helpers";
+import { webhookFactory } from "./webhook-helpers";
+
+const createWebhook = webhookFactory();
 
 const HOUR = 3600_000;
 
@@ -197,5 +200,19 @@ describe("archive flush", () => {
     expect(plain.rowsWritten / n).toBeLessThanOrEqual(4.1);
     expect(withLog.rowsWritten / n).toBeLessThanOrEqual(5.1);
     expect(failed.rowsWritten / n).toBeLessThanOrEqual(6.1);
+  });
+
+  it("sends the webhook outbox rows a flush wrote once the flush has committed", async () => {
+    const queue = uniqueQueue("sent");
+    const tag = `flush-${queue}`;
+    await createWebhook({ url: `${targetUrl()}/record/${tag}`, events: ["job.completed"], filters: { queues: [queue] } });
+    const input = flushOf(queue, 1, [{ job: finishedJob(queue, 1), attempts: [], logs: [] }]);
+    await runFlush(input);
+    await deliverFlushedEvents(env, input.events);
+    const [call] = await waitFor(async () => {
+      const { calls } = await targetCalls(tag);
+      return calls.length ? calls : null;
+    }, 20_000);
+    expect(JSON.parse(call.body)).toMatchObject({ event: "job.completed", data: { jobId: input.jobs[0].job.id, queue } });
   });
 });

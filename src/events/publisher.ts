@@ -12,6 +12,12 @@ export interface EventSink {
   statements?(env: Env, events: GuardedEvent[]): D1PreparedStatement[];
   /** Work after the commit. Best effort: it may be lost or repeated, so it must not be the only record. */
   deliver?(env: Env, events: DomainEvent[]): Promise<void>;
+  /**
+   * Work after a later transaction committed these events' statements: a queue's object publishes
+   * its events live (deliver) and writes their statements with its next archive flush, so what
+   * needs those rows (sending the webhook outbox) runs here. Best effort, like deliver.
+   */
+  afterFlush?(env: Env, events: DomainEvent[]): Promise<void>;
 }
 
 let sinks: readonly EventSink[] = [];
@@ -37,6 +43,16 @@ export async function deliverEvents(env: Env, events: DomainEvent[]): Promise<vo
   const results = await Promise.allSettled(current.map((s) => s.deliver?.(env, events)));
   results.forEach((r, i) => {
     if (r.status === "rejected") console.error(`event sink ${current[i].name} failed`, r.reason);
+  });
+}
+
+/** Hands events whose statements an archive flush has just committed to every sink that acts on them; never throws. */
+export async function deliverFlushedEvents(env: Env, events: DomainEvent[]): Promise<void> {
+  if (!events.length) return;
+  const current = sinks.filter((s) => s.afterFlush);
+  const results = await Promise.allSettled(current.map((s) => s.afterFlush!(env, events)));
+  results.forEach((r, i) => {
+    if (r.status === "rejected") console.error(`event sink ${current[i].name} failed after a flush`, r.reason);
   });
 }
 

@@ -53,14 +53,18 @@ export const webhookSink: EventSink = {
       ...groups.map(({ guard, events: group }) => outboxStatement(env, group.map(({ event }) => ({ event })), now, guard)),
     ];
   },
-  async deliver(env, events: DomainEvent[]) {
-    const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
-    if (!ids.length) return;
-    const { results } = await env.DB.prepare(
-      `SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?)) AND redelivery_of IS NULL AND status = 'pending' AND attempts = 0`,
-    )
-      .bind(JSON.stringify(ids))
-      .all<{ id: string }>();
-    await enqueueDeliveries(env, results.map((r) => r.id));
-  },
+  deliver: sendOutbox,
+  afterFlush: sendOutbox,
 };
+
+/** Queues the first attempt of the outbox rows these events wrote (those not yet sent). */
+async function sendOutbox(env: Env, events: DomainEvent[]): Promise<void> {
+  const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
+  if (!ids.length) return;
+  const { results } = await env.DB.prepare(
+    `SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?)) AND redelivery_of IS NULL AND status = 'pending' AND attempts = 0`,
+  )
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  await enqueueDeliveries(env, results.map((r) => r.id));
+}
