@@ -3,7 +3,7 @@ import { z } from "zod";
 import { readSettings } from "../config";
 import { archiveFlushStatements } from "../db/archive";
 import type { AttemptRow, JobRow } from "../db/schema";
-import { deliverEvents, eventOutbox } from "../events/publisher";
+import { deliverEvents, deliverFlushedEvents, eventOutbox } from "../events/publisher";
 import { migrateSqlite } from "../lib/sqlite-migrations";
 import type { DomainEvent } from "../model/events";
 import type { JobStatus } from "../model/job";
@@ -201,11 +201,12 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#setQueueName(queue);
     const now = Date.now();
     const claims: T.Transition[] = [];
+    const seen = new Set<string>();
     let freed = false;
     for (const [id, attempt] of jobs) {
       const job = this.#jobs.get(id);
       const dispatch = this.#dispatched.get(id);
-      if (!job || (dispatch && dispatch.token !== token) || claims.some((c) => c.change.id === id)) continue;
+      if (!job || (dispatch && dispatch.token !== token) || seen.has(id)) continue;
       if (!T.canClaim(job, attempt, now)) {
         // This dispatch's own message that can no longer claim its job gives the slot back.
         if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
@@ -214,6 +215,7 @@ export class QueueScheduler extends DurableObject<Env> {
         }
         continue;
       }
+      seen.add(id);
       claims.push(T.claim(job, now));
     }
     if (claims.length) {
@@ -247,10 +249,14 @@ export class QueueScheduler extends DurableObject<Env> {
     const { ended, queue } = P.FinishInput.parse(input);
     this.#setQueueName(queue);
     const done: T.Transition[] = [];
+    const seen = new Set<string>();
     for (const e of ended) {
       const job = this.#jobs.get(e.id);
-      const t = job && !done.some((d) => d.change.id === e.id) ? T.finish(job, e) : null;
-      if (t) done.push(t);
+      const t = job && !seen.has(e.id) ? T.finish(job, e) : null;
+      if (t) {
+        seen.add(e.id);
+        done.push(t);
+      }
     }
     const statuses: Record<string, JobStatus> = {};
     if (done.length) {
@@ -680,6 +686,8 @@ export class QueueScheduler extends DurableObject<Env> {
       if (this.#store.shouldRotate(this.#jobs.size)) this.#rotate();
     });
     this.#activeFlush = null;
+    // The webhook outbox rows exist now: send them (live subscribers had the events at once).
+    if (entry.events.length) this.ctx.waitUntil(deliverFlushedEvents(this.env, entry.events));
     return ids.length;
   }
 
