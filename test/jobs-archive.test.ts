@@ -133,3 +133,33 @@ describe("jobs whose ids name no queue", () => {
     expect(again.attempts).toBe(2);
   });
 });
+
+describe("rows the previous engine left live in D1", () => {
+  it("are read, listed and counted once, and cancelled through the queue's scheduler", async () => {
+    const queue = uniqueQueue("legacy");
+    const now = Date.now();
+    // As the previous engine wrote them: an id without a queue tag, a pending row, the queue's row.
+    const id = `job_${crypto.randomUUID().replaceAll("-", "").slice(0, 26)}`;
+    await env.DB.batch([
+      env.DB.prepare(`INSERT INTO queues (name, created_at, updated_at) VALUES (?1, ?2, ?2)`).bind(queue, now),
+      env.DB.prepare(
+        `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
+         VALUES (?1, ?2, 'echo', 'left pending', 'pending', 1, '{}', ?3, 3, ?4, ?4)`,
+      ).bind(id, queue, now + 3600_000, now - 1000),
+    ]);
+    expect((await api(`/jobs/${id}`)).json).toMatchObject({ id, status: "pending", name: "left pending" });
+    const listed = await api(`/jobs?queue=${queue}`);
+    expect(listed.json.jobs.map((j: any) => j.id)).toEqual([id]);
+    expect(listed.json.totalCount).toBe(1);
+    expect((await api(`/jobs?queue=${queue}&status=pending`)).json.totalCount).toBe(1);
+
+    const cancelled = await api(`/jobs/${id}/cancel`, { method: "POST" });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json).toMatchObject({ id, status: "cancelled" });
+    expect((await api(`/jobs?queue=${queue}`)).json.totalCount).toBe(1);
+    await flushQueues(queue);
+    expect(await env.DB.prepare(`SELECT status FROM jobs WHERE id = ?1`).bind(id).first()).toEqual({ status: "cancelled" });
+    expect((await api(`/jobs?queue=${queue}&status=cancelled`)).json.totalCount).toBe(1);
+    expect((await api(`/jobs?queue=${queue}&status=pending`)).json.totalCount).toBe(0);
+  });
+});

@@ -1,7 +1,7 @@
 import type { JobRow } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
 import { priorityRank, TERMINAL_STATUSES, type JobStatus, type Priority } from "../model/job";
-import { cancelLiveJob, requeueLiveJob } from "../scheduler/client";
+import { cancelLiveJob, requeueLiveJob, schedulerFor } from "../scheduler/client";
 import { liveQueuesFor, queueTagOf } from "../scheduler/job-ids";
 import type { CancelOutput, RequeueOutput } from "../scheduler/live-protocol";
 import { cancelHandedOff } from "../http-types/hand-off";
@@ -14,7 +14,11 @@ import { archivedJob, getJob, locateJob } from "./job-reads";
 
 /** A pending job is cancelled at once; a running one is asked to stop (`immediate` false). */
 export async function cancelJob(env: Env, id: string): Promise<{ job: JobRow; immediate: boolean }> {
-  const answer = await cancelWhereLive(env, id);
+  let answer = await cancelWhereLive(env, id);
+  if (answer?.result === "not_live" && answer.job && leftByOldEngine(answer.job)) {
+    await takeOver(env, answer.job.queue);
+    answer = await cancelWhereLive(env, id);
+  }
   if (answer?.result === "cancelled" && answer.job) return { job: answer.job, immediate: true };
   if (answer?.result === "requested" && answer.job) {
     // An attempt waiting for its HTTP service's callback has no consumer to notice the request.
@@ -61,7 +65,7 @@ async function requeue(
     resetRetryCount: options.resetRetryCount,
   };
   // Twice at most: a job archived (and let go by its scheduler) between the read and the call is
-  // found in D1 the second time.
+  // found in D1 the second time, and a row the previous engine left is live the second time.
   let answer: RequeueOutput | null = null;
   let seen: JobRow | undefined;
   for (let round = 0; round < 2; round++) {
@@ -72,8 +76,10 @@ async function requeue(
     } else {
       if (!archived) throw notFound("Job");
       seen = archived;
-      // A row the previous engine left pending or running belongs to its scheduler once imported.
-      if (!TERMINAL_STATUSES.includes(archived.status)) break;
+      if (leftByOldEngine(archived)) {
+        await takeOver(env, archived.queue);
+        continue;
+      }
       answer = await requeueLiveJob(env, { ...change, queue: archived.queue, archived });
     }
     if (!("error" in answer) || answer.error !== "not_found") break;
@@ -81,6 +87,16 @@ async function requeue(
   if (answer && "job" in answer) return answer.job;
   if (answer && answer.error === "conflict") throw conflict(`The job is ${answer.status} and cannot be ${verb}.`);
   throw await explainNotChangeable(env, id, verb, seen);
+}
+
+/** A pending or running row in D1 was left by the previous engine: its scheduler takes it over once. */
+function leftByOldEngine(row: JobRow): boolean {
+  return !TERMINAL_STATUSES.includes(row.status);
+}
+
+/** Has the queue's scheduler import what the previous engine left live in D1 now, rather than at its next alarm. */
+async function takeOver(env: Env, queue: string): Promise<void> {
+  await schedulerFor(env, queue).heal(queue);
 }
 
 async function explainNotChangeable(env: Env, id: string, verb: string, known?: JobRow) {

@@ -65,6 +65,8 @@ export async function clearQueue(env: Env, name: string, what: { clearPending: b
   let rounds = 0;
   let hasMore = false;
   if (what.clearPending) {
+    // Pending rows the previous engine left in D1 are the scheduler's once it has taken them over.
+    await scheduler.heal(name);
     for (;;) {
       if (rounds++ === MAX_CLEAR_ROUNDS) {
         hasMore = true;
