@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { schedulerFor } from "../src/scheduler/client";
+import { LOST_AFTER_MS } from "../src/scheduler/queue-scheduler";
 import { uniqueQueue } from "./helpers";
 import { newJob, withObject } from "./live-helpers";
 
@@ -56,5 +57,29 @@ describe("QueueScheduler claim", () => {
     expect(await failure(stub.create({ queue, jobs: [{ ...newJob(queue), priority: 7 }] }))).toContain("ZodError");
     expect(await failure(stub.finish({ queue, ended: [{ id: "x", attempt: 0, outcome: { kind: "completed", result: "1" }, logs: [], at: 1, progress: null }] }))).toContain("ZodError");
     expect((await stub.stats({ queue })).pending).toBe(0);
+  });
+
+  it("sends a dispatch again when its claim has not come within LOST_AFTER_MS; the lost message then claims nothing", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent) => {
+      const job = newJob(queue);
+      await object.create({ queue, jobs: [job] });
+      const [lost] = sent.splice(0);
+      await object.alarm();
+      expect(sent).toEqual([]);
+      vi.useFakeTimers({ toFake: ["Date"] });
+      try {
+        vi.setSystemTime(Date.now() + LOST_AFTER_MS + 1000);
+        await object.alarm();
+      } finally {
+        vi.useRealTimers();
+      }
+      expect(sent).toHaveLength(1);
+      const [again] = sent;
+      expect(again.jobs).toEqual([[job.id, 0]]);
+      expect(again.token).not.toBe(lost.token);
+      expect((await object.claim({ queue, token: lost.token, jobs: lost.jobs })).claimed).toEqual([]);
+      expect((await object.claim({ queue, token: again.token, jobs: again.jobs })).claimed).toHaveLength(1);
+    });
   });
 });
