@@ -215,4 +215,15 @@ describe("archive flush", () => {
     }, 20_000);
     expect(JSON.parse(call.body)).toMatchObject({ event: "job.completed", data: { jobId: input.jobs[0].job.id, queue } });
   });
+
+  it("splits a flush whose rows and events exceed one D1 value into several statements, and writes them all", async () => {
+    const queue = uniqueQueue("big");
+    await subscribe(queue);
+    const result = JSON.stringify({ blob: "x".repeat(60_000) });
+    const jobs = Array.from({ length: 40 }, (_, i) => ({ job: finishedJob(queue, i, { result }), attempts: [], logs: [] }));
+    const input = { ...flushOf(queue, 1, jobs), events: jobs.map((j) => makeEvent("job.completed", jobEventData(j.job, { status: "completed", previousStatus: "running", completedAt: j.job.completedAt, result }))) };
+    await runFlush(input);
+    expect(await count(`jobs WHERE queue = ?1 AND length(result) > 60000`, queue)).toBe(40);
+    expect(await count(`webhook_deliveries WHERE endpoint_id = ?1`, `whe_${queue}`)).toBe(40);
+  });
 });
