@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { reconcile } from "../src/execution/reconciler";
-import { flushLive } from "../src/scheduler/client";
+import { flushLive, schedulerFor } from "../src/scheduler/client";
 import { api, uniqueQueue, waitForStatus } from "./helpers";
 import { claimAndDie, deliverBatch, dueButHeldJob, execMessage, expireLeaseOf } from "./queue-helpers";
 
@@ -72,6 +72,60 @@ describe("exec consumer", () => {
     await api(`/jobs/${created.json.id}/cancel`, { method: "POST" });
   });
 });
+
+describe("the heartbeat", () => {
+  /** The env with its schedulers wrapped: every heartbeat call's input is kept. */
+  function countingHeartbeats() {
+    type Beat = Parameters<ReturnType<typeof schedulerFor>["heartbeat"]>[0];
+    const calls: Beat[] = [];
+    const ns = env.QUEUE_SCHEDULER;
+    const wrapped = {
+      idFromName: (name: string) => ns.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = ns.get(id);
+        return {
+          claim: (input: Parameters<typeof stub.claim>[0]) => stub.claim(input),
+          started: (input: Parameters<typeof stub.started>[0]) => stub.started(input),
+          finish: (input: Parameters<typeof stub.finish>[0]) => stub.finish(input),
+          get: (input: Parameters<typeof stub.get>[0]) => stub.get(input),
+          heartbeat: (input: Beat) => {
+            calls.push(structuredClone(input));
+            return stub.heartbeat(input);
+          },
+        };
+      },
+    };
+    return { calls, env: { ...env, QUEUE_SCHEDULER: wrapped } as unknown as Env };
+  }
+
+  it("reports every attempt an invocation runs in one call per queue about once a second, with their progress", async () => {
+    const queue = uniqueQueue();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await dueButHeldJob(queue, { sleepMs: 2500, progressSteps: 5 }));
+    const counting = countingHeartbeats();
+    const delivered = deliverBatch([execMessage(queue, ids.map((id) => [id, 0]))], { withEnv: counting.env });
+    // While they run, their progress is what their scheduler shows.
+    const running = await waitForProgress(ids[0]);
+    expect(running).toMatchObject({ status: "running" });
+    expect(running.progress.percent).toBeGreaterThan(0);
+    expect((await delivered).explicitAcks).toHaveLength(1);
+
+    expect(counting.calls.length).toBeGreaterThanOrEqual(1);
+    expect(counting.calls.length).toBeLessThanOrEqual(3);
+    for (const call of counting.calls) expect(call.running.map((r) => r.id).sort()).toEqual([...ids].sort());
+    const done = await Promise.all(ids.map(async (id) => (await api(`/jobs/${id}`)).json));
+    for (const job of done) expect(job).toMatchObject({ status: "completed", progress: { percent: 100 } });
+  });
+});
+
+async function waitForProgress(id: string) {
+  for (let i = 0; i < 100; i++) {
+    const job = (await api(`/jobs/${id}`)).json;
+    if (job.progress?.percent > 0) return job;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} never showed progress`);
+}
 
 describe("reconciler", () => {
   it("recovers a job whose consumer died mid-run", async () => {
