@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { windowShare } from "../db/queues";
 import { liveStats } from "../scheduler/client";
 import type { StatsOutput } from "../scheduler/live-protocol";
 import type { Query } from "./batch";
+import { HOUR_MS } from "./rollups";
 
 const int = z.number().int();
-const OutcomesRow = z.object({ completed: int, failed: int });
 const CountRow = z.object({ n: int });
 const NameRow = z.object({ name: z.string() });
 
@@ -67,16 +68,27 @@ function toGauges(queue: string, s: StatsOutput): QueueGauges {
   };
 }
 
-/** Jobs that reached completed or failed since `since` (index range on (status, completed_at)). */
-export function recentOutcomesQuery(db: D1Database, since: number): Query<{ completed: number; failed: number }> {
+const OutcomesByHourRow = z.object({ hour: int, completed: int, failed: int });
+
+/**
+ * Jobs that reached completed or failed in the last `windowMs`, from the hourly rollups (a range
+ * of their primary key, whatever the number of jobs), spreading each hour's jobs evenly over it.
+ */
+export function recentOutcomesQuery(db: D1Database, now: number, windowMs: number): Query<{ completed: number; failed: number }> {
   return {
     statement: db
-      .prepare(
-        `SELECT (SELECT COUNT(*) FROM jobs WHERE status = 'completed' AND completed_at >= ?1) AS completed,
-                (SELECT COUNT(*) FROM jobs WHERE status = 'failed' AND completed_at >= ?1) AS failed`,
-      )
-      .bind(since),
-    read: (rows) => OutcomesRow.parse(rows[0]),
+      .prepare(`SELECT hour, SUM(completed) AS completed, SUM(failed) AS failed FROM job_rollups WHERE hour >= ?1 GROUP BY hour`)
+      .bind(Math.floor((now - windowMs) / HOUR_MS) * HOUR_MS),
+    read: (rows) => {
+      const out = { completed: 0, failed: 0 };
+      for (const raw of rows) {
+        const r = OutcomesByHourRow.parse(raw);
+        const share = windowShare(r.hour, now, windowMs);
+        out.completed += r.completed * share;
+        out.failed += r.failed * share;
+      }
+      return { completed: Math.round(out.completed), failed: Math.round(out.failed) };
+    },
   };
 }
 

@@ -28,7 +28,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 export async function systemMetrics(env: Env, now: number, colo: string | null) {
   const [live, [outcomes, archivedJobs], webhooks] = await Promise.all([
     liveQueues(env),
-    runQueries(env.DB, recentOutcomesQuery(env.DB, now - HEALTH.failureWindowMs), archivedJobCountQuery(env.DB)),
+    runQueries(env.DB, recentOutcomesQuery(env.DB, now, HEALTH.failureWindowMs), archivedJobCountQuery(env.DB)),
     webhookHealth(env),
   ]);
   const queues = live.map((q) => q.gauges);
