@@ -39,6 +39,27 @@ describe("QueueScheduler storage: rebuild after eviction", () => {
   });
 });
 
+describe("QueueScheduler storage: entries larger than a row", () => {
+  it("stores a group of large results across several rows and reads it back whole, multi-byte characters included", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, _sent, state) => {
+      await object.pause({ queue });
+      const jobs = Array.from({ length: 25 }, () => newJob(queue));
+      await object.create({ queue, jobs });
+      await object.claim({ queue, token: "a", jobs: jobs.map((j) => [j.id, 0] as [string, number]) });
+      // 25 results of about 128 KB, with characters of 2, 3 and 4 bytes: far over the 2 MB row limit.
+      const result = (i: number) => JSON.stringify("é€😀".repeat(10_000) + i);
+      await object.finish({ queue, ended: jobs.map((j, i) => completed(j.id, 1, result(i))) });
+      expect(liveRows(state.storage.sql).filter((r) => r.kind === "p").length).toBeGreaterThan(0);
+      const fresh = restarted(state);
+      const detail = await fresh.get({ queue, ids: jobs.map((j) => j.id) });
+      expect(detail.jobs.map((d) => d.job.result)).toEqual(jobs.map((_, i) => result(i)));
+      expect(await fresh.flush({ queue })).toEqual({ archived: 25 });
+      expect(await d1Job(jobs[24].id)).toMatchObject({ status: "completed", result: result(24) });
+    });
+  });
+});
+
 describe("QueueScheduler lease expiry", () => {
   it("retries a started attempt (a retry used), puts back an unstarted one at once (none used), fails the last, cancels a cancel-requested one", async () => {
     const queue = uniqueQueue();

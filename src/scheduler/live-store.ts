@@ -55,6 +55,12 @@ const SNAPSHOT_ROW_BYTES = 1_000_000;
 const MIN_ROTATE_ROWS = 64;
 const ROTATE_FACTOR = 4;
 
+/**
+ * An entry longer than this (JSON characters) is stored as several rows, the leading ones of kind
+ * 'p' (part): a row holds at most 2 MB, and a character takes up to 3 bytes in UTF-8.
+ */
+const MAX_ROW_CHARS = 600_000;
+
 const tableOf = (gen: number) => `${TABLE_PREFIX}${gen}`;
 
 /**
@@ -77,6 +83,7 @@ export class LiveStore {
   #gen = 0;
   /** Rows in the current generation. */
   #rows = 0;
+  #inTransaction = false;
   /** Rows written (inserted, updated or deleted) since this instance started. */
   rowsWritten = 0;
 
@@ -88,18 +95,25 @@ export class LiveStore {
   /** Every stored row in seq order. `floor`: the last seq known used (kept in settings at each rotation). */
   load(floor: number): StoredEntry[] {
     const gens = this.#generations();
-    const out: StoredEntry[] = [];
+    const rows: { seq: number; kind: string; data: string }[] = [];
     for (const g of gens) {
-      for (const r of this.#sql.exec(`SELECT seq, kind, data FROM ${tableOf(g)}`)) {
-        const seq = Number(r.seq);
-        const data = JSON.parse(String(r.data)) as unknown;
-        out.push(r.kind === "s" ? { seq, segment: data as SegmentData } : { seq, journal: data as JournalEntry });
-      }
+      for (const r of this.#sql.exec(`SELECT seq, kind, data FROM ${tableOf(g)}`)) rows.push({ seq: Number(r.seq), kind: String(r.kind), data: String(r.data) });
     }
-    out.sort((a, b) => a.seq - b.seq);
+    rows.sort((a, b) => a.seq - b.seq);
+    const out: StoredEntry[] = [];
+    let parts = "";
+    for (const r of rows) {
+      if (r.kind === "p") {
+        parts += r.data;
+        continue;
+      }
+      const data = JSON.parse(parts + r.data) as unknown;
+      parts = "";
+      out.push(r.kind === "s" ? { seq: r.seq, segment: data as SegmentData } : { seq: r.seq, journal: data as JournalEntry });
+    }
     this.#gen = gens.at(-1) ?? 1;
-    this.#rows = out.length;
-    this.#seq = Math.max(floor, out.at(-1)?.seq ?? 0);
+    this.#rows = rows.length;
+    this.#seq = Math.max(floor, rows.at(-1)?.seq ?? 0);
     this.#ensureTable();
     return out;
   }
@@ -121,8 +135,15 @@ export class LiveStore {
     return cursor;
   }
 
+  /** Runs `fn` in one storage transaction (joining the one in progress, if any). */
   transaction<T>(fn: () => T): T {
-    return this.#storage.transactionSync(fn);
+    if (this.#inTransaction) return fn();
+    this.#inTransaction = true;
+    try {
+      return this.#storage.transactionSync(fn);
+    } finally {
+      this.#inTransaction = false;
+    }
   }
 
   appendSegment(segment: SegmentData): number {
@@ -166,11 +187,26 @@ export class LiveStore {
     return eventsSeq;
   }
 
+  /** Appends one entry (as several rows if it is long); returns its seq (its last row's). */
   #append(kind: "s" | "j", data: unknown): number {
-    const seq = ++this.#seq;
-    this.write(`INSERT INTO ${tableOf(this.#gen)} (seq, kind, data) VALUES (?, ?, ?)`, seq, kind, JSON.stringify(data));
-    this.#rows++;
-    return seq;
+    const json = JSON.stringify(data);
+    const pieces: string[] = [];
+    for (let i = 0; i < json.length; ) {
+      let end = Math.min(json.length, i + MAX_ROW_CHARS);
+      // Never between the two halves of a surrogate pair: each piece must be valid UTF-16 on its own.
+      const last = json.charCodeAt(end - 1);
+      if (end < json.length && last >= 0xd800 && last <= 0xdbff) end--;
+      pieces.push(json.slice(i, end));
+      i = end;
+    }
+    const insert = `INSERT INTO ${tableOf(this.#gen)} (seq, kind, data) VALUES (?, ?, ?)`;
+    return this.transaction(() => {
+      pieces.forEach((piece, i) => {
+        this.write(insert, ++this.#seq, i === pieces.length - 1 ? kind : "p", piece);
+        this.#rows++;
+      });
+      return this.#seq;
+    });
   }
 
   /** The generations whose tables exist, oldest first. */
