@@ -76,7 +76,9 @@ export const webhookSink: EventSink = {
       ...groups.flatMap(({ guard, events: group }) => outboxStatements(env, group.map(({ event }) => ({ event })), now, guard)),
     ];
   },
-  deliver: sendOutbox,
+  // A job's lifecycle events are raised by its queue's object, which publishes them before their
+  // outbox rows exist: those rows come with the object's archive flush and are sent after it.
+  deliver: (env, events) => sendOutbox(env, events.filter((e) => !e.type.startsWith("job."))),
   afterFlush: sendOutbox,
 };
 
