@@ -176,7 +176,8 @@ export async function listJobs(env: Env, filter: JobFilter, page: { limit: numbe
   const liveTotal = lists.reduce((n, l) => n + l.total, 0);
   const complete = lists.every((l) => l.total <= l.rows.length);
 
-  const skip = complete ? Math.max(0, page.offset - live.length) : 0;
+  // With more live matches than were read (deeper than LIVE_LIST_MAX), positions past them are approximate.
+  const skip = Math.max(0, page.offset - (complete ? live.length : liveTotal));
   const archive = await archivedPage(env, filter, live.map((r) => r.id), skip, end - skip);
   const first = archive.rows[0];
   // Live rows newer than the first archived row read all come before the page.
