@@ -161,10 +161,10 @@ export class LiveStore {
 
   /**
    * Starts a new generation holding only `held` (as snapshot segments) and `events` (lifecycle
-   * events not yet flushed, as one journal row), and drops every older one. Returns the seq of
-   * the events' row (0 without events). Call inside a transaction.
+   * events not yet flushed, as journal entries of at most SNAPSHOT_ROW_JOBS), and drops every
+   * older one. Returns the seq each event is now stored under. Call inside a transaction.
    */
-  rotate(held: HeldJob[], events: DomainEvent[]): number {
+  rotate(held: HeldJob[], events: DomainEvent[]): number[] {
     const old = this.#gen;
     this.#gen = old + 1;
     this.#rows = 0;
@@ -182,9 +182,14 @@ export class LiveStore {
       bytes += size;
     }
     if (chunk.length) this.appendSegment({ held: chunk });
-    const eventsSeq = events.length ? this.appendJournal({ c: [], ev: events }) : 0;
+    const seqs: number[] = [];
+    for (let i = 0; i < events.length; i += SNAPSHOT_ROW_JOBS) {
+      const part = events.slice(i, i + SNAPSHOT_ROW_JOBS);
+      const seq = this.appendJournal({ c: [], ev: part });
+      for (const _ of part) seqs.push(seq);
+    }
     for (const g of this.#generations()) if (g !== this.#gen) this.write(`DROP TABLE ${tableOf(g)}`);
-    return eventsSeq;
+    return seqs;
   }
 
   /** Appends one entry (as several rows if it is long); returns its seq (its last row's). */

@@ -23,6 +23,8 @@ export const LOST_AFTER_MS = 60_000;
 export const ARCHIVE_FLUSH_JOBS = 500;
 /** …or this long after the first of them. */
 export const ARCHIVE_FLUSH_MS = 1000;
+/** Job changes per journal entry (so a flush, which takes events by whole entries, stays bounded). */
+const ENTRY_MAX_CHANGES = 200;
 /** Bounds one flush's content (its D1 batch and its journal entry). */
 const FLUSH_MAX_BYTES = 1_000_000;
 /** A failed flush or send is tried again after this long. */
@@ -505,15 +507,23 @@ export class QueueScheduler extends DurableObject<Env> {
    * commit (not awaited: the output gate already holds the reply until the row is durable).
    */
   #journal(group: T.Transition[]) {
-    const changes = group.map((t) => t.change);
-    const events = group.flatMap((t) => (t.event ? [t.event] : []));
-    const seq = this.#store.appendJournal(events.length ? { c: changes, ev: events } : { c: changes });
-    for (const change of changes) {
+    // A large group is several entries (in one transaction), so a flush can always take its
+    // events by whole entries and stay bounded.
+    this.#store.transaction(() => {
+      for (let i = 0; i < group.length; i += ENTRY_MAX_CHANGES) {
+        const part = group.slice(i, i + ENTRY_MAX_CHANGES);
+        const changes = part.map((t) => t.change);
+        const events = part.flatMap((t) => (t.event ? [t.event] : []));
+        const seq = this.#store.appendJournal(events.length ? { c: changes, ev: events } : { c: changes });
+        for (const event of events) this.#events.push({ seq, event });
+      }
+    });
+    for (const { change } of group) {
       const job = this.#jobs.get(change.id);
       if (job) applyChange(job, change);
     }
+    const events = group.flatMap((t) => (t.event ? [t.event] : []));
     if (events.length) {
-      for (const event of events) this.#events.push({ seq, event });
       this.#noteWaiting();
       this.#publish(events);
     }
@@ -705,7 +715,7 @@ export class QueueScheduler extends DurableObject<Env> {
     for (const { job } of jobs) this.#finished.delete(job.id);
     // Events go by whole rows, oldest first, so "every event of rows up to `through`" is exact.
     let taken = 0;
-    while (taken < this.#events.length && (taken === 0 || bytes < FLUSH_MAX_BYTES)) {
+    while (taken < this.#events.length && (taken === 0 || (bytes < FLUSH_MAX_BYTES && taken < ARCHIVE_FLUSH_JOBS))) {
       const seq = this.#events[taken].seq;
       while (taken < this.#events.length && this.#events[taken].seq === seq) bytes += JSON.stringify(this.#events[taken++].event).length;
     }
@@ -763,8 +773,8 @@ export class QueueScheduler extends DurableObject<Env> {
   /** Replaces the live log by a snapshot of what is held now (see LiveStore.rotate). Inside a transaction. */
   #rotate() {
     const held = [...this.#jobs.values()].sort((a, b) => a.arrival - b.arrival).map(heldOf);
-    const eventsSeq = this.#store.rotate(held, this.#events.map((e) => e.event));
-    for (const e of this.#events) e.seq = eventsSeq;
+    const seqs = this.#store.rotate(held, this.#events.map((e) => e.event));
+    this.#events.forEach((e, i) => (e.seq = seqs[i]));
     this.#settings.set("seq_floor", String(this.#store.seq));
   }
 
