@@ -13,6 +13,15 @@ export type ArchiveFlushInput = { queue: string; seq: number; at: number; jobs: 
 /** Statuses an archived job can have; `job_counts` counts these. */
 export const ARCHIVED_STATUSES = ["completed", "failed", "cancelled"] as const;
 
+/**
+ * The terms a query must carry, literally, to use the archive's partial indexes: SQLite uses a
+ * partial index only when the query's own terms imply its condition, which bound values never do.
+ * `jobs_live` (rows the previous engine left pending or running) needs LEFT_LIVE_TERM itself;
+ * `jobs_status_created_at` (failed and cancelled) is implied by `status = 'failed'` or
+ * `status = 'cancelled'`; `jobs_failed_completed_at` by `status = 'failed'`.
+ */
+export const LEFT_LIVE_TERM = "status IN ('pending', 'running')";
+
 /** True exactly while the flush (queue, seq) has not been applied: every statement of the flush carries it. */
 export function flushGuard(queue: string, seq: number): Guard {
   return { sql: `NOT EXISTS (SELECT 1 FROM archive_flushes WHERE queue = ? AND seq = ?)`, params: [queue, seq] };
