@@ -149,6 +149,10 @@ describe("archive flush", () => {
     expect(await counts(queue)).toEqual({ failed: 0, completed: 1 });
     const row = await env.DB.prepare(`SELECT status, error, attempt FROM jobs WHERE id = ?1`).bind(failed.id).first();
     expect(row).toEqual({ status: "completed", error: null, attempt: 2 });
+    // The same job twice in one flush: its last row, counted once.
+    const again = { ...revived, status: "cancelled" as const, updatedAt: revived.updatedAt + 1000 };
+    await runFlush(flushOf(queue, 3, [{ job: revived, attempts: [], logs: [] }, { job: again, attempts: [], logs: [] }]));
+    expect(await counts(queue)).toEqual({ failed: 0, completed: 0, cancelled: 1 });
   });
 
   it("packs an attempt's log lines into one row and reads them back in the API's shape, after the old engine's lines", async () => {

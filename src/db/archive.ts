@@ -92,7 +92,8 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
   const g = guard.sql;
   const db = env.DB;
   const statements: D1PreparedStatement[] = [];
-  const jobs = input.jobs.map((j) => j.job);
+  // One final row per id (the last given), so the counters count each archived job once.
+  const jobs = [...new Map(input.jobs.map((j) => [j.job.id, j.job])).values()];
   if (jobs.length) {
     const ids = JSON.stringify(jobs.map((j) => j.id));
     // Before the upsert: archived rows about to be overwritten leave their (queue, status) count.
