@@ -534,6 +534,9 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   async #revive(prior: JobRow, attempts: AttemptRow[], change: { from: JobStatus[]; runAt: number; priority?: number; resetRetryCount: boolean }): Promise<P.RequeueOutput> {
+    // Revived meanwhile (a concurrent requeue of the same job): it is live, not ended.
+    const live = this.#jobs.get(prior.id);
+    if (live) return { error: "conflict", status: live.row.status };
     if (!change.from.includes(prior.status)) return { error: "conflict", status: prior.status };
     const now = Date.now();
     const row = T.requeueSet(prior, { ...change, now });
@@ -632,7 +635,7 @@ export class QueueScheduler extends DurableObject<Env> {
     for (const d of this.#dispatched.values()) times.push(d.at + LOST_AFTER_MS);
     if (this.#activeFlush) times.push(now + RETRY_MS);
     else if (this.#waitingSince != null) times.push(this.#waitingCount() >= ARCHIVE_FLUSH_JOBS ? now : this.#waitingSince + ARCHIVE_FLUSH_MS);
-    const next = times.length ? Math.max(now, Math.min(...times)) : null;
+    const next = times.length ? Math.max(now, times.reduce((a, b) => Math.min(a, b))) : null;
     if (next == null) {
       if (this.#alarmAt != null) {
         await this.ctx.storage.deleteAlarm();
@@ -660,13 +663,15 @@ export class QueueScheduler extends DurableObject<Env> {
     if (this.#waitingCount() >= ARCHIVE_FLUSH_JOBS) this.ctx.waitUntil(this.#schedule());
   }
 
-  /** Flushes until nothing waits; returns how many jobs were archived. */
+  /**
+   * Flushes what waits now (and the flush in progress); returns how many jobs were archived. Bounded
+   * by what waited when it was called, so a busy queue's callers are not kept flushing for ever.
+   */
   async #flushAll(): Promise<number> {
     let archived = 0;
-    for (;;) {
-      if (!this.#activeFlush && !this.#waitingCount() && !this.#flushing) return archived;
-      archived += await this.#flushOnce();
-    }
+    let rounds = 2 + Math.ceil(this.#waitingCount() / ARCHIVE_FLUSH_JOBS);
+    while (rounds-- > 0 && (this.#activeFlush || this.#waitingCount() || this.#flushing)) archived += await this.#flushOnce();
+    return archived;
   }
 
   /** One flush (the unfinished one first); concurrent callers share it. */
