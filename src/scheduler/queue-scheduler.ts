@@ -195,7 +195,10 @@ export class QueueScheduler extends DurableObject<Env> {
     }
     for (const row of batch.rows) this.#hold(newLiveJob(row, ++this.#arrival));
     this.#publish(batch.rows.map((row) => T.createdEvent(row, now)));
-    await this.#dispatch().then(batch.settle.resolve, batch.settle.reject);
+    // The jobs are durable now: a failed send or alarm write is retried by the next dispatch, not
+    // reported to the creator as a failed create.
+    await this.#dispatch().catch((err) => console.error("dispatch after create failed; the next dispatch retries", err));
+    batch.settle.resolve();
   }
 
   async claim(input: P.ClaimInput): Promise<P.ClaimOutput> {
