@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { flushLive } from "../src/scheduler/client";
-import { api, uniqueQueue, waitFor } from "./helpers";
+import { api, targetCalls, targetUrl, uniqueQueue, waitFor } from "./helpers";
+import { webhookFactory } from "./webhook-helpers";
+
+const createWebhook = webhookFactory();
 
 const one = async (sql: string, ...params: unknown[]) => env.DB.prepare(sql).bind(...params).first();
 
@@ -39,5 +42,21 @@ describe("archive through the queue's object", () => {
       [1, "echo line 1"],
       [1, "echo line 2"],
     ]);
+  });
+
+  it("sends a finished job's webhook from the outbox row its archive flush wrote, once", async () => {
+    const queue = uniqueQueue("archhook");
+    const tag = `arch-${queue}`;
+    await createWebhook({ url: `${targetUrl()}/record/${tag}`, events: ["job.completed"], filters: { queues: [queue] } });
+    const res = await api("/jobs", { body: { type: "echo", name: "hooked", queue, parameters: {} } });
+    expect(res.status).toBe(201);
+    const [call] = await waitFor(async () => {
+      const { calls } = await targetCalls(tag);
+      return calls.length ? calls : null;
+    }, 20_000);
+    expect(JSON.parse(call.body)).toMatchObject({ event: "job.completed", data: { jobId: res.json.id, queue } });
+    await flushLive(env, queue);
+    expect(await one(`SELECT COUNT(*) AS n FROM webhook_deliveries WHERE event_type = 'job.completed' AND instr(payload, ?1) > 0`, res.json.id)).toEqual({ n: 1 });
+    expect((await targetCalls(tag)).calls).toHaveLength(1);
   });
 });
