@@ -258,8 +258,9 @@ function countSql(filter: JobFilter, where: SQL | undefined, live: string, hasLi
     terminal.length && hasLive
       ? sql`(SELECT COUNT(*) FROM jobs WHERE id IN (SELECT value FROM json_each(${live})) AND status IN (SELECT value FROM json_each(${JSON.stringify(terminal)}))${queue})`
       : sql`0`;
+  // Written as the partial index of such rows (jobs_live) is, so the count walks that small index.
   const leftByOldEngine = legacy.length
-    ? sql`(SELECT COUNT(*) FROM jobs WHERE status IN (SELECT value FROM json_each(${JSON.stringify(legacy)}))${queue}${
+    ? sql`(SELECT COUNT(*) FROM jobs WHERE ${legacy.length === 1 ? statusLiteral({ status: legacy[0] })! : sql.raw(`status IN ('pending', 'running')`)}${queue}${
         hasLive ? sql` AND id NOT IN (SELECT value FROM json_each(${live}))` : sql``
       })`
     : sql`0`;
@@ -271,7 +272,10 @@ function countSql(filter: JobFilter, where: SQL | undefined, live: string, hasLi
  * rows have one) only when the query's own terms imply its condition, which a bound value does not.
  */
 export function statusLiteral(filter: Pick<JobFilter, "status">): SQL | undefined {
-  return filter.status ? sql.raw(`jobs.status = '${JobStatusSchema.parse(filter.status)}'`) : undefined;
+  if (!filter.status) return undefined;
+  const status = JobStatusSchema.parse(filter.status);
+  // Pending and running rows (left by the previous engine) have theirs as `status IN (...)`.
+  return sql.raw(isTerminal(status) ? `jobs.status = '${status}'` : `jobs.status IN ('pending', 'running') AND jobs.status = '${status}'`);
 }
 
 function countableByCounters(f: JobFilter): boolean {
