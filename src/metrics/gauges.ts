@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LEFT_LIVE_TERM } from "../db/archive";
 import { windowShare } from "../db/queues";
 import { liveStats } from "../scheduler/client";
 import type { StatsOutput } from "../scheduler/live-protocol";
@@ -96,7 +97,7 @@ export function recentOutcomesQuery(db: D1Database, now: number, windowMs: numbe
 export function archivedJobCountQuery(db: D1Database): Query<number> {
   return {
     statement: db.prepare(
-      `SELECT (SELECT COALESCE(SUM(n), 0) FROM job_counts) + (SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'running')) AS n`,
+      `SELECT (SELECT COALESCE(SUM(n), 0) FROM job_counts) + (SELECT COUNT(*) FROM jobs WHERE ${LEFT_LIVE_TERM}) AS n`,
     ),
     read: (rows) => CountRow.parse(rows[0]).n,
   };

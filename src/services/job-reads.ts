@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
+import { LEFT_LIVE_TERM } from "../db/archive";
 import { getDb } from "../db/client";
 import { jobFilterSql, type JobFilter } from "../db/jobs";
 import { JobRowSchema } from "../db/job-row";
@@ -260,7 +261,7 @@ function countSql(filter: JobFilter, where: SQL | undefined, live: string, hasLi
       : sql`0`;
   // Written as the partial index of such rows (jobs_live) is, so the count walks that small index.
   const leftByOldEngine = legacy.length
-    ? sql`(SELECT COUNT(*) FROM jobs WHERE ${legacy.length === 1 ? statusLiteral({ status: legacy[0] })! : sql.raw(`status IN ('pending', 'running')`)}${queue}${
+    ? sql`(SELECT COUNT(*) FROM jobs WHERE ${legacy.length === 1 ? statusLiteral({ status: legacy[0] })! : sql.raw(LEFT_LIVE_TERM)}${queue}${
         hasLive ? sql` AND id NOT IN (SELECT value FROM json_each(${live}))` : sql``
       })`
     : sql`0`;
@@ -275,7 +276,7 @@ export function statusLiteral(filter: Pick<JobFilter, "status">): SQL | undefine
   if (!filter.status) return undefined;
   const status = JobStatusSchema.parse(filter.status);
   // Pending and running rows (left by the previous engine) have theirs as `status IN (...)`.
-  return sql.raw(isTerminal(status) ? `jobs.status = '${status}'` : `jobs.status IN ('pending', 'running') AND jobs.status = '${status}'`);
+  return sql.raw(isTerminal(status) ? `jobs.status = '${status}'` : `jobs.${LEFT_LIVE_TERM} AND jobs.status = '${status}'`);
 }
 
 function countableByCounters(f: JobFilter): boolean {
