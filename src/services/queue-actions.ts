@@ -12,8 +12,8 @@ import { ensureQueueRoom, ensureWorkersRoom } from "./usage-limits";
 /** Archived jobs deleted per D1 transaction by a clear, and how many such rounds one request may run (D1 allows 1,000 queries per invocation). */
 export const CLEAR_BATCH = 500;
 export const MAX_CLEAR_ROUNDS = 100;
-/** Pending jobs removed from the scheduler per call. */
-const CLEAR_LIVE_BATCH = 5000;
+/** Pending jobs removed from the scheduler per call (their rows travel in the list call). */
+const CLEAR_LIVE_BATCH = 1000;
 
 const ALWAYS: { sql: string; params: unknown[] } = { sql: "1", params: [] };
 
