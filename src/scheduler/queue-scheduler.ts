@@ -12,7 +12,7 @@ import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-
 import { applyChange, detailOf, fromHeld, heldOf, isTerminal, matchesFilter, newestFirst, newLiveJob, type LiveJob } from "./live-jobs";
 import * as P from "./live-protocol";
 import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
-import { ClearInput, ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
+import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
 import { Timeline } from "./timeline";
 import * as T from "./transitions";
@@ -361,12 +361,6 @@ export class QueueScheduler extends DurableObject<Env> {
       await this.#dispatch();
     }
     return { removed };
-  }
-
-  /** The pre-v2 name of `remove` (a queue clear); returns how many jobs went. */
-  async clear(input: z.input<typeof ClearInput>): Promise<number> {
-    const { queue, jobIds } = ClearInput.parse(input);
-    return (await this.remove({ queue, ids: jobIds })).removed.length;
   }
 
   async get(input: P.GetInput): Promise<P.GetOutput> {
