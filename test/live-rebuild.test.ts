@@ -2,7 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { JobRowSchema } from "../src/db/job-row";
 import { CANCELLED_WHILE_RUNNING, LEASE_EXPIRED, LEASE_EXPIRED_BEFORE_START } from "../src/model/attempt";
-import { uniqueQueue } from "./helpers";
+import { schedulerFor } from "../src/scheduler/client";
+import { ARCHIVE_FLUSH_MS } from "../src/scheduler/queue-scheduler";
+import { uniqueQueue, waitFor } from "./helpers";
 import { completed, liveRows, newJob, restarted, restoreLiveRow, storedRows, withObject } from "./live-helpers";
 
 describe("QueueScheduler storage: rebuild after eviction", () => {
@@ -130,6 +132,20 @@ describe("QueueScheduler flush to the D1 archive", () => {
       expect(storedRows(state.storage.sql)).toBe(0);
       expect((await fresh.get({ queue, ids: jobs.map((j) => j.id) })).jobs).toEqual([]);
     });
+  });
+
+  it("flushes by itself (its alarm) about ARCHIVE_FLUSH_MS after a job ended", async () => {
+    const queue = uniqueQueue();
+    const stub = schedulerFor(env, queue);
+    await stub.pause({ queue });
+    const job = newJob(queue);
+    await stub.create({ queue, jobs: [job] });
+    await stub.claim({ queue, token: "a", jobs: [[job.id, 0]] });
+    const ended = Date.now();
+    await stub.finish({ queue, ended: [completed(job.id, 1)] });
+    await waitFor(async () => (await d1Job(job.id))?.status === "completed", 10_000);
+    expect(Date.now() - ended).toBeGreaterThanOrEqual(ARCHIVE_FLUSH_MS - 50);
+    expect((await stub.stats({ queue })).unflushed).toBe(0);
   });
 
   it("drops rows only after the flush that archived their jobs; archived jobs stay gone after a rebuild, held ones survive the log's replacement", async () => {
