@@ -95,10 +95,17 @@ export async function removeLiveJobs(env: Env, queue: string, ids: string[]): Pr
   return schedulerFor(env, queue).remove({ queue, ids });
 }
 
-/** Live jobs of one queue, with attempts and logs. */
+/** Live jobs of one queue, with attempts and logs (asked in chunks of the RPC's limit). */
 export async function getLiveJobs(env: Env, queue: string, ids: string[]): Promise<GetOutput> {
-  return schedulerFor(env, queue).get({ queue, ids });
+  if (ids.length <= GET_LIMIT) return schedulerFor(env, queue).get({ queue, ids });
+  const chunks: string[][] = [];
+  for (let i = 0; i < ids.length; i += GET_LIMIT) chunks.push(ids.slice(i, i + GET_LIMIT));
+  const results = await Promise.all(chunks.map((chunk) => schedulerFor(env, queue).get({ queue, ids: chunk })));
+  return { jobs: results.flatMap((r) => r.jobs) };
 }
+
+/** Most ids one `get` call takes (GetInput). */
+const GET_LIMIT = 1000;
 
 /**
  * Live jobs by id alone: each id is asked of the queues it may belong to (its tag, or every known
