@@ -9,24 +9,22 @@ import type { DomainEvent } from "../model/events";
 import type { JobStatus } from "../model/job";
 import { INFLIGHT_SET_MIGRATION } from "./inflight";
 import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-import";
-import { applyChange, detailOf, fromHeld, heldOf, isTerminal, matchesFilter, newestFirst, newLiveJob, type LiveJob } from "./live-jobs";
+import { applyChange, changedFields, detailOf, firstAttemptOf, fromHeld, heldOf, isTerminal, matchesFilter, newestFirst, newLiveJob, storedRow, type LiveJob } from "./live-jobs";
 import * as P from "./live-protocol";
 import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
+import { ARCHIVE_FLUSH_JOBS, planFlush, type WaitingEvent } from "./flush-plan";
 import { Timeline } from "./timeline";
 import * as T from "./transitions";
 
 /** A dispatched job whose claim has not come after this long lost its message: it is sent again. */
 export const LOST_AFTER_MS = 60_000;
-/** Flush to D1 once this many finished jobs (or lifecycle events) wait… */
-export const ARCHIVE_FLUSH_JOBS = 500;
-/** …or this long after the first of them. */
+/** Flush to D1 once ARCHIVE_FLUSH_JOBS ended jobs (or lifecycle events) wait, or this long after the first of them. */
 export const ARCHIVE_FLUSH_MS = 1000;
+export { ARCHIVE_FLUSH_JOBS };
 /** Job changes per journal entry (so a flush, which takes events by whole entries, stays bounded). */
 const ENTRY_MAX_CHANGES = 200;
-/** Bounds one flush's content (its D1 batch and its journal entry). */
-const FLUSH_MAX_BYTES = 1_000_000;
 /** A failed flush or send is tried again after this long. */
 const RETRY_MS = 1000;
 /** Messages per sendBatch call (the Queues limit; 100 messages of 25 jobs are about 100 KB, under its 256 KB). */
@@ -90,7 +88,7 @@ export class QueueScheduler extends DurableObject<Env> {
   /** Ended jobs not yet in a flush. */
   #finished = new Set<string>();
   /** Lifecycle events not yet in a flush, with the seq of the row that holds them. */
-  #events: { seq: number; event: DomainEvent }[] = [];
+  #events: WaitingEvent[] = [];
   #waitingSince: number | null = null;
   /** Lifecycle events of every row up to this seq are in D1. */
   #through = 0;
@@ -336,7 +334,7 @@ export class QueueScheduler extends DurableObject<Env> {
     if (held) {
       if (!from.includes(held.row.status) || held.row.status === "running") return { error: "conflict", status: held.row.status };
       const row = T.requeueSet(held.row, { runAt, priority, resetRetryCount, now });
-      this.#journal([{ change: { id, set: diff(held.row, row) }, event: null, status: "pending" }]);
+      this.#journal([{ change: { id, set: changedFields(held.row, row) }, event: null, status: "pending" }]);
       this.#dispatched.delete(id);
       this.#timeline.place(id, row.runAt, row.priority);
       this.#publish([T.requeuedEvent(row, now)]);
@@ -705,29 +703,13 @@ export class QueueScheduler extends DurableObject<Env> {
 
   /** Journals the next flush (ended jobs and waiting events) so a replay after a crash sends the same content. */
   #startFlush(queue: string): ActiveFlush {
-    const jobs: P.ArchivedJob[] = [];
-    let bytes = 0;
-    for (const id of this.#finished) {
-      if (jobs.length >= ARCHIVE_FLUSH_JOBS || bytes > FLUSH_MAX_BYTES) break;
-      const job = this.#jobs.get(id)!;
-      const archived = { job: { ...job.row }, attempts: [...job.attempts], logs: job.logs.map((l) => ({ ...l })) };
-      bytes += JSON.stringify(archived).length;
-      jobs.push(archived);
-    }
-    for (const { job } of jobs) this.#finished.delete(job.id);
-    // Events go by whole rows, oldest first, so "every event of rows up to `through`" is exact.
-    let taken = 0;
-    while (taken < this.#events.length && (taken === 0 || (bytes < FLUSH_MAX_BYTES && taken < ARCHIVE_FLUSH_JOBS))) {
-      const seq = this.#events[taken].seq;
-      while (taken < this.#events.length && this.#events[taken].seq === seq) bytes += JSON.stringify(this.#events[taken++].event).length;
-    }
-    const events = this.#events.splice(0, taken);
-    const through = this.#events.length ? events.at(-1)!.seq : this.#store.seq;
-    if (!this.#finished.size && !this.#events.length) this.#waitingSince = null;
-    else this.#waitingSince = Date.now();
+    const plan = planFlush([...this.#finished].map((id) => this.#jobs.get(id)!), this.#events, this.#store.seq);
+    for (const { job } of plan.jobs) this.#finished.delete(job.id);
+    this.#events.splice(0, plan.eventsTaken);
+    this.#waitingSince = this.#waitingCount() ? Date.now() : null;
     // The flush's id is the seq of its journal entry's first row: never given to another row.
     const seq = this.#store.seq + 1;
-    const entry: FlushEntry = { queue, seq, at: Date.now(), jobs, events: events.map((e) => e.event), through };
+    const entry: FlushEntry = { queue, seq, at: Date.now(), jobs: plan.jobs, events: plan.events, through: plan.through };
     this.#store.appendJournal({ flush: entry });
     return { seq, entry };
   }
@@ -832,51 +814,4 @@ export class QueueScheduler extends DurableObject<Env> {
     // A queue that is new to this object may have rows the previous engine left in D1.
     if (this.#settings.get("legacy_imported") !== "1") this.ctx.waitUntil(this.#setAlarm(Date.now()));
   }
-}
-
-/** The row of a new job as the archive will hold it. */
-function storedRow(j: P.NewLiveJob, now: number): JobRow {
-  return {
-    id: j.id,
-    queue: j.queue,
-    type: j.type,
-    name: j.name,
-    status: "pending",
-    priority: j.priority,
-    parameters: j.parameters,
-    result: null,
-    error: null,
-    runAt: j.runAt,
-    attempt: 0,
-    retryCount: 0,
-    maxRetries: j.maxRetries,
-    timeoutMs: j.timeoutMs ?? null,
-    cancelRequested: 0,
-    leaseUntil: null,
-    progress: null,
-    progressMessage: null,
-    idempotencyKey: j.idempotencyKey ?? null,
-    requestHash: j.requestHash ?? null,
-    createdAt: j.createdAt,
-    updatedAt: now,
-    executedAt: null,
-    completedAt: null,
-    recurringId: j.recurringId ?? null,
-    scheduledFor: j.scheduledFor ?? null,
-  };
-}
-
-/** The history row of an archived one-attempt job, as the archive's readers synthesize it. */
-function firstAttemptOf(row: JobRow): AttemptRow[] {
-  if (row.attempt !== 1 || row.executedAt == null) return [];
-  const status = row.status === "pending" || row.status === "running" ? "failed" : row.status;
-  const completedAt = row.completedAt ?? row.updatedAt;
-  return [{ jobId: row.id, attempt: 1, status, startedAt: row.executedAt, completedAt, durationMs: completedAt - row.executedAt, error: row.error, retryAt: null }];
-}
-
-/** The fields of `next` that differ from `prev`. */
-function diff(prev: JobRow, next: JobRow): Partial<JobRow> {
-  const out: Partial<JobRow> = {};
-  for (const k of Object.keys(next) as (keyof JobRow)[]) if (prev[k] !== next[k]) (out as Record<string, unknown>)[k] = next[k];
-  return out;
 }
