@@ -31,7 +31,7 @@ describe("QueueScheduler storage cost", () => {
     });
   });
 
-  it("one by one (a create call per job), still about one row per create plus its share of the groups", async () => {
+  it("one by one (a create call, a message, a claim and a finish per job): about three rows per job", async () => {
     const queue = uniqueQueue();
     await withObject(queue, async (object, sent) => {
       await object.configure({ queue, workers: 100 });
