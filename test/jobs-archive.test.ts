@@ -14,7 +14,7 @@ async function views(id: string) {
 /** The WbtWebJob API's log lines of a job. */
 async function readWbt(id: string) {
   const res = await exports.default.fetch(new Request(`http://edge-ticker.test/api/jobs/${id}/logs`, { headers: { authorization: `Bearer ${ADMIN}` } }));
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await res.json<any[]>() };
 }
 
 describe("a finished job reads the same from its scheduler and from the archive", () => {
