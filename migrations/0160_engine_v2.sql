@@ -72,3 +72,8 @@ CREATE INDEX jobs_status_created_at ON jobs (status, created_at) WHERE status = 
 DROP INDEX IF EXISTS jobs_status_completed_at_queue;
 CREATE INDEX jobs_failed_completed_at ON jobs (completed_at) WHERE status = 'failed';
 -- Kept: jobs_created_at (lists, export, retention), jobs_recurring_created (a recurring job's runs).
+
+-- Every queue with a job has a `queues` row in v2 (lists, stats and id routing enumerate them);
+-- queues that only the previous engine's jobs named get theirs here.
+INSERT OR IGNORE INTO queues (name, created_at, updated_at)
+SELECT queue, MIN(created_at), MAX(updated_at) FROM jobs GROUP BY queue;

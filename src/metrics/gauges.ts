@@ -10,17 +10,6 @@ const int = z.number().int();
 const CountRow = z.object({ n: int });
 const NameRow = z.object({ name: z.string() });
 
-/**
- * The clock readings of a scheduler's stats the health checks use. Read leniently: a scheduler
- * that does not report one counts as having none (0 and null).
- */
-const LiveClockSchema = z.object({
-  dueNow: int.catch(0),
-  oldestDueRunAt: int.nullable().catch(null),
-  leaseExpired: int.catch(0),
-  oldestLeaseExpiredAt: int.nullable().catch(null),
-});
-
 export type QueueGauges = {
   queue: string;
   /** Waiting jobs, including those scheduled for later. */
@@ -56,15 +45,14 @@ export async function queueGauges(env: Env): Promise<QueueGauges[]> {
 }
 
 function toGauges(queue: string, s: StatsOutput): QueueGauges {
-  const clock = LiveClockSchema.parse(s);
   return {
     queue,
     pending: s.pending,
-    due: clock.dueNow,
-    oldestDueRunAt: clock.oldestDueRunAt,
+    due: s.dueNow,
+    oldestDueRunAt: s.oldestDueRunAt,
     running: s.running,
-    leaseExpired: clock.leaseExpired,
-    oldestLeaseExpiredAt: clock.oldestLeaseExpiredAt,
+    leaseExpired: s.leaseExpired,
+    oldestLeaseExpiredAt: s.oldestLeaseExpiredAt,
     paused: s.paused,
   };
 }

@@ -195,6 +195,14 @@ export type StatsOutput = SchedulerStatus & {
   rowsWritten: number;
   /** Segment and journal rows stored now. */
   storedRows: number;
+  /** Pending jobs whose run time has come, and the run time of the oldest of them (null when none). */
+  dueNow: number;
+  oldestDueRunAt: number | null;
+  /** Running jobs past their lease (the alarm takes them back), and the oldest such lease (null when none). */
+  leaseExpired: number;
+  oldestLeaseExpiredAt: number | null;
+  /** Ended jobs waiting for the flush, by status. */
+  unflushedByStatus: { completed: number; failed: number; cancelled: number };
 };
 
 // ---- flush

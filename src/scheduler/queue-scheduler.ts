@@ -378,11 +378,29 @@ export class QueueScheduler extends DurableObject<Env> {
     const { queue } = P.StatsInput.parse(input);
     this.#setQueueName(queue);
     const byType: P.StatsOutput["byType"] = {};
+    const unflushedByStatus = { completed: 0, failed: 0, cancelled: 0 };
+    const now = Date.now();
     let pending = 0;
+    let dueNow = 0;
+    let oldestDueRunAt: number | null = null;
+    let leaseExpired = 0;
+    let oldestLeaseExpiredAt: number | null = null;
     for (const job of this.#jobs.values()) {
       const s = job.row.status;
-      if (s !== "pending" && s !== "running") continue;
-      if (s === "pending") pending++;
+      if (s !== "pending" && s !== "running") {
+        unflushedByStatus[s]++;
+        continue;
+      }
+      if (s === "pending") {
+        pending++;
+        if (job.row.runAt <= now) {
+          dueNow++;
+          if (oldestDueRunAt == null || job.row.runAt < oldestDueRunAt) oldestDueRunAt = job.row.runAt;
+        }
+      } else if (job.row.leaseUntil != null && job.row.leaseUntil < now) {
+        leaseExpired++;
+        if (oldestLeaseExpiredAt == null || job.row.leaseUntil < oldestLeaseExpiredAt) oldestLeaseExpiredAt = job.row.leaseUntil;
+      }
       const t = (byType[job.row.type] ??= { pending: 0, running: 0 });
       t[s]++;
     }
@@ -394,6 +412,11 @@ export class QueueScheduler extends DurableObject<Env> {
       unflushed: this.#jobs.size - pending - this.#running.size,
       rowsWritten: this.#store.rowsWritten,
       storedRows: this.#store.rowCount,
+      dueNow,
+      oldestDueRunAt,
+      leaseExpired,
+      oldestLeaseExpiredAt,
+      unflushedByStatus,
     };
   }
 

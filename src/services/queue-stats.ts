@@ -1,6 +1,5 @@
-import { z } from "zod";
 import { archivedQueueStats, type ArchivedQueueStats, type QueueStats } from "../db/queues";
-import { listLiveJobs, liveStats } from "../scheduler/client";
+import { liveStats } from "../scheduler/client";
 import type { StatsOutput } from "../scheduler/live-protocol";
 
 /** A queue's live counts: pending and running, and finished jobs its scheduler has not flushed to D1 yet. */
@@ -17,16 +16,9 @@ export async function queueStats(env: Env, now: number, only?: string): Promise<
   return archived.map((q, i) => withLive(q, live[i]));
 }
 
-/** Ended jobs a scheduler still holds, by status, when its stats report them (one call per queue then). */
-const HeldEndedSchema = z.object({ unflushedByStatus: z.object({ completed: z.number().int(), failed: z.number().int() }).optional() });
-
 async function liveCounts(env: Env, queue: string): Promise<LiveCounts> {
   const stats = await liveStats(env, queue);
-  const held = HeldEndedSchema.parse(stats).unflushedByStatus;
-  if (held) return { stats, ...held };
-  if (stats.unflushed === 0) return { stats, completed: 0, failed: 0 };
-  const [completed, failed] = await Promise.all([listLiveJobs(env, queue, { status: "completed" }, 0), listLiveJobs(env, queue, { status: "failed" }, 0)]);
-  return { stats, completed: completed.total, failed: failed.total };
+  return { stats, completed: stats.unflushedByStatus.completed, failed: stats.unflushedByStatus.failed };
 }
 
 function withLive(q: ArchivedQueueStats, live: LiveCounts): QueueStats {
