@@ -1,7 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readSettings } from "../config";
-import { claimLiveJobs, findLiveJobs, markLiveStarted } from "../scheduler/client";
+import { claimLiveJobs, findLiveJobs, flushLive, markLiveStarted, schedulerFor } from "../scheduler/client";
+import { knownQueueNames } from "../scheduler/job-ids";
+import { ObjectFaultKind } from "../scheduler/object-faults";
+import { QueueNameSchema } from "../model/job";
 import { getJobs } from "../services/job-reads";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
@@ -12,7 +15,8 @@ import { failNextResultWrites } from "../execution/fault-hooks";
 
 /**
  * Fault injection for the fault suite, off unless FAULT_INJECTION=true (then admin only):
- * duplicate `exec` messages, a consumer that dies right after claiming, and result writes that fail.
+ * duplicate `exec` messages, a consumer that dies right after claiming, result writes that fail,
+ * and a queue's object killed at a stage boundary of its write path.
  */
 export const faultsApi = new Hono<AppEnv>()
   .use(async (c, next) => {
@@ -42,6 +46,18 @@ export const faultsApi = new Hono<AppEnv>()
     const [claimed] = (await claimLiveJobs(c.env, job.queue, `fault:${crypto.randomUUID()}`, [[jobId, job.attempt]])).claimed;
     if (claimed && handlerStarted) await markLiveStarted(c.env, [{ queue: job.queue, id: jobId, attempt: claimed.attempt }]);
     return c.json({ claimed: !!claimed, leaseUntil: claimed?.leaseUntil ?? null });
+  })
+  // Kills the queue's object at the next crossing of a stage boundary (or at once: `now`).
+  .post("/kill-object", async (c) => {
+    const { queue, kind, count } = await readJson(c, z.strictObject({ queue: QueueNameSchema, kind: ObjectFaultKind, count: z.number().int().min(1).max(100).default(1) }));
+    await schedulerFor(c.env, queue).armFault({ queue, kind, count });
+    return c.json({ queue, kind, count });
+  })
+  // Archives every queue's finished jobs to D1 now, so the persisted database can be checked.
+  .post("/flush", async (c) => {
+    const queues = await knownQueueNames(c.env);
+    const archived = await Promise.all(queues.map((queue) => flushLive(c.env, queue)));
+    return c.json({ queues: queues.length, archived: archived.reduce((n, a) => n + a.archived, 0) });
   })
   // The consumer's next `count` tries to record attempt outcomes throw (each retry with backoff is a try).
   .post("/fail-result-writes", async (c) => {

@@ -15,6 +15,7 @@ import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
 import { ARCHIVE_FLUSH_JOBS, planFlush, type WaitingEvent } from "./flush-plan";
+import { ArmFaultInput, ObjectFaults } from "./object-faults";
 import { Timeline } from "./timeline";
 import * as T from "./transitions";
 
@@ -101,6 +102,7 @@ export class QueueScheduler extends DurableObject<Env> {
   #committingCreates = false;
   #alarmAt: number | null = null;
   #retryAfter = 0;
+  #faults = new ObjectFaults();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -193,6 +195,11 @@ export class QueueScheduler extends DurableObject<Env> {
     }
     for (const row of batch.rows) this.#hold(newLiveJob(row, ++this.#arrival));
     this.#publish(batch.rows.map((row) => T.createdEvent(row, now)));
+    if (this.#faults.take("after-create-commit")) {
+      batch.settle.resolve();
+      this.#dieSoon("after a create committed, before its dispatch");
+      return;
+    }
     // The jobs are durable now: a failed send or alarm write is retried by the next dispatch, not
     // reported to the creator as a failed create.
     await this.#dispatch().catch((err) => console.error("dispatch after create failed; the next dispatch retries", err));
@@ -223,6 +230,7 @@ export class QueueScheduler extends DurableObject<Env> {
     }
     if (claims.length) {
       this.#journal(claims);
+      if (this.#faults.take("after-claim-commit")) this.ctx.abort("fault injected: after a claim committed");
       for (const { change } of claims) {
         this.#dispatched.delete(change.id);
         this.#timeline.drop(change.id);
@@ -424,6 +432,20 @@ export class QueueScheduler extends DurableObject<Env> {
   async flush(input: P.FlushInput): Promise<P.FlushOutput> {
     this.#setQueueName(P.FlushInput.parse(input).queue);
     return { archived: await this.#flushAll() };
+  }
+
+  /** Arms a kill at a stage boundary (see object-faults.ts); only with FAULT_INJECTION. */
+  async armFault(input: z.input<typeof ArmFaultInput>): Promise<void> {
+    if (!readSettings(this.env).faultInjection) throw new Error("fault injection is off");
+    const { queue, kind, count } = ArmFaultInput.parse(input);
+    this.#setQueueName(queue);
+    if (kind === "now") this.#dieSoon("evicted");
+    else this.#faults.arm(kind, count);
+  }
+
+  /** Kills this instance just after the current reply went out. */
+  #dieSoon(why: string) {
+    setTimeout(() => this.ctx.abort(`fault injected: ${why}`), 20);
   }
 
   /** Imports what the previous engine left in D1 (once), then does whatever is due. The cron reconciler calls this. */
@@ -710,6 +732,7 @@ export class QueueScheduler extends DurableObject<Env> {
     const { seq, entry } = this.#activeFlush;
     const { through, ...input } = entry;
     await this.env.DB.batch(archiveFlushStatements(this.env, input, eventOutbox));
+    if (this.#faults.take("after-flush-commit")) this.ctx.abort("fault injected: after the archive flush committed in D1");
     // Done: the jobs leave the object; rows that name only archived jobs go in the same transaction.
     const ids = entry.jobs.map((j) => j.job.id);
     for (const id of ids) if (this.#jobs.get(id) && isTerminal(this.#jobs.get(id)!)) this.#forget(id);
