@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { readSettings } from "../config";
-import { claimLiveJobs, findLiveJobs, flushLive, markLiveStarted, schedulerFor } from "../scheduler/client";
+import { findLiveJobs, flushLive, markLiveStarted, schedulerFor } from "../scheduler/client";
 import { knownQueueNames } from "../scheduler/job-ids";
 import { ObjectFaultKind } from "../scheduler/object-faults";
 import { QueueNameSchema } from "../model/job";
@@ -42,8 +42,7 @@ export const faultsApi = new Hono<AppEnv>()
     const job = (await findLiveJobs(c.env, [jobId])).get(jobId)?.job;
     if (!job) throw notFound("Job");
     if (job.status !== "pending") throw new ApiError(409, "conflict", "Only a pending job can be claimed.");
-    // Its scheduler claims only a due job not dispatched under another token (e.g. in a paused queue).
-    const [claimed] = (await claimLiveJobs(c.env, job.queue, `fault:${crypto.randomUUID()}`, [[jobId, job.attempt]])).claimed;
+    const claimed = await schedulerFor(c.env, job.queue).claimForFault({ queue: job.queue, id: jobId });
     if (claimed && handlerStarted) await markLiveStarted(c.env, [{ queue: job.queue, id: jobId, attempt: claimed.attempt }]);
     return c.json({ claimed: !!claimed, leaseUntil: claimed?.leaseUntil ?? null });
   })

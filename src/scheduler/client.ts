@@ -13,8 +13,10 @@ import type {
   ListOutput,
   NewLiveJob,
   RemoveLiveOutput,
+  ReplaceParametersOutput,
   RequeueInput,
   RequeueOutput,
+  SealedOutput,
   StatsOutput,
 } from "./live-protocol";
 
@@ -133,3 +135,12 @@ export async function flushLive(env: Env, queue: string): Promise<FlushOutput> {
   return schedulerFor(env, queue).flush({ queue });
 }
 
+
+/** Live jobs of a queue whose parameters hold sealed credentials. */
+export async function sealedLiveJobs(env: Env, queue: string): Promise<SealedOutput> {
+  return schedulerFor(env, queue).sealed({ queue });
+}
+
+export async function replaceLiveParameters(env: Env, queue: string, updates: { id: string; from: string; to: string }[]): Promise<ReplaceParametersOutput> {
+  return schedulerFor(env, queue).replaceParameters({ queue, updates });
+}

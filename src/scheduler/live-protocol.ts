@@ -181,6 +181,19 @@ export type ListInput = z.input<typeof ListInput>;
 /** Newest first by (createdAt, id); `total` counts every match, not only the rows returned. */
 export type ListOutput = { rows: JobRow[]; total: number };
 
+// ---- sealed parameters (re-encryption after a key change)
+/** Live jobs whose parameters hold sealed credentials. */
+export const SealedInput = z.object({ queue: queueName });
+export type SealedInput = z.input<typeof SealedInput>;
+export type SealedOutput = { jobs: { id: string; type: string; parameters: string }[] };
+/** Each job's parameters become `to` if they still are `from` (a concurrent change wins). */
+export const ReplaceParametersInput = z.object({
+  queue: queueName,
+  updates: z.array(z.object({ id, from: z.string(), to: z.string() })).max(10_000),
+});
+export type ReplaceParametersInput = z.input<typeof ReplaceParametersInput>;
+export type ReplaceParametersOutput = { replaced: string[] };
+
 // ---- stats
 export const StatsInput = z.object({ queue: queueName });
 export type StatsInput = z.input<typeof StatsInput>;

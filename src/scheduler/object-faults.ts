@@ -12,6 +12,7 @@ import { z } from "zod";
  */
 export const ObjectFaultKind = z.enum(["after-create-commit", "after-claim-commit", "after-flush-commit", "now"]);
 export type ObjectFaultKind = z.infer<typeof ObjectFaultKind>;
+export const ClaimForFaultInput = z.object({ queue: z.string().min(1), id: z.string().min(1) });
 export const ArmFaultInput = z.object({ queue: z.string().min(1), kind: ObjectFaultKind, count: z.number().int().min(0).max(100).default(1) });
 
 /** Faults armed in one object instance (memory only: a kill disarms the rest, as a real crash would). */

@@ -15,7 +15,7 @@ import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
 import { ARCHIVE_FLUSH_JOBS, planFlush, type WaitingEvent } from "./flush-plan";
-import { ArmFaultInput, ObjectFaults } from "./object-faults";
+import { ArmFaultInput, ClaimForFaultInput, ObjectFaults } from "./object-faults";
 import { Timeline } from "./timeline";
 import * as T from "./transitions";
 
@@ -382,6 +382,27 @@ export class QueueScheduler extends DurableObject<Env> {
     return { rows: rows.slice(0, limit).map((r) => ({ ...r })), total: rows.length };
   }
 
+  async sealed(input: P.SealedInput): Promise<P.SealedOutput> {
+    this.#setQueueName(P.SealedInput.parse(input).queue);
+    const jobs: P.SealedOutput["jobs"] = [];
+    for (const { row } of this.#jobs.values()) if (row.parameters.includes('"$sealed"')) jobs.push({ id: row.id, type: row.type, parameters: row.parameters });
+    return { jobs };
+  }
+
+  async replaceParameters(input: P.ReplaceParametersInput): Promise<P.ReplaceParametersOutput> {
+    const { queue, updates } = P.ReplaceParametersInput.parse(input);
+    this.#setQueueName(queue);
+    const inFlush = new Set(this.#activeFlush?.entry.jobs.map((j) => j.job.id) ?? []);
+    const group: T.Transition[] = [];
+    for (const u of updates) {
+      const job = this.#jobs.get(u.id);
+      if (!job || inFlush.has(u.id) || job.row.parameters !== u.from) continue;
+      group.push({ change: { id: u.id, set: { parameters: u.to } }, event: null, status: job.row.status });
+    }
+    if (group.length) this.#journal(group);
+    return { replaced: group.map((t) => t.change.id) };
+  }
+
   async stats(input: P.StatsInput): Promise<P.StatsOutput> {
     const { queue } = P.StatsInput.parse(input);
     this.#setQueueName(queue);
@@ -441,6 +462,24 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#setQueueName(queue);
     if (kind === "now") this.#dieSoon("evicted");
     else this.#faults.arm(kind, count);
+  }
+
+  /**
+   * Claims a pending job now, due or not, as a consumer would that then dies (the fault suite's
+   * "crash after claim"); only with FAULT_INJECTION. A job already dispatched is left alone.
+   */
+  async claimForFault(input: z.input<typeof ClaimForFaultInput>): Promise<JobRow | null> {
+    if (!readSettings(this.env).faultInjection) throw new Error("fault injection is off");
+    const { queue, id } = ClaimForFaultInput.parse(input);
+    this.#setQueueName(queue);
+    const job = this.#jobs.get(id);
+    if (!job || job.row.status !== "pending" || job.row.cancelRequested || this.#dispatched.has(id)) return null;
+    const now = Date.now();
+    this.#journal([{ change: { id, set: { runAt: now } }, event: null, status: "pending" }, T.claim(job, now)]);
+    this.#timeline.drop(id);
+    this.#running.add(id);
+    await this.#schedule();
+    return { ...job.row };
   }
 
   /** Kills this instance just after the current reply went out. */
