@@ -1,11 +1,13 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { historyDays, readHistory } from "../src/maintenance/history-archive";
 import { PURGE_BATCH, purgeFinishedJobs, purgeMetrics, runRetention } from "../src/maintenance/retention";
 import { RETENTION_INTERVAL_MS, runDueMaintenance } from "../src/maintenance/tasks";
-import { uniqueQueue } from "./helpers";
+import { ADMIN, api, BASE, uniqueQueue } from "./helpers";
+
+const exportCall = async (path: string) => (await exports.default.fetch(new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } }))).text();
 
 const DAY = 86_400_000;
 
@@ -133,6 +135,18 @@ describe("retention", () => {
       ["failed", queue],
     ]);
     expect(await archivedCount(queue, "failed")).toBe(0);
+
+    // The API exports a day of it, as the jobs export shapes jobs; bad input is a 400.
+    const exportedDay = await api(`/export/archive?queue=${queue}&day=${days(40)}&format=json`);
+    expect(exportedDay.status).toBe(200);
+    expect((exportedDay.json as { id: string; status: string }[]).map((j) => j.id).sort()).toEqual([...day40.map((r) => r.job.id)].sort());
+    const csv = await exportCall(`/export/archive?queue=${queue}&day=${days(41)}&format=csv`);
+    expect(csv.split("\n").filter(Boolean)).toHaveLength(3);
+    for (const bad of [`queue=${queue}&day=yesterday`, `day=${days(40)}`, `queue=${queue}&day=${days(40)}&format=xml`]) {
+      const res = await api(`/export/archive?${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.json).toMatchObject({ error: "validation_error" });
+    }
   });
 
   it("keeps a job created long ago that finished within the retention age", async () => {

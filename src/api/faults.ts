@@ -46,11 +46,12 @@ export const faultsApi = new Hono<AppEnv>()
     if (claimed && handlerStarted) await markLiveStarted(c.env, [{ queue: job.queue, id: jobId, attempt: claimed.attempt }]);
     return c.json({ claimed: !!claimed, leaseUntil: claimed?.leaseUntil ?? null });
   })
-  // Kills the queue's object at the next crossing of a stage boundary (or at once: `now`).
+  // Kills the queue's object at the next crossing of a stage boundary (or at once: `now`); count 0 only names the instance.
   .post("/kill-object", async (c) => {
-    const { queue, kind, count } = await readJson(c, z.strictObject({ queue: QueueNameSchema, kind: ObjectFaultKind, count: z.number().int().min(1).max(100).default(1) }));
-    await schedulerFor(c.env, queue).armFault({ queue, kind, count });
-    return c.json({ queue, kind, count });
+    const { queue, kind, count } = await readJson(c, z.strictObject({ queue: QueueNameSchema, kind: ObjectFaultKind, count: z.number().int().min(0).max(100).default(1) }));
+    // The instance that took the order: a later call naming another one shows the kill happened.
+    const { instance } = await schedulerFor(c.env, queue).armFault({ queue, kind, count });
+    return c.json({ queue, kind, count, instance });
   })
   // Archives every queue's finished jobs to D1 now, so the persisted database can be checked.
   .post("/flush", async (c) => {

@@ -4,6 +4,7 @@ import { JobRowSchema } from "../db/job-row";
 import { jobFilterSql, type JobFilter } from "../db/jobs";
 import { jobs, type JobRow } from "../db/schema";
 import { toJobSummary } from "../model/job";
+import { readHistory } from "../maintenance/history-archive";
 import { listLive, newestFirst, statusLiteral } from "../services/job-reads";
 import type { Column } from "./stream";
 
@@ -45,6 +46,12 @@ export async function* jobPages(env: Env, filter: JobFilter, limit: number): Asy
     const out = take(live.slice(next, next + EXPORT_PAGE_SIZE));
     if (out.length) yield out;
   }
+}
+
+/** One queue's jobs created on one UTC day that retention moved to R2 (ARCHIVE_BUCKET), oldest first. */
+export async function* r2HistoryPages(bucket: R2Bucket, queue: string, day: string): AsyncGenerator<ExportedJob[]> {
+  const records = await readHistory(bucket, queue, day);
+  for (let i = 0; i < records.length; i += EXPORT_PAGE_SIZE) yield records.slice(i, i + EXPORT_PAGE_SIZE).map((r) => exported(r.job));
 }
 
 function exported(r: JobRow): ExportedJob {

@@ -103,6 +103,8 @@ export class QueueScheduler extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #retryAfter = 0;
   #faults = new ObjectFaults();
+  /** Names this instance, so the fault suite can tell that a kill really restarted the object. */
+  #instance = crypto.randomUUID();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -455,13 +457,14 @@ export class QueueScheduler extends DurableObject<Env> {
     return { archived: await this.#flushAll() };
   }
 
-  /** Arms a kill at a stage boundary (see object-faults.ts); only with FAULT_INJECTION. */
-  async armFault(input: z.input<typeof ArmFaultInput>): Promise<void> {
+  /** Arms a kill at a stage boundary (see object-faults.ts; count 0 arms none); only with FAULT_INJECTION. Returns this instance's name. */
+  async armFault(input: z.input<typeof ArmFaultInput>): Promise<{ instance: string }> {
     if (!readSettings(this.env).faultInjection) throw new Error("fault injection is off");
     const { queue, kind, count } = ArmFaultInput.parse(input);
     this.#setQueueName(queue);
-    if (kind === "now") this.#dieSoon("evicted");
+    if (kind === "now" && count > 0) this.#dieSoon("evicted");
     else this.#faults.arm(kind, count);
+    return { instance: this.#instance };
   }
 
   /**

@@ -200,36 +200,40 @@ describe("fault suite", () => {
   });
 
   it("kills the queue's object at every stage boundary of the write path and mid-batch, and still runs each job once", async () => {
-    const ids: string[] = [];
     const batchOf = async (label: string, parameters: Record<string, unknown>) => {
       const res = await call("/jobs/batch", {
         body: { jobs: Array.from({ length: 30 }, (_, i) => ({ type: "echo", queue: QUEUE, name: `${label}-${i}`, parameters: { ledger: true, ...parameters }, timeoutSeconds: 5 })) },
       });
       expect(res.status).toBe(201);
-      for (const j of res.json.jobs) {
-        accepted.push({ id: j.id, kind: "stageKill", runAt: Date.parse(j.scheduledAt), case: "objectKills" });
-        ids.push(j.id);
-      }
+      for (const j of res.json.jobs) accepted.push({ id: j.id, kind: "stageKill", runAt: Date.parse(j.scheduledAt), case: "objectKills" });
+      return res.json.jobs.map((j: { id: string }) => j.id) as string[];
     };
-    const kill = async (kind: string) => {
-      const res = await call("/_faults/kill-object", { body: { queue: QUEUE, kind } });
+    // Each order names the object instance that took it: the next order reaching another instance
+    // shows that the kill happened (an armed fault lives only as long as its instance).
+    const instances: string[] = [];
+    const order = async (kind: string, count = 1) => {
+      const res = await call("/_faults/kill-object", { body: { queue: QUEUE, kind, count } });
       expect(res.status).toBe(200);
-      special.objectKills.faultsInjected++;
+      instances.push(res.json.instance);
+      if (count) special.objectKills.faultsInjected++;
     };
     // Between the segment's commit and its dispatch: the creator got its 201, the jobs must still run.
-    await kill("after-create-commit");
-    await batchOf("after-create-commit", {});
+    await order("after-create-commit");
+    await waitUntilSettled(await batchOf("after-create-commit", {}), 120_000);
     // After a claim commits, before the consumer hears of it: the claimed attempts' leases expire and run again.
-    await kill("after-claim-commit");
-    await batchOf("after-claim-commit", {});
+    await order("after-claim-commit");
+    await waitUntilSettled(await batchOf("after-claim-commit", {}), 120_000);
     // After the archive flush committed in D1, before the object recorded it: the same flush is sent again.
-    await kill("after-flush-commit");
-    await batchOf("after-flush-commit", {});
+    await order("after-flush-commit");
+    await waitUntilSettled(await batchOf("after-flush-commit", {}), 120_000);
+    await new Promise((r) => setTimeout(r, 3000));
     // Evicted while a batch runs: the attempts end on a new instance rebuilt from storage.
-    await batchOf("mid-batch", { sleepMs: 1500 });
+    const running = await batchOf("mid-batch", { sleepMs: 1500 });
     await new Promise((r) => setTimeout(r, 700));
-    await kill("now");
-    await waitUntilSettled(ids, 240_000);
+    await order("now");
+    await waitUntilSettled(running, 120_000);
+    await order("now", 0);
+    expect(new Set(instances).size, `object instances seen: ${instances.join(", ")}`).toBe(instances.length);
   });
 
   it("answers property-based bad input with 4xx in the one error shape and stores nothing", async () => {
