@@ -201,9 +201,9 @@ describe("archive flush", () => {
       `rows written per archived job: ${(plain.rowsWritten / n).toFixed(3)} simple, ${(withLog.rowsWritten / n).toFixed(3)} with one log line, ${(failed.rowsWritten / n).toFixed(3)} failed, ${single.rowsWritten} for a flush of one job; ` +
         `a flush of ${n} simple jobs took ${plain.durationMs.toFixed(1)} ms of SQL (local) and grew the database by about ${Math.round((plain.sizeAfter - sizeBefore) / n)} bytes per job`,
     );
-    expect(plain.rowsWritten / n).toBeLessThanOrEqual(4.1);
-    expect(withLog.rowsWritten / n).toBeLessThanOrEqual(5.1);
-    expect(failed.rowsWritten / n).toBeLessThanOrEqual(6.1);
+    expect(plain.rowsWritten / n).toBeLessThanOrEqual(3.1);
+    expect(withLog.rowsWritten / n).toBeLessThanOrEqual(4.1);
+    expect(failed.rowsWritten / n).toBeLessThanOrEqual(5.1);
   });
 
   it("sends the webhook outbox rows a flush wrote once the flush has committed", async () => {

@@ -34,7 +34,6 @@ export const jobs = sqliteTable(
   },
   (t) => [
     index("jobs_created_at").on(t.createdAt),
-    index("jobs_queue_created_at").on(t.queue, t.createdAt),
     index("jobs_status_created_at").on(t.status, t.createdAt).where(sql`status = 'failed' OR status = 'cancelled'`),
     index("jobs_failed_completed_at").on(t.completedAt).where(sql`status = 'failed'`),
     index("jobs_live").on(t.queue, t.status).where(sql`status IN ('pending', 'running')`),

@@ -82,10 +82,10 @@ async function* archivedPages(env: Env, filter: JobFilter): AsyncGenerator<JobRo
   }
 }
 
-/** Failed and cancelled rows have their own (partial) index; a queue's rows are ordered in (queue, created_at). */
+/** Failed and cancelled rows have their own (partial) index; the rest are walked in creation order (a queue filter skips other queues' rows). */
 function archiveIndexFor(filter: JobFilter): string | null {
   if (filter.status === "failed" || filter.status === "cancelled") return "jobs_status_created_at";
   // Pending and running rows are the few the previous engine left: any plan will do.
   if (filter.status === "pending" || filter.status === "running") return null;
-  return filter.queue !== undefined ? "jobs_queue_created_at" : "jobs_created_at";
+  return "jobs_created_at";
 }
