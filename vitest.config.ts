@@ -25,6 +25,8 @@ export default defineConfig(async () => {
         miniflare: {
           // Small enough that a test can reach it with a fresh key; the bootstrap token is exempt.
           serviceBindings: { JOB_SERVICE: { name: "job-service", entrypoint: "TestJobService" } },
+          // Optional in production: where retention moves expired history (src/maintenance/history-archive.ts).
+          r2Buckets: ["ARCHIVE_BUCKET"],
           workers: [
             {
               name: "job-service",

@@ -98,6 +98,13 @@ GROUP BY 1, 2, 3, 4;
 INSERT INTO job_failure_reason_totals (queue, type, reason, count)
 SELECT queue, type, reason, SUM(count) FROM job_failure_reasons GROUP BY 1, 2, 3;
 
+-- What the archive flushes keep up to date: finished counts per queue and status, and every queue's row.
+-- The waiting and running rows are the kind the previous engine left in D1: their queues' objects import them.
+INSERT INTO job_counts (queue, status, n)
+SELECT queue, status, COUNT(*) FROM jobs WHERE id LIKE 'job_seed%' AND status IN ('completed', 'failed', 'cancelled') GROUP BY 1, 2
+ON CONFLICT (queue, status) DO UPDATE SET n = job_counts.n + excluded.n;
+INSERT OR IGNORE INTO queues (name, created_at, updated_at) SELECT queue, MIN(created_at), MAX(updated_at) FROM jobs GROUP BY queue;
+
 PRAGMA optimize;
 `;
 

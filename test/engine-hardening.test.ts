@@ -1,40 +1,26 @@
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
-import { claimJob, markHandlersStarted } from "../src/db/execution";
-import { eventOutbox } from "../src/events/publisher";
+import { describe, expect, it } from "vitest";
 import { reconcile } from "../src/execution/reconciler";
 import { failNextResultWrites } from "../src/execution/fault-hooks";
 import { attemptTimeoutMs } from "../src/execution/run-attempt";
-import { schedulerFor } from "../src/scheduler/client";
-import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
+import { flushLive, requeueLiveJob } from "../src/scheduler/client";
 import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
-import { deliverBatch, dueButHeldJob, execMessage } from "./queue-helpers";
+import { claimAndDie, deliverBatch, dueButHeldJob, execMessage, expireLeaseOf, liveJob } from "./queue-helpers";
 
+/** The queue's echo totals, once its scheduler has flushed what ended (the rollups are written by the flush). */
+const totals = async (queue: string) => {
+  await flushLive(env, queue);
+  return env.DB.prepare("SELECT completed, failed, cancelled, retried FROM job_totals WHERE queue = ? AND type = 'echo'").bind(queue).first();
+};
 
-
-/** What a consumer leaves behind when it dies after claiming (and, if `started`, after starting the handler). */
-async function claimAndDie(id: string, started: boolean) {
-  const job = (await api(`/jobs/${id}`)).json;
-  const now = Date.now();
-  await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(now, id).run();
-  const claim = await claimJob(env, { jobId: id, attempt: job.attempts }, now, eventOutbox);
-  expect(claim).not.toBeNull();
-  if (started) await markHandlersStarted(env, [{ id, attempt: claim!.job.attempt }], now);
-  return claim!.job.attempt;
-}
-
-const expireLeaseOf = (id: string) => env.DB.prepare("UPDATE jobs SET lease_until = ? WHERE id = ?").bind(Date.now() - 1000, id).run();
-
-const totals = (queue: string) =>
-  env.DB.prepare("SELECT completed, failed, cancelled, retried FROM job_totals WHERE queue = ? AND type = 'echo'").bind(queue).first();
+const resume = async (queue: string) => expect((await api(`/queues/${queue}/resume`, { method: "POST" })).status).toBe(200);
 
 const faultEnv = { ...env, FAULT_INJECTION: "true" } as Env;
 
 describe("a cancel request always ends the job cancelled", () => {
   it("when the running attempt fails into a retry before it sees the request", async () => {
     const queue = uniqueQueue();
-    // The handler fails after 700 ms, before the first cancel poll (1 s) could abort it.
+    // The handler fails after 700 ms, before the first heartbeat (1 s) could abort it.
     const id = await dueButHeldJob(queue, { sleepMs: 700, fail: true }, { maxRetries: 3 });
     const delivered = deliverBatch([execMessage(queue, [[id, 0]])]);
     await waitFor(async () => (await api(`/jobs/${id}`)).json.status === "running", 5000, 10);
@@ -51,7 +37,7 @@ describe("a cancel request always ends the job cancelled", () => {
 
   it("when its worker died mid-run and the lease expires (cancel while the worker is dead)", async () => {
     const queue = uniqueQueue();
-    const id = (await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue, maxRetries: 3 } })).json.id;
+    const id = await dueButHeldJob(queue, {}, { maxRetries: 3 });
     await claimAndDie(id, true);
     expect((await api(`/jobs/${id}/cancel`, { method: "POST" })).status).toBe(202);
     await expireLeaseOf(id);
@@ -68,7 +54,7 @@ describe("a cancel request always ends the job cancelled", () => {
 
   it("when its worker died before the handler started", async () => {
     const queue = uniqueQueue();
-    const id = (await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue } })).json.id;
+    const id = await dueButHeldJob(queue, {});
     await claimAndDie(id, false);
     expect((await api(`/jobs/${id}/cancel`, { method: "POST" })).status).toBe(202);
     await expireLeaseOf(id);
@@ -80,7 +66,6 @@ describe("a cancel request always ends the job cancelled", () => {
   it("when the job is waiting for its retry (at once, 200)", async () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { fail: true }, { maxRetries: 3 });
-    expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
     await deliverBatch([execMessage(queue, [[id, 0]])]);
     expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
     const res = await api(`/jobs/${id}/cancel`, { method: "POST" });
@@ -175,7 +160,6 @@ describe("timeouts stay inside the platform's limits", () => {
   it("retries a timed-out attempt whose handler stopped on its signal after the usual delay", async () => {
     const queue = uniqueQueue();
     const id = await dueButHeldJob(queue, { sleepMs: 5000 }, { timeoutSeconds: 1, maxRetries: 2 });
-    expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
     await deliverBatch([execMessage(queue, [[id, 0]])]);
     const job = (await api(`/jobs/${id}`)).json;
     expect(job).toMatchObject({ status: "pending", retryCount: 1 });
@@ -189,7 +173,6 @@ describe("timeouts stay inside the platform's limits", () => {
     // Sleeps 3 s through its 1 s timeout; its batch also holds a job with a 60 s timeout.
     const stubborn = await dueButHeldJob(queue, { sleepMs: 3000, ignoreSignal: true, message: "too late" }, { timeoutSeconds: 1, maxRetries: 2 });
     const sibling = await dueButHeldJob(queue, { sleepMs: 100 }, { timeoutSeconds: 60 });
-    expect((await api(`/queues/${queue}/pause`, { method: "POST" })).status).toBe(200);
     // One message carries both, as the scheduler sends them.
     await deliverBatch([execMessage(queue, [[stubborn, 0], [sibling, 0]])]);
     const job = (await api(`/jobs/${stubborn}`)).json;
@@ -212,37 +195,42 @@ describe("timeouts stay inside the platform's limits", () => {
 describe("no job waits for a heal when it could run", () => {
   it("claims the current attempt when an older message for the job arrives in the same batch", async () => {
     const queue = uniqueQueue();
-    const id = await dueButHeldJob(queue, { ledger: true });
-    // The job is waiting for its second attempt; a stale message of the first comes last in the batch.
-    await env.DB.prepare("UPDATE jobs SET attempt = 1, retry_count = 1 WHERE id = ?").bind(id).run();
-    const result = await deliverBatch([
-      execMessage(queue, [[id, 1]]),
-      execMessage(queue, [[id, 0]]),
-    ]);
+    const id = await dueButHeldJob(queue, { ledger: true, failTimes: 1 }, { maxRetries: 3 });
+    // The first attempt fails; the job waits for its second attempt, made due at once.
+    await deliverBatch([execMessage(queue, [[id, 0]])]);
+    expect(await liveJob(id)).toMatchObject({ status: "pending", attempt: 1, retryCount: 1 });
+    expect(await requeueLiveJob(env, { queue, id, from: ["pending"], runAt: Date.now(), resetRetryCount: false })).toHaveProperty("job");
+    // A stale message of the first attempt comes last in the batch.
+    const result = await deliverBatch([execMessage(queue, [[id, 1]]), execMessage(queue, [[id, 0]])]);
     expect(result.explicitAcks).toHaveLength(2);
     const job = (await api(`/jobs/${id}`)).json;
     expect(job).toMatchObject({ status: "completed", attempts: 2 });
+    const runs = await env.DB.prepare("SELECT attempt FROM echo_ledger WHERE job_id = ? ORDER BY attempt").bind(id).all();
+    expect(runs.results).toEqual([{ attempt: 1 }, { attempt: 2 }]);
   });
 
-  it("puts a job back as due when its message came before it was due by the consumer's clock", async () => {
+  it("runs a job whose message came before it was due once it is due, never early, with no heal", async () => {
     const queue = uniqueQueue();
-    const created = await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue } });
+    const created = await api("/jobs", { body: { type: "echo", delay: "00:00:02", queue, parameters: { ledger: true } } });
     const id = created.json.id;
-    // The scheduler holds the job for an hour; D1 says it is due in 1.5 s (the scheduler's clock ran ahead).
-    await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() + 1500, id).run();
-    await deliverBatch([execMessage(queue, [[id, 0]])]);
-    expect((await api(`/jobs/${id}`)).json.status).toBe("pending");
-    // No heal is needed: the release re-armed it, and it runs a few seconds later, once.
+    // A message for the job arrives before it is due (a copy sent by hand): it claims nothing.
+    const early = await deliverBatch([execMessage(queue, [[id, 0]])]);
+    expect(early.explicitAcks).toHaveLength(1);
+    expect((await api(`/jobs/${id}`)).json).toMatchObject({ status: "pending", attempts: 0 });
+    // Its scheduler still dispatches it when it is due, and it runs once.
     const job = await waitForStatus(id, ["completed"], 10_000);
     expect(job.executionHistory).toHaveLength(1);
     expect(Date.parse(job.executedAt)).toBeGreaterThanOrEqual(Date.parse(job.scheduledAt));
+    const runs = await env.DB.prepare("SELECT attempt FROM echo_ledger WHERE job_id = ?").bind(id).all();
+    expect(runs.results).toEqual([{ attempt: 1 }]);
   });
 
   it("does not use up a retry for a lease that expired before the handler started", async () => {
     const queue = uniqueQueue();
-    const id = (await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue, maxRetries: 0, parameters: { ledger: true } } })).json.id;
+    const id = await dueButHeldJob(queue, { ledger: true }, { maxRetries: 0 });
     await claimAndDie(id, false);
     await expireLeaseOf(id);
+    await resume(queue);
     await reconcile(env);
     const job = await waitForStatus(id, ["completed", "failed"], 10_000);
     expect(job).toMatchObject({ status: "completed", retryCount: 0, attempts: 2 });
@@ -254,80 +242,12 @@ describe("no job waits for a heal when it could run", () => {
 
   it("still counts a lease that expired after the handler started", async () => {
     const queue = uniqueQueue();
-    const id = (await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue, maxRetries: 0 } })).json.id;
+    const id = await dueButHeldJob(queue, {}, { maxRetries: 0 });
     await claimAndDie(id, true);
     await expireLeaseOf(id);
     await reconcile(env);
     const job = await waitForStatus(id, ["completed", "failed"], 10_000);
     expect(job).toMatchObject({ status: "failed", attempts: 1 });
     expect(job.error).toMatch(/lease expired/);
-  });
-});
-
-/** A D1 binding whose reads and writes take `ms` longer while `slow.on` is set. */
-function slowD1(db: D1Database, slow: { on: boolean }, ms: number): D1Database {
-  const delay = () => (slow.on ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
-  const statement = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target);
-        if (prop === "bind") return (...args: unknown[]) => statement(target.bind(...args));
-        if (typeof value === "function" && ["all", "raw", "first", "run"].includes(String(prop))) {
-          return async (...args: unknown[]) => {
-            await delay();
-            return value.apply(target, args);
-          };
-        }
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return new Proxy(db, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target);
-      if (prop === "prepare") return (sql: string) => statement(target.prepare(sql));
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-describe("the scheduler's heal", () => {
-  it("frees only the slot of the attempt it looked at, not a newer dispatch of the same job", async () => {
-    const queue = uniqueQueue();
-    const created = await api("/jobs", { body: { type: "echo", delay: "01:00:00", queue } });
-    const id = created.json.id;
-    // D1: the job waits (an hour away) for its second attempt.
-    await env.DB.prepare("UPDATE jobs SET attempt = 1, retry_count = 1 WHERE id = ?").bind(id).run();
-    const stub = schedulerFor(env, queue);
-    await stub.remove({ queue, jobIds: [id] });
-    const status = await runInDurableObject(stub, async (instance: QueueScheduler) => {
-      const scheduler = instance as unknown as { env: Env };
-      const slow = { on: false };
-      // Messages go nowhere, so no consumer settles anything behind the test's back.
-      scheduler.env = { ...scheduler.env, DB: slowD1(scheduler.env.DB, slow, 700), EXEC_QUEUE: { send: async () => {}, sendBatch: async () => {} } } as unknown as Env;
-      await instance.configure({ queue, workers: 1 });
-      // The first attempt's dispatch, two minutes ago: its release was lost.
-      vi.useFakeTimers({ toFake: ["Date"] });
-      vi.setSystemTime(Date.now() - 120_000);
-      try {
-        await instance.enqueue({ queue, items: [{ jobId: id, attempt: 0, runAt: Date.now(), priority: 1 }] });
-      } finally {
-        vi.useRealTimers();
-      }
-      expect(instance.status()).toMatchObject({ inflight: 1, due: 0 });
-
-      slow.on = true;
-      const healing = instance.heal(queue);
-      // While the heal awaits D1 about the lost dispatch, the release comes after all and the second
-      // attempt is dispatched into the freed slot.
-      await new Promise((r) => setTimeout(r, 1000));
-      await instance.release({ queue, items: [{ jobId: id, attempt: 0, next: { jobId: id, attempt: 1, runAt: Date.now(), priority: 1 } }] });
-      expect(instance.status()).toMatchObject({ inflight: 1, due: 0 });
-      await healing;
-      slow.on = false;
-      return instance.status();
-    });
-    // The second attempt still holds its slot: nothing else may start beside it.
-    expect(status).toMatchObject({ inflight: 1, due: 0 });
-    await api(`/jobs/${id}/cancel`, { method: "POST" });
   });
 });

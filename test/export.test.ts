@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN, api, BASE, uniqueQueue, waitForStatus } from "./helpers";
+import { flushQueues } from "./flush-helpers";
 import { parseCsv } from "./support/csv";
 
 const get = (path: string) => exports.default.fetch(new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${ADMIN}` } }));
@@ -23,6 +24,8 @@ describe("GET /export/jobs", () => {
     const name = `=HYPERLINK("http://x.example","a, b")\nsecond line, "quoted"`;
     const created = await api("/jobs", { body: { type: "echo", name, queue } });
     await waitForStatus(created.json.id, ["completed"]);
+    // The finished job is read from the archive, the waiting one from its queue's scheduler.
+    await flushQueues(queue);
     await api("/jobs", { body: { type: "echo", name: "+1 plain", queue, delay: "01:00:00" } });
 
     const res = await get(`/export/jobs?queue=${queue}&format=csv`);
@@ -95,9 +98,10 @@ describe("GET /export/jobs", () => {
         const { done, value } = await reader.read();
         if (done) break;
         if (chunks++ === 0) {
-          // Added after the response started: only an export that reads D1 as it goes can include it.
+          // Archived after the response started: only an export that reads D1 as it goes can include it.
           await env.DB.prepare(
-            `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at) VALUES (?1, ?2, 'echo', 'late', 'pending', 1, '{}', ?3, 3, ?3, ?3)`,
+            `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
+             VALUES (?1, ?2, 'echo', 'late', 'completed', 1, '{}', ?3, 1, 3, ?3, ?3, ?3, ?3)`,
           )
             .bind(`job_${queue}_late`, queue, start + 10_000_000)
             .run();
@@ -125,6 +129,7 @@ describe("GET /export/history", () => {
     const ids = [];
     for (const parameters of [{}, {}, { fail: true }]) ids.push((await api("/jobs", { body: { type: "echo", parameters, maxRetries: 0, queue } })).json.id);
     for (const id of ids) await waitForStatus(id, ["completed", "failed"]);
+    await flushQueues(queue);
     const startTime = new Date(Date.now() - 2 * 3600_000).toISOString();
 
     const csv = await get(`/export/history?bucket=hourly&format=csv&queue=${queue}&startTime=${startTime}`);

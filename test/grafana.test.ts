@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { flushQueues } from "./flush-helpers";
 import { api, uniqueQueue, waitForStatus } from "./helpers";
 
 const HOUR = 3600_000;
@@ -30,6 +31,8 @@ beforeAll(async () => {
   for (const parameters of [{}, {}, {}, { fail: true }]) ids.push((await api("/jobs", { body: { type: "echo", parameters, maxRetries: 0, queue } })).json.id);
   ids.push((await api("/jobs", { body: { type: "word-count", parameters: { text: "a b" }, queue } })).json.id);
   for (const id of ids) await waitForStatus(id, ["completed", "failed"]);
+  // Rollups and failed jobs reach D1 with the queue's archive flush.
+  await flushQueues(queue);
   failedJobId = ids[3];
   const now = Date.now();
   range = { from: new Date(now - 6 * HOUR).toISOString(), to: new Date(now).toISOString(), raw: { from: "now-6h", to: "now" } };

@@ -7,6 +7,7 @@ import { ADMIN, api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus
 import { requestJson, type CallInit } from "./support/client-core";
 import { seedJob, serviceRegistrar } from "./http-job-type-helpers";
 import { setReceiverSecret } from "./webhook-helpers";
+import { jobTotal, runsOf } from "./queue-helpers";
 
 const PARAMETERS = seedJob("").parameters;
 
@@ -19,7 +20,8 @@ async function recurring(type: string, extra: Record<string, unknown> = {}) {
   return res.json as { id: string; queue: string };
 }
 
-const count = async (table: "jobs" | "recurring_jobs") => (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
+const count = async (table: "jobs" | "recurring_jobs") =>
+  table === "jobs" ? jobTotal() : (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())!.n;
 
 async function deliveries(tag: string, action = "run") {
   return (await targetCalls(tag)).calls.filter((c) => JSON.parse(c.body).action === action);
@@ -122,7 +124,7 @@ describe("recurring jobs of a registered HTTP job type", () => {
     await env.DB.prepare(`UPDATE recurring_jobs SET enabled = 1, next_run_at = ? WHERE id = ?`).bind(Math.floor(now / 60_000) * 60_000, def.id).run();
     await runInDurableObject(recurringSchedulerFor(env, def.id) as DurableObjectStub<RecurringScheduler>, (_instance, state) => advance(state, env, def.id, now));
     expect((await api(`/jobs/recurring/${def.id}/disable`, { method: "POST" })).status).toBe(200);
-    const { results } = await env.DB.prepare(`SELECT id FROM jobs WHERE recurring_id = ?`).bind(def.id).all<{ id: string }>();
+    const results = await runsOf(def.id);
     expect(results).toHaveLength(1);
     const occurrence = results[0].id;
 

@@ -2,16 +2,17 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readSettings } from "../src/config";
 import { ApiError } from "../src/http/errors";
-import { schedulerFor } from "../src/scheduler/client";
+import { flushLive, schedulerFor } from "../src/scheduler/client";
 import { RegisterHttpJobTypeSchema } from "../src/http-types/model";
 import { registerHttpJobType } from "../src/http-types/registration";
 import { api, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 import { EMAIL_SCHEMA, seedJob, serviceRegistrar } from "./http-job-type-helpers";
 import { setReceiverSecret } from "./webhook-helpers";
+import { jobTotal } from "./queue-helpers";
 
 const { registerService, track } = serviceRegistrar("Email");
 
-const jobCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
+const jobCount = jobTotal;
 
 /** A callback call as the service makes it: the attempt's token and nothing else. */
 function callback(path: string, token: string | null, body?: unknown) {
@@ -356,6 +357,7 @@ describe("definitions go with their jobs", () => {
     const type = await registerService(tag);
     const created = await api("/jobs", { body: seedJob(type.name, uniqueQueue()) });
     await waitForStatus(created.json.id, ["completed"]);
+    await flushLive(env, created.json.queue);
     const rows = async () =>
       (await env.DB.prepare(
         `SELECT (SELECT COUNT(*) FROM http_job_definitions WHERE job_id = ?1) + (SELECT COUNT(*) FROM http_job_callbacks WHERE job_id = ?1) AS n`,

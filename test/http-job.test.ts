@@ -114,7 +114,7 @@ describe("http job SSRF guard at creation", () => {
     const { createJobs } = await import("../src/services/create-jobs");
     const { ApiError } = await import("../src/http/errors");
     const strictEnv = { ...env, ALLOW_PRIVATE_TARGETS: "false" } as Env;
-    const count = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
+    const { jobTotal: count } = await import("./queue-helpers");
     const before = await count();
     for (const url of ["http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://10.1.2.3/"]) {
       const request = { type: "http", parameters: { url }, priority: "normal" as const, maxRetries: 3, queue: "default" };

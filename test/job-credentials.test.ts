@@ -4,12 +4,34 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { ADMIN, api, BASE, targetCalls, targetUrl, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 import { requestJson, type CallInit } from "./support/client-core";
+import { createLiveJobs, findLiveJobs } from "../src/scheduler/client";
+import { newJobId } from "../src/scheduler/job-ids";
+import { liveJob } from "./queue-helpers";
 
 const SECRETS = /tok-s3cret|pw-s3cret|key-s3cret|hdr-s3cret|cookie-s3cret/;
 
-/** The stored row as D1 has it. */
-const storedParameters = async (table: "jobs" | "recurring_jobs", id: string) =>
-  (await env.DB.prepare(`SELECT parameters FROM ${table} WHERE id = ?`).bind(id).first<{ parameters: string }>())!.parameters;
+/** The stored parameters: as the job's queue scheduler holds them while it is live, else as D1 has them. */
+const storedParameters = async (table: "jobs" | "recurring_jobs", id: string) => {
+  if (table === "jobs") {
+    const live = (await findLiveJobs(env, [id])).get(id);
+    if (live) return live.job.parameters;
+  }
+  return (await env.DB.prepare(`SELECT parameters FROM ${table} WHERE id = ?`).bind(id).first<{ parameters: string }>())!.parameters;
+};
+
+/**
+ * A copy of live job `id` with other stored parameters, due now, as a scheduler would hold a job
+ * stored that way (e.g. before parameters were encrypted); the original is cancelled.
+ */
+async function storedAs(id: string, parameters: string): Promise<string> {
+  const original = await liveJob(id);
+  const now = Date.now();
+  const copy = { ...original, id: newJobId(original.queue, now), parameters, runAt: now, createdAt: now, idempotencyKey: null, requestHash: null };
+  const { created } = await createLiveJobs(env, [copy]);
+  expect(created).toEqual([copy.id]);
+  expect((await api(`/jobs/${id}/cancel`, { method: "POST" })).status).toBe(200);
+  return copy.id;
+}
 
 /** The WbtWebJob API at /api/jobs. */
 const wbt = (path: string, init: CallInit = {}) => requestJson((req) => exports.default.fetch(req), `http://edge-ticker.test/api/jobs${path}`, ADMIN, init);
@@ -108,18 +130,18 @@ describe("http job credentials", () => {
     // The unkeyed SHA-256 of the request would let anyone with a copy of D1 test token guesses offline.
     const { JobRequestSchema } = await import("../src/model/job");
     const { sha256Hex } = await import("../src/lib/crypto");
-    const row = await env.DB.prepare(`SELECT request_hash FROM jobs WHERE id = ?`).bind(first.json.id).first<{ request_hash: string }>();
-    expect(row!.request_hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(row!.request_hash).not.toBe(await sha256Hex(JSON.stringify(JobRequestSchema.parse(body))));
+    const { requestHash } = await liveJob(first.json.id);
+    expect(requestHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(requestHash).not.toBe(await sha256Hex(JSON.stringify(JobRequestSchema.parse(body))));
   });
 
   it("still runs a job stored with plain-text credentials before encryption, and masks them", async () => {
     const tag = `legacy-${crypto.randomUUID()}`;
-    const created = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/${tag}` }, delay: "00:00:02", queue: uniqueQueue() } });
+    const created = await api("/jobs", { body: { type: "http", parameters: { url: `${targetUrl()}/record/${tag}` }, delay: "01:00:00", queue: uniqueQueue() } });
     const plain = JSON.stringify({ url: `${targetUrl()}/record/${tag}`, headers: { "X-Api-Key": "hdr-s3cret" }, auth: { type: "bearer", token: "tok-s3cret" } });
-    await env.DB.prepare(`UPDATE jobs SET parameters = ? WHERE id = ?`).bind(plain, created.json.id).run();
-    expect((await api(`/jobs/${created.json.id}`)).json.parameters).toMatchObject({ headers: { "X-Api-Key": "***" }, auth: { token: "***" } });
-    const done = await waitForStatus(created.json.id, ["completed", "failed"]);
+    const id = await storedAs(created.json.id, plain);
+    expect((await api(`/jobs/${id}`)).json.parameters).toMatchObject({ headers: { "X-Api-Key": "***" }, auth: { token: "***" } });
+    const done = await waitForStatus(id, ["completed", "failed"]);
     expect(done.status).toBe("completed");
     expect((await targetCalls(tag)).calls[0].headers).toMatchObject({ authorization: "Bearer tok-s3cret", "x-api-key": "hdr-s3cret" });
   });
@@ -138,11 +160,11 @@ describe("http job credentials", () => {
   });
 
   it("a job whose credentials cannot be decrypted fails with a message saying why", async () => {
-    const created = await api("/jobs", { body: { type: "http", parameters: httpParameters("badkey"), delay: "00:00:01", maxRetries: 0, queue: uniqueQueue() } });
+    const created = await api("/jobs", { body: { type: "http", parameters: httpParameters("badkey"), delay: "01:00:00", maxRetries: 0, queue: uniqueQueue() } });
     const params = JSON.parse(await storedParameters("jobs", created.json.id));
     params.auth.token = { $sealed: "v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
-    await env.DB.prepare(`UPDATE jobs SET parameters = ? WHERE id = ?`).bind(JSON.stringify(params), created.json.id).run();
-    const failed = await waitForStatus(created.json.id, ["failed", "completed"]);
+    const id = await storedAs(created.json.id, JSON.stringify(params));
+    const failed = await waitForStatus(id, ["failed", "completed"]);
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatch(/credentials cannot be read.*WEBHOOK_SECRET_KEY/);
   });

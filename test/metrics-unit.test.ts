@@ -1,5 +1,6 @@
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
+import { windowShare } from "../src/db/queues";
 import { csvField, csvRecord } from "../src/export/csv";
 import { normalizeFailureReason } from "../src/metrics/failure-reason";
 import type { QueueGauges } from "../src/metrics/gauges";
@@ -126,6 +127,20 @@ describe("health checks", () => {
     expect(overdueCheck([paused], now)).toMatchObject({ status: "healthy", queue: null });
     expect(overdueCheck([gauge({ oldestDueRunAt: now - HEALTH.overdueUnhealthyMs })], now).status).toBe("unhealthy");
     expect(overdueCheck([gauge({ oldestDueRunAt: now - 1000 })], now).status).toBe("healthy");
+  });
+});
+
+describe("windows over hourly rollups", () => {
+  it("counts the current hour whole for a one-hour window and the part of the previous hour still inside it", () => {
+    const HOUR = 3_600_000;
+    const hour = 10 * HOUR;
+    const now = hour + 15 * 60_000;
+    expect(windowShare(hour, now, HOUR)).toBe(1);
+    expect(windowShare(hour - HOUR, now, HOUR)).toBe(0.75);
+    expect(windowShare(hour - 2 * HOUR, now, HOUR)).toBe(0);
+    expect(windowShare(hour, now, 5 * 60_000)).toBeCloseTo(1 / 3, 10);
+    expect(windowShare(hour - HOUR, now, 30 * 60_000)).toBeCloseTo(0.25, 10);
+    expect(windowShare(hour, hour, HOUR)).toBe(0);
   });
 });
 

@@ -5,10 +5,11 @@ import { reconcile } from "../src/execution/reconciler";
 import { failNextResultWrites } from "../src/execution/fault-hooks";
 import { MessageSettlement } from "../src/execution/message-settlement";
 import { schedulerFor } from "../src/scheduler/client";
+import { newJobId } from "../src/scheduler/job-ids";
 import { ExecMessageSchema, MAX_JOBS_PER_MESSAGE, packExecMessages, type ExecMessage } from "../src/scheduler/messages";
 import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
 import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
-import { deliverBatch, dueButHeldJob, execMessage } from "./queue-helpers";
+import { deliverBatch, dueButHeldJob, execMessage, expireLeaseOf } from "./queue-helpers";
 
 const faultEnv = { ...env, FAULT_INJECTION: "true" } as Env;
 
@@ -32,16 +33,30 @@ async function withRecordedSends<T>(queue: string, body: (instance: QueueSchedul
   });
 }
 
-const dueItems = (queue: string, n: number, now = Date.now()) =>
-  Array.from({ length: n }, (_, i) => ({ jobId: `job_${queue}_${String(i).padStart(3, "0")}`, attempt: 0, runAt: now, priority: 1 }));
+/** `n` new jobs of `queue`, due now, as create takes them. */
+const newJobs = (queue: string, n: number, now = Date.now()) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: newJobId(queue, now),
+    queue,
+    type: "echo",
+    name: `echo ${i}`,
+    priority: 1,
+    parameters: "{}",
+    runAt: now,
+    maxRetries: 0,
+    timeoutMs: 60_000,
+    createdAt: now + i,
+  }));
+
+const completed = (id: string, attempt: number) => ({ id, attempt, outcome: { kind: "completed" as const, result: "null" }, logs: [], at: Date.now(), progress: null });
 
 describe("the scheduler packs many jobs into one exec message", () => {
   it("sends 60 due jobs as 3 messages, each within the cap and far under the size limit, holding one slot per job", async () => {
     const queue = uniqueQueue();
-    const items = dueItems(queue, 60);
+    const jobs = newJobs(queue, 60);
     const { sends, status } = await withRecordedSends(queue, async (instance, sends) => {
       await instance.configure({ queue, workers: 100 });
-      await instance.enqueue({ queue, items });
+      await instance.create({ queue, jobs });
       return { sends, status: instance.status() };
     });
     expect(sends).toHaveLength(1);
@@ -49,48 +64,52 @@ describe("the scheduler packs many jobs into one exec message", () => {
     expect(messages.map((m) => m.jobs.length)).toEqual([MAX_JOBS_PER_MESSAGE, MAX_JOBS_PER_MESSAGE, 60 - 2 * MAX_JOBS_PER_MESSAGE]);
     expect(messages.every((m) => m.queue === queue)).toBe(true);
     expect(new Set(messages.map((m) => m.token)).size).toBe(3);
-    expect(messages.flatMap((m) => m.jobs)).toEqual(items.map((i) => [i.jobId, 0]));
+    expect(messages.flatMap((m) => m.jobs)).toEqual(jobs.map((j) => [j.id, 0]));
     for (const m of messages) expect(JSON.stringify(m).length).toBeLessThan(4 * 1024);
     expect(status).toMatchObject({ inflight: 60, due: 0 });
   });
 
-  it("frees slots per (job, attempt) and dispatches what waits into them as one message", async () => {
+  it("frees slots per (job, attempt) as attempts end and dispatches what waits into them as one message", async () => {
     const queue = uniqueQueue();
-    const items = dueItems(queue, 30);
+    const jobs = newJobs(queue, 30);
     const result = await withRecordedSends(queue, async (instance, sends) => {
       await instance.configure({ queue, workers: 10 });
-      await instance.enqueue({ queue, items });
+      await instance.create({ queue, jobs });
       const first = instance.status();
       const [message] = sends[0];
-      // A release for another attempt of a job frees nothing.
-      await instance.release({ queue, items: [{ jobId: message.jobs[0][0], attempt: 1 }] });
+      const { claimed } = await instance.claim({ queue, token: message.token, jobs: message.jobs });
+      // The end of another attempt of a job frees nothing.
+      await instance.finish({ queue, ended: [completed(message.jobs[0][0], 2)] });
       const stale = instance.status();
       // Four jobs of the ten-job message end: four slots free, and four waiting jobs go out together.
-      await instance.release({ queue, items: message.jobs.slice(0, 4).map(([jobId, attempt]) => ({ jobId, attempt })) });
-      return { first, stale, after: instance.status(), sends };
+      await instance.finish({ queue, ended: claimed.slice(0, 4).map((j) => completed(j.id, j.attempt)) });
+      return { first, claimed: claimed.length, stale, after: instance.status(), sends };
     });
     expect(result.first).toMatchObject({ inflight: 10, due: 20 });
+    expect(result.claimed).toBe(10);
     expect(result.sends[0].map((m) => m.jobs.length)).toEqual([10]);
     expect(result.stale).toMatchObject({ inflight: 10, due: 20 });
     expect(result.after).toMatchObject({ inflight: 10, due: 16 });
     expect(result.sends.map((s) => s.map((m) => m.jobs.length))).toEqual([[10], [4]]);
-    expect(result.sends[1][0].jobs).toEqual(items.slice(10, 14).map((i) => [i.jobId, 0]));
+    expect(result.sends[1][0].jobs).toEqual(jobs.slice(10, 14).map((j) => [j.id, 0]));
+    await schedulerFor(env, queue).remove({ queue, ids: jobs.map((j) => j.id) });
   });
 
   it("puts every job of a message that could not be sent back on the timeline and frees its slots", async () => {
     const queue = uniqueQueue();
     const fail = { on: true };
+    const jobs = newJobs(queue, 40);
     const status = await withRecordedSends(
       queue,
       async (instance) => {
         await instance.configure({ queue, workers: 100 });
-        await instance.enqueue({ queue, items: dueItems(queue, 40) });
+        await instance.create({ queue, jobs });
         return instance.status();
       },
       fail,
     );
     expect(status).toMatchObject({ inflight: 0, due: 40 });
-    await schedulerFor(env, queue).clear({ queue, jobIds: dueItems(queue, 40).map((i) => i.jobId) });
+    await schedulerFor(env, queue).remove({ queue, ids: jobs.map((j) => j.id) });
   });
 
   it("packs in order, never more than the cap per message, each message with its own token", () => {
@@ -161,7 +180,7 @@ describe("the consumer runs a message of many jobs", () => {
     expect(again.explicitAcks).toHaveLength(1);
     expect((await api(`/jobs/${slow}`)).json).toMatchObject({ status: "running", attempts: 1 });
 
-    await env.DB.prepare("UPDATE jobs SET lease_until = ? WHERE id = ?").bind(Date.now() - 1000, slow).run();
+    await expireLeaseOf(slow);
     await reconcile(env);
     expect(await waitForStatus(slow, ["completed", "failed"], 10_000)).toMatchObject({ status: "failed", attempts: 1 });
     expect(await ledgerRuns(fast)).toEqual([{ attempt: 1, n: 1 }]);
@@ -171,10 +190,13 @@ describe("the consumer runs a message of many jobs", () => {
   it("sends the whole message back when the claim fails, acking nothing", async () => {
     const queue = uniqueQueue();
     const ids = [await dueButHeldJob(queue), await dueButHeldJob(queue)];
-    const brokenDb = { ...env, DB: { prepare: () => { throw new Error("D1 unavailable"); }, batch: async () => { throw new Error("D1 unavailable"); } } } as unknown as Env;
+    const unavailable = () => {
+      throw new Error("scheduler unavailable");
+    };
+    const brokenSchedulers = { ...env, QUEUE_SCHEDULER: { idFromName: unavailable, get: unavailable } } as unknown as Env;
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
-      const result = await deliverBatch([execMessage(queue, ids.map((id) => [id, 0]))], { withEnv: brokenDb });
+      const result = await deliverBatch([execMessage(queue, ids.map((id) => [id, 0]))], { withEnv: brokenSchedulers });
       expect(result.explicitAcks).toHaveLength(0);
       expect(result.retryMessages).toHaveLength(1);
     } finally {

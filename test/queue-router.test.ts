@@ -5,7 +5,7 @@ import { deliveryStatement } from "../src/webhooks/sink";
 import { api, targetCalls, targetUrl, uniqueQueue } from "./helpers";
 import { createMessageBatch } from "cloudflare:test";
 import { routeBatch } from "../src/queue-router";
-import { deliverBatch, execMessage } from "./queue-helpers";
+import { deliverBatch, dueButHeldJob, execMessage } from "./queue-helpers";
 import { webhookFactory } from "./webhook-helpers";
 
 const createWebhook = webhookFactory();
@@ -27,10 +27,9 @@ describe("queue message routing", () => {
 
   it("runs an exec message whatever the queue is called", async () => {
     const queue = uniqueQueue("route");
-    const created = await api("/jobs", { body: { type: "echo", parameters: { message: "routed" }, delay: "01:00:00", queue } });
-    await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?").bind(Date.now() - 1000, created.json.id).run();
-    await deliverBatch([execMessage(queue, [[created.json.id, 0]])], { queueName: "edge-ticker-webhooks" });
-    expect((await api(`/jobs/${created.json.id}`)).json.status).toBe("completed");
+    const id = await dueButHeldJob(queue, { message: "routed" });
+    await deliverBatch([execMessage(queue, [[id, 0]])], { queueName: "edge-ticker-webhooks" });
+    expect((await api(`/jobs/${id}`)).json.status).toBe("completed");
   });
 
   it("tells both exec bodies (many jobs, and one job as sent before) from webhook and unknown messages", () => {

@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { schedulerFor } from "../src/scheduler/client";
+import { flushQueues } from "./flush-helpers";
 import { api, uniqueQueue, waitFor, waitForStatus } from "./helpers";
 
 const echo = (queue: string, extra: Record<string, unknown> = {}) => ({ type: "echo", queue, parameters: { message: "x" }, ...extra });
 
-async function failedJobs(queue: string, n: number) {
-  const created = await api("/jobs/batch", { body: { jobs: Array.from({ length: n }, () => echo(queue, { parameters: { fail: true, logLines: 2 }, maxRetries: 0 })) } });
+async function failedJobs(queue: string, n: number, maxRetries = 0) {
+  const created = await api("/jobs/batch", { body: { jobs: Array.from({ length: n }, () => echo(queue, { parameters: { fail: true, logLines: 2 }, maxRetries })) } });
   expect(created.status).toBe(201);
   for (const j of created.json.jobs) await waitForStatus(j.id, ["failed"]);
   return created.json.jobs.map((j: any) => j.id as string);
@@ -163,7 +164,7 @@ describe("pause, resume and clear: inputs and scopes", () => {
 describe("POST /queues/{name}/clear", () => {
   it("deletes exactly the selected jobs with their attempts and logs, and answers how many went", async () => {
     const queue = uniqueQueue();
-    const failed = await failedJobs(queue, 3);
+    const failed = await failedJobs(queue, 3, 1);
     const done = await api("/jobs", { body: echo(queue) });
     await waitForStatus(done.json.id, ["completed"]);
     await api(`/queues/${queue}/pause`, { method: "POST" });
@@ -178,15 +179,22 @@ describe("POST /queues/{name}/clear", () => {
     expect((await api(`/jobs/${pending.json.jobs[0].id}`)).status).toBe(404);
     expect((await api(`/queues/${queue}`)).json).toMatchObject({ pendingJobs: 0, failedJobs: 3, completedJobs: 1 });
 
+    // Archived with two attempts each, so they have attempt rows and packed log lines to go with them.
+    await flushQueues(queue);
+    const left = () =>
+      env.DB.prepare(
+        `SELECT (SELECT COUNT(*) FROM job_attempts WHERE job_id IN (SELECT value FROM json_each(?1))) AS attempts,
+                (SELECT COUNT(*) FROM job_logs WHERE job_id IN (SELECT value FROM json_each(?1))) +
+                (SELECT COUNT(*) FROM job_log_pages WHERE job_id IN (SELECT value FROM json_each(?1))) AS logs`,
+      )
+        .bind(JSON.stringify(failed))
+        .first<{ attempts: number; logs: number }>();
+    expect(await left()).toEqual({ attempts: 6, logs: 6 });
+
     const again = await api(`/queues/${queue}/clear`, { body: { clearPending: true, clearFailed: true } });
     expect(again.json).toEqual({ queue, clearedPending: 0, clearedFailed: 3, hasMore: false });
-    const left = await env.DB.prepare(
-      `SELECT (SELECT COUNT(*) FROM job_attempts WHERE job_id IN (SELECT value FROM json_each(?1))) AS attempts,
-              (SELECT COUNT(*) FROM job_logs WHERE job_id IN (SELECT value FROM json_each(?1))) AS logs`,
-    )
-      .bind(JSON.stringify(failed))
-      .first();
-    expect(left).toEqual({ attempts: 0, logs: 0 });
+    for (const id of failed) expect((await api(`/jobs/${id}`)).status).toBe(404);
+    expect(await left()).toEqual({ attempts: 0, logs: 0 });
     expect((await api(`/jobs/${done.json.id}`)).json.status).toBe("completed");
     expect((await api(`/queues/${queue}`)).json).toMatchObject({ status: "paused", pendingJobs: 0, failedJobs: 0, completedJobs: 1 });
   });

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { flushLive } from "../src/scheduler/client";
 import { api, targetCalls, targetUrl, uniqueQueue, waitForStatus } from "./helpers";
 import { parseCsv } from "./support/csv";
 
@@ -10,6 +11,8 @@ async function jobsThatRanLastHour(queue: string) {
   const ids = [];
   for (const parameters of [{}, {}, { fail: true }]) ids.push((await api("/jobs", { body: { type: "echo", parameters, maxRetries: 0, queue } })).json.id);
   for (const id of ids) await waitForStatus(id, ["completed", "failed"]);
+  // Their rollups are written when the queue's scheduler flushes them to the archive.
+  await flushLive(env, queue);
   await env.DB.batch(
     ["job_rollups", "job_failure_reasons"].map((table) => env.DB.prepare(`UPDATE ${table} SET hour = hour - ?1 WHERE queue = ?2`).bind(HOUR, queue)),
   );

@@ -3,13 +3,14 @@ import { describe, expect, it } from "vitest";
 import { ADMIN, api, targetCalls, targetUrl, waitFor, waitForStatus } from "./helpers";
 import { exports } from "cloudflare:workers";
 import { requestJson, type CallInit } from "./support/client-core";
+import { jobTotal } from "./queue-helpers";
 
 /** Calls the WbtWebJob API at /api/jobs (outside the TickerQ base path). */
 function wbt(path: string, init: CallInit = {}) {
   return requestJson((req) => exports.default.fetch(req), `http://edge-ticker.test/api/jobs${path}`, ADMIN, init);
 }
 
-const jobCount = async () => (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs").first<{ n: number }>())!.n;
+const jobCount = jobTotal;
 
 function expectSeedShape(job: any) {
   expect(Object.keys(job).sort()).toEqual(

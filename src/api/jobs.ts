@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { getJob, getJobLogs, getJobWithAttempts, listJobs } from "../db/jobs";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { notFound } from "../http/errors";
@@ -11,6 +10,7 @@ import { toJobDetails } from "../model/job-details";
 import { createJobs } from "../services/create-jobs";
 import { limitsFor } from "../services/usage-limits";
 import { cancelJob, executeJob, retryJob } from "../services/job-actions";
+import { getJobAndLogs, getJobWithAttempts, listJobs } from "../services/job-reads";
 import { CronJobRequestSchema, toRecurringJobDetails } from "../model/recurring";
 import { createRecurringJob, upcomingRuns } from "../recurring/service";
 
@@ -58,9 +58,9 @@ export const jobsApi = new Hono<AppEnv>()
   })
   .get("/:id/logs", requireScope("tickerq:read"), async (c) => {
     const id = c.req.param("id");
-    const [job, logs] = await Promise.all([getJob(c.env, id), getJobLogs(c.env, id)]);
-    if (!job) throw notFound("Job");
-    return c.json({ jobId: id, logs: logs.map(toLogLine) });
+    const found = await getJobAndLogs(c.env, id);
+    if (!found) throw notFound("Job");
+    return c.json({ jobId: id, logs: found.logs.map(toLogLine) });
   })
   .post("/:id/execute", requireScope("tickerq:write"), async (c) => {
     const body = await readJson(c, ExecuteRequestSchema, { optional: true });

@@ -9,7 +9,7 @@ import { AttemptSchema, BatchRequestSchema, ExecuteRequestSchema, JobLogLineSche
 import { BulkJobsRequestSchema, BulkResultSchema } from "../model/job-bulk";
 import { CronJobRequestSchema, ListRecurringJobsQuery, RecurringJobDetailsSchema, RecurringJobPatchSchema, RecurringJobRequestSchema, RecurringJobSchema } from "../model/recurring";
 import { GrafanaAnnotationsBody, GrafanaPayloadOptionsBody, GrafanaQueryBody, GrafanaSearchBody, GrafanaTagValuesBody, GrafanaVariableBody } from "../model/grafana";
-import { ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
+import { ExportArchiveQuery, ExportHistoryQuery, ExportJobsQuery, JobTypesQuery, PerformanceQuery } from "../model/metrics";
 import { ScopeSchema, type Scope } from "../model/scopes";
 import { JobDetailsSchema } from "../model/job-details";
 import { CodeJobTypeSchema } from "../jobs/registry";
@@ -135,6 +135,7 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/metrics/job-types", summary: "Per job type: executions, success rate, average duration, failure reasons", scope: "tickerq:read", query: JobTypesQuery, responses: { 200: "{ jobTypes }", 400: "bad period" } },
   { method: "get", path: "/metrics", root: true, summary: "Prometheus text exposition (served at the root, not under the base path)", scope: "tickerq:read", responses: { 200: "text/plain; version=0.0.4" } },
   { method: "get", path: "/export/jobs", summary: "Stream jobs matching the list filters as CSV, JSON or NDJSON", scope: "tickerq:read", query: ExportJobsQuery, responses: { 200: "the export (streamed)", 400: "invalid filter" } },
+  { method: "get", path: "/export/archive", summary: "Stream one queue's jobs of one UTC day that retention moved to R2 (ARCHIVE_BUCKET)", scope: "tickerq:read", query: ExportArchiveQuery, responses: { 200: "the export (streamed)", 400: "bad queue, day or format", 503: "no ARCHIVE_BUCKET binding" } },
   { method: "get", path: "/export/history", summary: "Stream hourly or daily rollups per queue and type as CSV, JSON or NDJSON", scope: "tickerq:read", query: ExportHistoryQuery, responses: { 200: "the export (streamed)", 400: "bad period" } },
   { method: "get", path: "/grafana", summary: "Grafana JSON datasource: connection test", scope: "tickerq:read", responses: { 200: "ok" } },
   { method: "post", path: "/grafana/search", summary: "Grafana: metric names (or queue/type names for \"queues\"/\"types\")", scope: "tickerq:read", body: GrafanaSearchBody, responses: { 200: "names" } },

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { queueStats } from "../db/queues";
+import { queueStats } from "../services/queue-stats";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { parseWith, readJson } from "../http/validate";

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { getRecord, insertRecordStatement, latestJobIdForBusiness } from "../compat/wbt-store";
 import { mapWbtRequest, maskWbtConfiguration, toWbtJob, WbtCreateSchema, wbtJobId } from "../compat/wbt-model";
-import { getJob, getJobLogs } from "../db/jobs";
 import type { AppEnv } from "../http/app-env";
 import { requireScope } from "../http/auth";
 import { ApiError, notFound } from "../http/errors";
@@ -12,6 +11,7 @@ import { parseWith } from "../http/validate";
 import { createJobs } from "../services/create-jobs";
 import { limitsFor } from "../services/usage-limits";
 import { cancelJob } from "../services/job-actions";
+import { getJob, getJobAndLogs } from "../services/job-reads";
 
 /** The WbtWebJob (Hangfire-style) API at /api/jobs: the same jobs as /api/tickerq, in that service's shapes. */
 export const wbtJobsApi = new Hono<AppEnv>()
@@ -47,10 +47,10 @@ export const wbtJobsApi = new Hono<AppEnv>()
   })
   .get("/:jobId/logs", requireScope("tickerq:read"), async (c) => {
     const id = c.req.param("jobId");
-    const [job, logs] = await Promise.all([getJob(c.env, id), getJobLogs(c.env, id)]);
-    if (!job) throw notFound("Job");
+    const found = await getJobAndLogs(c.env, id);
+    if (!found) throw notFound("Job");
     return c.json(
-      logs.map((l) => ({ id: `log_${String(l.id).padStart(3, "0")}`, jobId: l.jobId, level: l.level, message: l.message, details: l.details, stepName: l.stepName, createdAt: iso(l.createdAt) })),
+      found.logs.map((l) => ({ id: `log_${String(l.id).padStart(3, "0")}`, jobId: l.jobId, level: l.level, message: l.message, details: l.details, stepName: l.stepName, createdAt: iso(l.createdAt) })),
     );
   })
   .post("/:jobId/cancel", requireScope("tickerq:write"), async (c) => {

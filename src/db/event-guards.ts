@@ -39,6 +39,26 @@ export const JOB_STATE_EXISTS = `EXISTS (SELECT 1 FROM jobs j WHERE j.id = v.val
 
 export const jobStateTuple = (s: JobState) => [s.id, s.status, s.attempt, s.updatedAt];
 
+/** Events that share one guard: a sink writes each group with set-based statements under that guard once. */
+export type GuardGroup = { guard: Guard; events: GuardedEvent[] };
+
+/**
+ * Splits events into those guarded by a job's state (one statement checks each row's own job) and
+ * groups of events with the same guard (same SQL and values, e.g. one archive flush's marker), so
+ * a flush of 500 events is a few statements, not 500.
+ */
+export function byGuard(events: GuardedEvent[]): { jobGuarded: (GuardedEvent & { guard: { job: JobState } })[]; groups: GuardGroup[] } {
+  const { jobGuarded, other } = byGuardKind(events);
+  const groups = new Map<string, GuardGroup>();
+  for (const e of other) {
+    const key = JSON.stringify([e.guard.sql, e.guard.params]);
+    const group = groups.get(key) ?? { guard: e.guard, events: [] };
+    group.events.push(e);
+    groups.set(key, group);
+  }
+  return { jobGuarded, groups: [...groups.values()] };
+}
+
 /** Splits events into those guarded by a job's state (one statement can serve all of them) and the rest. */
 export function byGuardKind(events: GuardedEvent[]): { jobGuarded: (GuardedEvent & { guard: { job: JobState } })[]; other: GuardedEvent[] } {
   const jobGuarded: (GuardedEvent & { guard: { job: JobState } })[] = [];

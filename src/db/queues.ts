@@ -17,9 +17,21 @@ const QueueRecordSchema = z.object({
   default_timeout_ms: int.nullable(),
 });
 const CountRow = z.object({ queue: z.string(), status: z.string(), n: int });
-const ThroughputRow = z.object({ queue: z.string(), n: int });
+const ThroughputRow = z.object({ queue: z.string(), hour: int, n: int });
+const HOUR_MS = 3_600_000;
 
-/** Everything GET /queues shows about one queue, from D1. */
+/**
+ * The share of an hourly rollup bucket that falls in the window [now - windowMs, now], taking the
+ * jobs of an hour as spread evenly over its elapsed part: the current hour counts whole for a
+ * one-hour window, the previous hour for the part of it still inside the window.
+ */
+export function windowShare(hour: number, now: number, windowMs: number): number {
+  const end = Math.min(hour + HOUR_MS, now);
+  const overlap = Math.max(0, end - Math.max(hour, now - windowMs));
+  return end > hour ? overlap / (end - hour) : 0;
+}
+
+/** Everything GET /queues shows about one queue. */
 export type QueueStats = {
   name: string;
   paused: boolean;
@@ -31,26 +43,31 @@ export type QueueStats = {
   finishedLastHour: number;
 };
 
-/** A queue exists once a job names it or once it has a settings row. */
+/** What D1 knows of a queue: its settings row, its archived jobs by status, its throughput. Live counts are the scheduler's. */
+export type ArchivedQueueStats = Omit<QueueStats, "counts"> & { counts: Record<"completed" | "failed", number> };
+
+/** A queue exists once it has a row: set up with PATCH, or named by a job (every queue that gets a job gets a row). */
 export async function queueExists(env: Env, name: string): Promise<boolean> {
-  const row = await env.DB.prepare(`SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?1) OR EXISTS (SELECT 1 FROM jobs WHERE queue = ?1) AS found`)
-    .bind(name)
-    .first<{ found: number }>();
+  const row = await env.DB.prepare(`SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?1) AS found`).bind(name).first<{ found: number }>();
   return row?.found === 1;
 }
 
-/** Stats of every queue (or of the one named), sorted by name. */
-export async function queueStats(env: Env, now: number, only?: string): Promise<QueueStats[]> {
-  const where = only === undefined ? "" : "WHERE queue = ?1";
+/**
+ * The D1 side of the stats of every queue (or of the one named), sorted by name: the queues with a
+ * row or with archived jobs, their finished counts from the `job_counts` counters, and the jobs
+ * that finished in the last THROUGHPUT_WINDOW_MS, from the hourly rollups (no scan of the jobs).
+ */
+export async function archivedQueueStats(env: Env, now: number, only?: string): Promise<ArchivedQueueStats[]> {
   const bind = (s: D1PreparedStatement) => (only === undefined ? s : s.bind(only));
+  const firstHour = Math.floor((now - THROUGHPUT_WINDOW_MS) / HOUR_MS) * HOUR_MS;
   const [records, counts, finished] = await env.DB.batch([
     bind(env.DB.prepare(`SELECT * FROM queues ${only === undefined ? "" : "WHERE name = ?1"}`)),
-    bind(env.DB.prepare(`SELECT queue, status, COUNT(*) AS n FROM jobs ${where} GROUP BY queue, status`)),
+    bind(env.DB.prepare(`SELECT queue, status, n FROM job_counts WHERE n > 0 ${only === undefined ? "" : "AND queue = ?1"}`)),
     env.DB.prepare(
-      `SELECT queue, COUNT(*) AS n FROM jobs WHERE status IN ('completed', 'failed') AND completed_at >= ?1 ${only === undefined ? "" : "AND queue = ?2"} GROUP BY queue`,
-    ).bind(...(only === undefined ? [now - THROUGHPUT_WINDOW_MS] : [now - THROUGHPUT_WINDOW_MS, only])),
+      `SELECT queue, hour, SUM(completed + failed) AS n FROM job_rollups WHERE hour >= ?1 ${only === undefined ? "" : "AND queue = ?2"} GROUP BY queue, hour`,
+    ).bind(...(only === undefined ? [firstHour] : [firstHour, only])),
   ]);
-  const byName = new Map<string, QueueStats>();
+  const byName = new Map<string, ArchivedQueueStats>();
   const entry = (name: string) => {
     let s = byName.get(name);
     if (!s) {
@@ -61,7 +78,7 @@ export async function queueStats(env: Env, now: number, only?: string): Promise<
         rateLimit: null,
         version: 0,
         defaults: { maxRetries: null, timeoutMs: null },
-        counts: { pending: 0, running: 0, completed: 0, failed: 0 },
+        counts: { completed: 0, failed: 0 },
         finishedLastHour: 0,
       };
       byName.set(name, s);
@@ -81,12 +98,14 @@ export async function queueStats(env: Env, now: number, only?: string): Promise<
   for (const raw of counts.results) {
     const r = CountRow.parse(raw);
     const counts = entry(r.queue).counts;
-    if (r.status in counts) counts[r.status as keyof typeof counts] = r.n;
+    if (r.status === "completed" || r.status === "failed") counts[r.status] = r.n;
   }
+  const throughput = new Map<string, number>();
   for (const raw of finished.results) {
     const r = ThroughputRow.parse(raw);
-    entry(r.queue).finishedLastHour = r.n;
+    throughput.set(r.queue, (throughput.get(r.queue) ?? 0) + r.n * windowShare(r.hour, now, THROUGHPUT_WINDOW_MS));
   }
+  for (const [queue, n] of throughput) entry(queue).finishedLastHour = Math.round(n);
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -139,38 +158,37 @@ export async function queueDefaults(env: Env, names: string[]): Promise<Map<stri
   return out;
 }
 
-export type ClearableStatus = "pending" | "failed";
-
 /**
- * Deletes up to `limit` jobs of a queue in the given statuses, with their attempts and logs, in one
- * transaction. A job that changed status in between (a pending job just claimed) is left alone.
- * Returns the ids actually deleted, by status.
+ * Deletes up to `limit` archived failed jobs of a queue, with their attempts and log lines, in one
+ * transaction, and takes them off the queue's `job_counts`. Returns how many rows were selected
+ * and the ids deleted (a job re-run meanwhile is rewritten by its flush, not deleted here: only
+ * rows still failed go).
  */
-export async function deleteQueueJobs(env: Env, queue: string, statuses: ClearableStatus[], limit: number): Promise<{ selected: number; deleted: { id: string; status: ClearableStatus }[] }> {
-  const { results } = await env.DB.prepare(`SELECT id FROM jobs WHERE queue = ?1 AND status IN (SELECT value FROM json_each(?2)) LIMIT ?3`)
-    .bind(queue, JSON.stringify(statuses), limit)
-    .all();
-  const ids = results.map((r) => z.object({ id: z.string() }).parse(r).id);
+export async function deleteArchivedFailedJobs(env: Env, queue: string, limit: number): Promise<{ selected: number; deleted: string[] }> {
+  const { results } = await env.DB.prepare(`SELECT id FROM jobs WHERE queue = ?1 AND status = 'failed' LIMIT ?2`).bind(queue, limit).all();
+  const ids = results.map((r) => IdRow.parse(r).id);
   if (!ids.length) return { selected: 0, deleted: [] };
-  const stillClearable = `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND status IN (SELECT value FROM json_each(?2))`;
-  const args = [JSON.stringify(ids), JSON.stringify(statuses)];
-  const [, , jobsDeleted] = await env.DB.batch([
-    env.DB.prepare(`DELETE FROM job_logs WHERE job_id IN (${stillClearable})`).bind(...args),
-    env.DB.prepare(`DELETE FROM job_attempts WHERE job_id IN (${stillClearable})`).bind(...args),
-    env.DB.prepare(`DELETE FROM jobs WHERE id IN (${stillClearable}) RETURNING id, status`).bind(...args),
+  const stillFailed = `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'failed'`;
+  const args = JSON.stringify(ids);
+  const [, , , , jobsDeleted] = await env.DB.batch([
+    env.DB.prepare(`UPDATE job_counts SET n = n - (SELECT COUNT(*) FROM (${stillFailed})) WHERE queue = ?2 AND status = 'failed'`).bind(args, queue),
+    env.DB.prepare(`DELETE FROM job_logs WHERE job_id IN (${stillFailed})`).bind(args),
+    env.DB.prepare(`DELETE FROM job_log_pages WHERE job_id IN (${stillFailed})`).bind(args),
+    env.DB.prepare(`DELETE FROM job_attempts WHERE job_id IN (${stillFailed})`).bind(args),
+    env.DB.prepare(`DELETE FROM jobs WHERE id IN (${stillFailed}) RETURNING id`).bind(args),
   ]);
-  const Deleted = z.object({ id: z.string(), status: z.enum(["pending", "failed"]) });
-  return { selected: ids.length, deleted: jobsDeleted.results.map((r) => Deleted.parse(r)) };
+  return { selected: ids.length, deleted: jobsDeleted.results.map((r) => IdRow.parse(r).id) };
 }
 
-/** The names among these that no queue row, job or recurring job uses yet. */
+const IdRow = z.object({ id: z.string() });
+
+/** The names among these that no queue row or recurring job uses yet (every queue that got a job has a row). */
 export async function unusedQueueNames(env: Env, names: string[]): Promise<string[]> {
   const unique = [...new Set(names)];
   if (!unique.length) return [];
   const { results } = await env.DB.prepare(
     `SELECT n.value AS name FROM json_each(?1) AS n
      WHERE NOT EXISTS (SELECT 1 FROM queues WHERE queues.name = n.value)
-       AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = n.value)
        AND NOT EXISTS (SELECT 1 FROM recurring_jobs WHERE recurring_jobs.queue = n.value)`,
   )
     .bind(JSON.stringify(unique))
@@ -180,20 +198,16 @@ export async function unusedQueueNames(env: Env, names: string[]): Promise<strin
 
 /**
  * Every queue name in use, with its configured workers (null: never configured, so the default).
- * Distinct job and recurring-job queues are walked one index seek per name, not one row per job.
+ * Distinct recurring-job queues are walked one index seek per name, not one row per definition.
  */
 export async function queuesInUse(env: Env): Promise<{ name: string; workers: number | null }[]> {
   const { results } = await env.DB.prepare(
     `WITH RECURSIVE
-       job_queues(name) AS (
-         SELECT MIN(queue) FROM jobs
-         UNION ALL SELECT (SELECT MIN(queue) FROM jobs WHERE queue > job_queues.name) FROM job_queues WHERE job_queues.name IS NOT NULL),
        recurring_queues(name) AS (
          SELECT MIN(queue) FROM recurring_jobs
          UNION ALL SELECT (SELECT MIN(queue) FROM recurring_jobs WHERE queue > recurring_queues.name) FROM recurring_queues WHERE recurring_queues.name IS NOT NULL),
        names(name) AS (
-         SELECT name FROM job_queues WHERE name IS NOT NULL
-         UNION SELECT name FROM recurring_queues WHERE name IS NOT NULL
+         SELECT name FROM recurring_queues WHERE name IS NOT NULL
          UNION SELECT name FROM queues)
      SELECT names.name AS name, queues.workers AS workers FROM names LEFT JOIN queues ON queues.name = names.name`,
   ).all();

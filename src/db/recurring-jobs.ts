@@ -1,6 +1,5 @@
 import { and, count, desc, eq, lte, sql, type SQL } from "drizzle-orm";
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { Guard } from "./event-guards";
 import { getDb } from "./client";
 import { jobs } from "./schema";
 
@@ -71,23 +70,8 @@ export async function findOverdueRecurringJobs(env: Env, before: number, limit =
   return rows.map((r) => r.id);
 }
 
-/** Occurrences of a recurring job that have not reached a terminal state. */
-export async function activeOccurrences(env: Env, recurringId: string) {
-  // The status test is written exactly as in the partial index jobs_recurring_active.
-  return getDb(env)
-    .select({ id: jobs.id, status: jobs.status, scheduledFor: jobs.scheduledFor })
-    .from(jobs)
-    .where(and(eq(jobs.recurringId, recurringId), sql`${jobs.status} IN ('pending', 'running')`))
-    .all();
-}
-
 export async function lastOccurrence(env: Env, recurringId: string) {
   return getDb(env).select().from(jobs).where(eq(jobs.recurringId, recurringId)).orderBy(desc(jobs.createdAt), desc(jobs.id)).limit(1).get();
-}
-
-/** True while the definition is enabled and still waits at `cursor`: a fire from that cursor may commit. */
-export function cursorGuard(id: string, cursor: number): Guard {
-  return { sql: `EXISTS (SELECT 1 FROM recurring_jobs WHERE id = ? AND enabled = 1 AND next_run_at = ?)`, params: [id, cursor] };
 }
 
 /** Moves the cursor from `cursor` to `next`; changes nothing if the definition moved on meanwhile. */

@@ -32,7 +32,12 @@ export const jobs = sqliteTable(
     recurringId: text("recurring_id"),
     scheduledFor: integer("scheduled_for"),
   },
-  (t) => [index("jobs_pending_run_at").on(t.runAt).where(sql`status = 'pending'`), index("jobs_created_at").on(t.createdAt)],
+  (t) => [
+    index("jobs_created_at").on(t.createdAt),
+    index("jobs_status_created_at").on(t.status, t.createdAt).where(sql`status = 'failed' OR status = 'cancelled'`),
+    index("jobs_failed_completed_at").on(t.completedAt).where(sql`status = 'failed'`),
+    index("jobs_live").on(t.queue, t.status).where(sql`status IN ('pending', 'running')`),
+  ],
 );
 
 export const jobAttempts = sqliteTable(
@@ -60,6 +65,52 @@ export const jobLogs = sqliteTable("job_logs", {
   stepName: text("step_name"),
   createdAt: integer("created_at").notNull(),
 });
+
+/** Packed log lines of archived attempts (db/log-pages.ts): `lines` is a JSON array. */
+export const jobLogPages = sqliteTable(
+  "job_log_pages",
+  {
+    jobId: text("job_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    page: integer("page").notNull(),
+    lines: text("lines").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.attempt, t.page] })],
+);
+
+/** One row per applied archive flush of a queue (db/archive.ts). */
+export const archiveFlushes = sqliteTable(
+  "archive_flushes",
+  {
+    queue: text("queue").notNull(),
+    seq: integer("seq").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.seq] })],
+);
+
+/** Archived jobs per queue and status (completed, failed, cancelled). */
+export const jobCounts = sqliteTable(
+  "job_counts",
+  {
+    queue: text("queue").notNull(),
+    status: text("status", { enum: ["completed", "failed", "cancelled"] }).notNull(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.queue, t.status] })],
+);
+
+/** Create's idempotency keys; only jobs created with a key have one. */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    key: text("key").primaryKey(),
+    jobId: text("job_id").notNull(),
+    requestHash: text("request_hash"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("idempotency_keys_created_at").on(t.createdAt)],
+);
 
 export const apiKeys = sqliteTable("api_keys", {
   id: text("id").primaryKey(),
@@ -96,5 +147,7 @@ export type JobRow = typeof jobs.$inferSelect;
 export type JobInsert = typeof jobs.$inferInsert;
 export type AttemptRow = typeof jobAttempts.$inferSelect;
 export type LogRow = typeof jobLogs.$inferSelect;
+export type JobCountRow = typeof jobCounts.$inferSelect;
+export type IdempotencyKeyRow = typeof idempotencyKeys.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type QueueRow = typeof queues.$inferSelect;

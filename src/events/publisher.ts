@@ -3,7 +3,7 @@ import type { DomainEvent } from "../model/events";
 
 // The guard helpers belong to the data layer (they are SQL over `jobs`); they are part of what
 // callers hand to eventStatements, so they are importable from here too.
-export { byGuardKind, JOB_STATE_EXISTS, jobStateGuard, jobStateTuple, type Guard, type GuardedEvent, type JobState } from "../db/event-guards";
+export { byGuard, byGuardKind, JOB_STATE_EXISTS, jobStateGuard, jobStateTuple, type Guard, type GuardedEvent, type GuardGroup, type JobState } from "../db/event-guards";
 
 /** Somewhere events go: webhooks, live subscribers, metrics. Installed once by the entry point (createEdgeTicker). */
 export interface EventSink {
@@ -12,6 +12,12 @@ export interface EventSink {
   statements?(env: Env, events: GuardedEvent[]): D1PreparedStatement[];
   /** Work after the commit. Best effort: it may be lost or repeated, so it must not be the only record. */
   deliver?(env: Env, events: DomainEvent[]): Promise<void>;
+  /**
+   * Work after a later transaction committed these events' statements: a queue's object publishes
+   * its events live (deliver) and writes their statements with its next archive flush, so what
+   * needs those rows (sending the webhook outbox) runs here. Best effort, like deliver.
+   */
+  afterFlush?(env: Env, events: DomainEvent[]): Promise<void>;
 }
 
 let sinks: readonly EventSink[] = [];
@@ -37,6 +43,16 @@ export async function deliverEvents(env: Env, events: DomainEvent[]): Promise<vo
   const results = await Promise.allSettled(current.map((s) => s.deliver?.(env, events)));
   results.forEach((r, i) => {
     if (r.status === "rejected") console.error(`event sink ${current[i].name} failed`, r.reason);
+  });
+}
+
+/** Hands events whose statements an archive flush has just committed to every sink that acts on them; never throws. */
+export async function deliverFlushedEvents(env: Env, events: DomainEvent[]): Promise<void> {
+  if (!events.length) return;
+  const current = sinks.filter((s) => s.afterFlush);
+  const results = await Promise.allSettled(current.map((s) => s.afterFlush!(env, events)));
+  results.forEach((r, i) => {
+    if (r.status === "rejected") console.error(`event sink ${current[i].name} failed after a flush`, r.reason);
   });
 }
 

@@ -1,23 +1,31 @@
-import { queuesNeedingHeal } from "../db/job-recovery";
+import { queuesWithLegacyJobs } from "../db/job-recovery";
 import { findOverdueRecurringJobs } from "../db/recurring-jobs";
 import { recurringSchedulerFor } from "../recurring/client";
 import { schedulerFor } from "../scheduler/client";
-import { LOST_AFTER_MS } from "../scheduler/queue-scheduler";
+import { ensureQueueRows, knownQueueNames } from "../scheduler/job-ids";
 import { reconcileWebhooks } from "../webhooks/reconcile";
 
 /** A recurring slot this overdue means its scheduler lost its alarm (or never got it). */
 export const RECURRING_OVERDUE_MS = 60_000;
 
 /**
- * The safety net behind "no job is lost": asks the scheduler of every queue that D1 says has
- * overdue pending work or expired leases to heal itself against D1, re-arms the scheduler of
- * every recurring job whose next slot is overdue, resends webhook deliveries whose queue message
- * never went out or was lost, and drops webhook deliveries past retention.
+ * The safety net behind "no job is lost": wakes the scheduler of every known queue (each owns its
+ * live jobs and heals itself: expired leases, lost dispatches, its alarm, and once the jobs the
+ * previous engine left in D1), re-arms the scheduler of every recurring job whose next slot is
+ * overdue, resends webhook deliveries whose queue message never went out or was lost, and drops
+ * webhook deliveries past retention. Returns the queues it healed.
  */
 export async function reconcile(env: Env, now = Date.now()): Promise<string[]> {
-  const [queues, recurring] = await Promise.all([queuesNeedingHeal(env, now, LOST_AFTER_MS), findOverdueRecurringJobs(env, now - RECURRING_OVERDUE_MS)]);
+  const [known, legacy, recurring] = await Promise.all([knownQueueNames(env), queuesWithLegacyJobs(env), findOverdueRecurringJobs(env, now - RECURRING_OVERDUE_MS)]);
+  // A queue known only from the previous engine's rows gets its row, so reads by id find its jobs.
+  await ensureQueueRows(env, legacy);
+  const queues = [...new Set([...known, ...legacy])];
   await Promise.all([
-    ...queues.map((q) => schedulerFor(env, q).heal(q)),
+    ...queues.map((q) =>
+      schedulerFor(env, q)
+        .heal(q)
+        .catch((err) => console.error(`could not heal queue ${q}`, err)),
+    ),
     ...recurring.map((id) =>
       recurringSchedulerFor(env, id)
         .sync(id)

@@ -1,19 +1,16 @@
 import type { Settings } from "../config";
-import type { AttemptOutcome, LogLine } from "../db/execution";
-import { CANCELLED_WHILE_RUNNING, LEASE_GRACE_MS, isCancelRequested, saveProgress } from "../db/execution";
+import { CANCELLED_WHILE_RUNNING, LEASE_GRACE_MS, type AttemptOutcome, type LogLine } from "../model/attempt";
 import { MAX_RESULT_BYTES, MAX_TIMEOUT_SECONDS } from "../model/job";
 import type { JobRow } from "../db/schema";
-import { HANDED_OFF, PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
+import { CancelledError, HANDED_OFF, PermanentJobError, type JobContext, type LogLevel } from "../jobs/job-type";
 import { getJobType } from "../jobs/registry";
 import { parametersForRun } from "../jobs/job-secrets";
 import { registeredJobTypeFor } from "../http-types/resolve";
 import { deliverEvents } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../model/events";
 import { retryDelayMs } from "../model/retry-policy";
+import type { Heartbeat } from "./heartbeat";
 
-/** How often a running attempt checks whether someone asked to cancel it. */
-export const CANCEL_POLL_MS = 1000;
-const PROGRESS_SAVE_MS = 1000;
 /** Progress and log events reach live subscribers in batches at most this often. */
 const LIVE_FLUSH_MS = 250;
 const MAX_LOG_LINES = 1000;
@@ -21,7 +18,6 @@ const MAX_LOG_LINES = 1000;
 /** How long a timed-out handler has to stop after its signal aborts before it counts as abandoned. */
 export const ABANDON_GRACE_MS = 1000;
 
-class Cancelled extends Error {}
 class TimedOut extends Error {}
 
 export type AttemptReport = {
@@ -35,21 +31,22 @@ export type HandedOffReport = { handedOff: true; logs: LogLine[]; finishedAt: nu
 
 /**
  * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
- * Its live events (progress, log lines) are delivered only after `announced` (the job.started delivery) settles.
- * `invocationEnd` bounds how long the consumer invocation running it can last (the latest lease of
- * its batch): a handler that ignores its signal can run no longer, so its retry waits for it.
+ * While it runs, `heartbeat` reports it (and its progress) to its queue's scheduler and aborts it
+ * when its cancel is requested. `invocationEnd` bounds how long the consumer invocation running it
+ * can last (the latest lease of its batch): a handler that ignores its signal can run no longer, so
+ * its retry waits for it.
  */
 export async function runAttempt(
   env: Env,
   job: JobRow,
   settings: Settings,
-  announced: Promise<void> = Promise.resolve(),
+  heartbeat: Heartbeat,
   invocationEnd: number = job.leaseUntil ?? 0,
 ): Promise<AttemptReport | HandedOffReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
   const finish = (outcome: AttemptOutcome): AttemptReport => ({ outcome, logs, progress, finishedAt: Date.now() });
-  const live = liveEmitter(env, announced);
+  const live = liveEmitter(env);
   const base = { jobId: job.id, jobType: job.type, jobName: job.name, queue: job.queue, attempt: job.attempt };
   // Once the attempt has ended, whatever a handler that ignored its signal still reports is dropped.
   let ended = false;
@@ -71,28 +68,19 @@ export async function runAttempt(
   const timeoutMs = attemptTimeoutMs(job, type.timeoutMs);
   const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
   const kept: Promise<unknown>[] = [];
-  const poll = setInterval(() => {
-    isCancelRequested(env, job.id).then(
-      (yes) => yes && controller.abort(new Cancelled(CANCELLED_WHILE_RUNNING)),
-      () => {},
-    );
-  }, CANCEL_POLL_MS);
-  let lastProgressSave = 0;
+  const watch = heartbeat.watch(job, () => controller.abort(new CancelledError(CANCELLED_WHILE_RUNNING)));
   const ctx: JobContext = {
     jobId: job.id,
     attempt: job.attempt,
     retryCount: job.retryCount,
+    createdAt: job.createdAt,
     signal: controller.signal,
     log,
     progress(percent, message) {
       if (ended) return;
       progress = { percent: Math.max(0, Math.min(100, Number(percent) || 0)), message: message ?? null };
       live.push(makeEvent("job.progress", { ...base, percent: progress.percent, message: progress.message }));
-      const now = Date.now();
-      if (now - lastProgressSave >= PROGRESS_SAVE_MS) {
-        lastProgressSave = now;
-        saveProgress(env, job.id, job.attempt, progress.percent, progress.message).catch(() => {});
-      }
+      watch.progress(progress);
     },
     env,
     settings,
@@ -117,7 +105,7 @@ export async function runAttempt(
   } catch (err) {
     const reason = controller.signal.aborted ? controller.signal.reason : err;
     const message = errorMessage(reason);
-    if (reason instanceof Cancelled) return finish({ kind: "cancelled", error: message });
+    if (reason instanceof CancelledError) return finish({ kind: "cancelled", error: message });
     log("Error", message, undefined, "attempt");
     const result = resultOf(err);
     const retryable = !(reason instanceof PermanentJobError) && job.retryCount < job.maxRetries;
@@ -132,7 +120,7 @@ export async function runAttempt(
   } finally {
     ended = true;
     clearTimeout(timer);
-    clearInterval(poll);
+    watch.stop();
     await Promise.allSettled(kept);
     await live.close();
   }
@@ -140,7 +128,7 @@ export async function runAttempt(
 
 /**
  * How long an attempt may run: its own (or its type's) timeout, never more than MAX_TIMEOUT_SECONDS,
- * and never past its lease less the grace, so D1 shows it running for as long as it can run.
+ * and never past its lease less the grace, so its scheduler holds it running for as long as it can run.
  */
 export function attemptTimeoutMs(job: Pick<JobRow, "timeoutMs" | "leaseUntil" | "executedAt">, typeTimeoutMs: number): number {
   const capped = Math.min(job.timeoutMs ?? typeTimeoutMs, MAX_TIMEOUT_SECONDS * 1000);
@@ -159,10 +147,10 @@ async function settlesWithin(settled: () => boolean, withinMs: number): Promise<
 }
 
 /** Buffers ephemeral events (progress, log lines) and hands them to the sinks in small batches. */
-function liveEmitter(env: Env, after: Promise<void>) {
+function liveEmitter(env: Env) {
   let buffer: DomainEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
-  let inflight: Promise<void> = after.catch(() => {});
+  let inflight: Promise<void> = Promise.resolve();
   const flush = () => {
     timer = null;
     const events = buffer;

@@ -2,8 +2,10 @@ import { and, sql } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { JobRowSchema } from "../db/job-row";
 import { jobFilterSql, type JobFilter } from "../db/jobs";
-import { jobs } from "../db/schema";
+import { jobs, type JobRow } from "../db/schema";
 import { toJobSummary } from "../model/job";
+import { readHistory } from "../maintenance/history-archive";
+import { listLive, newestFirst, statusLiteral } from "../services/job-reads";
 import type { Column } from "./stream";
 
 /** Rows read per D1 query. */
@@ -16,27 +18,74 @@ export const JOB_COLUMNS: Column<ExportedJob>[] = (
 ).map((name) => ({ name, value: (job) => job[name] }));
 
 /**
- * Jobs matching the list filters, oldest first, in pages read with keyset pagination on
- * (created_at, id). The index is named because the planner would otherwise take the queue index
- * for a queue filter and sort every job of the queue for each page.
+ * Jobs matching the list filters, oldest first: the live jobs (read once, when the export starts)
+ * merged with the archive, read in pages with keyset pagination on (created_at, id). A job both
+ * live and archived (re-run) is exported as it is live.
  */
 export async function* jobPages(env: Env, filter: JobFilter, limit: number): AsyncGenerator<ExportedJob[]> {
+  const live = (await listLive(env, filter)).rows.reverse();
+  const liveIds = new Set(live.map((r) => r.id));
+  let next = 0;
+  let remaining = limit;
+  const take = (rows: JobRow[]) => {
+    const out = rows.slice(0, remaining).map(exported);
+    remaining -= out.length;
+    return out;
+  };
+  for await (const page of archivedPages(env, filter)) {
+    const rows: JobRow[] = [];
+    for (const row of page) {
+      while (next < live.length && newestFirst(live[next], row) > 0) rows.push(live[next++]);
+      if (!liveIds.has(row.id)) rows.push(row);
+    }
+    const out = take(rows);
+    if (out.length) yield out;
+    if (remaining <= 0) return;
+  }
+  for (; next < live.length && remaining > 0; next += EXPORT_PAGE_SIZE) {
+    const out = take(live.slice(next, next + EXPORT_PAGE_SIZE));
+    if (out.length) yield out;
+  }
+}
+
+/** One queue's jobs created on one UTC day that retention moved to R2 (ARCHIVE_BUCKET), oldest first. */
+export async function* r2HistoryPages(bucket: R2Bucket, queue: string, day: string): AsyncGenerator<ExportedJob[]> {
+  const records = await readHistory(bucket, queue, day);
+  for (let i = 0; i < records.length; i += EXPORT_PAGE_SIZE) yield records.slice(i, i + EXPORT_PAGE_SIZE).map((r) => exported(r.job));
+}
+
+function exported(r: JobRow): ExportedJob {
+  return { ...toJobSummary(r), error: r.error };
+}
+
+/**
+ * Archived rows matching the filters, oldest first, a page per D1 query. The index is named
+ * because the planner might otherwise sort every job of a status or queue for each page.
+ */
+async function* archivedPages(env: Env, filter: JobFilter): AsyncGenerator<JobRow[]> {
   const db = getDb(env);
-  const index = sql.raw(filter.status ? "jobs_status_created_at" : "jobs_created_at");
+  const index = archiveIndexFor(filter);
   let cursor: { createdAt: number; id: string } | null = null;
-  for (let remaining = limit; remaining > 0; ) {
+  for (;;) {
     const after = cursor
       ? sql`${jobs.createdAt} >= ${cursor.createdAt} AND (${jobs.createdAt} > ${cursor.createdAt} OR ${jobs.id} > ${cursor.id})`
       : undefined;
-    const where = and(jobFilterSql(filter), after);
-    const size = Math.min(EXPORT_PAGE_SIZE, remaining);
-    const raw = await db.all(sql`SELECT * FROM jobs INDEXED BY ${index} ${where ? sql`WHERE ${where}` : sql``} ORDER BY created_at, id LIMIT ${size}`);
+    const where = and(jobFilterSql(filter), statusLiteral(filter), after);
+    const raw = await db.all(
+      sql`SELECT * FROM jobs ${index ? sql`INDEXED BY ${sql.raw(index)}` : sql``} ${where ? sql`WHERE ${where}` : sql``} ORDER BY created_at, id LIMIT ${EXPORT_PAGE_SIZE}`,
+    );
     const rows = raw.map((r) => JobRowSchema.parse(r));
-    if (!rows.length) return;
-    yield rows.map((r) => ({ ...toJobSummary(r), error: r.error }));
-    remaining -= rows.length;
-    if (rows.length < size) return;
+    if (rows.length) yield rows;
+    if (rows.length < EXPORT_PAGE_SIZE) return;
     const last = rows[rows.length - 1];
     cursor = { createdAt: last.createdAt, id: last.id };
   }
+}
+
+/** Failed and cancelled rows have their own (partial) index; the rest are walked in creation order (a queue filter skips other queues' rows). */
+function archiveIndexFor(filter: JobFilter): string | null {
+  if (filter.status === "failed" || filter.status === "cancelled") return "jobs_status_created_at";
+  // Pending and running rows are the few the previous engine left: any plan will do.
+  if (filter.status === "pending" || filter.status === "running") return null;
+  return "jobs_created_at";
 }

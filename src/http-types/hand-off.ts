@@ -1,44 +1,29 @@
 import { readSettings } from "../config";
-import { finishAttempts, type AttemptOutcome, type LogLine } from "../db/execution";
-import { chunkByJsonSize, getJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
-import { deliverEvents, eventOutbox } from "../events/publisher";
-import { jobEventData, makeEvent, type DomainEvent } from "../model/events";
+import type { AttemptOutcome, LogLine } from "../model/attempt";
 import { retryDelayMs } from "../model/retry-policy";
-import { armJobsBestEffort, releaseSlots } from "../scheduler/client";
+import { finishLiveAttempts } from "../scheduler/client";
+import { getJob } from "../services/job-reads";
 import { sendCancelNotice } from "./runner";
-import { settleCallback } from "./store";
+import { appendCallbackLogs, callbackLogs, settleCallback } from "./store";
 
 export const CANCELLED_WHILE_WAITING = "Cancelled while waiting for the service's callback.";
 
 /**
- * The consumer's side of an attempt answered 202: its log lines so far are kept and its queue slot
- * is given back (the service, not this Worker, is doing the work); the job stays running.
+ * The consumer's side of an attempt answered 202: its log lines so far are kept with the attempt's
+ * callback row until the attempt ends; its lease in its queue's scheduler already waits for the
+ * callback (see acceptCallback), and the job stays running.
  */
-export async function recordHandOff(env: Env, job: JobRow, dispatched: number, logs: LogLine[], started: Promise<void>): Promise<void> {
-  await started.catch(() => {});
-  const lines = logs.map((l) => ({ ...l, jobId: job.id, attempt: job.attempt }));
-  await Promise.all([
-    ...chunkByJsonSize(lines).map((chunk) =>
-      env.DB.prepare(
-        `INSERT INTO job_logs (job_id, attempt, level, message, details, step_name, created_at)
-         SELECT value ->> '$.jobId', value ->> '$.attempt', value ->> '$.level', value ->> '$.message', value ->> '$.details', value ->> '$.stepName', value ->> '$.createdAt'
-         FROM json_each(?)`,
-      )
-        .bind(chunk)
-        .run(),
-    ),
-    releaseSlots(env, [{ queue: job.queue, item: { jobId: job.id, attempt: dispatched } }]).catch((err) =>
-      console.error("scheduler release failed; its heal will recover the slot", err),
-    ),
-  ]).catch((err) => console.error(`could not record the hand-off of job ${job.id}`, err));
+export async function recordHandOff(env: Env, job: JobRow, logs: LogLine[]): Promise<void> {
+  await appendCallbackLogs(env, job.id, job.attempt, logs).catch((err) => console.error(`could not keep the log lines of job ${job.id}'s handed-off attempt`, err));
 }
 
 export type HandedOffVerdict = { state: "completed"; result: string } | { state: "failed"; error: string; retry: boolean } | { state: "cancelled" };
 
 /**
- * Ends a handed-off attempt as its service (or a cancel) says: recorded like any attempt's end,
- * announced, and a retry handed back to the queue's scheduler. False when it had already ended.
+ * Ends a handed-off attempt as its service (or a cancel) says, like any attempt's end: its
+ * scheduler records and announces it, and a retry goes back on its timeline. False when it had
+ * already ended.
  */
 export async function finishHandedOff(env: Env, job: JobRow, verdict: HandedOffVerdict): Promise<boolean> {
   const now = Date.now();
@@ -48,14 +33,9 @@ export async function finishHandedOff(env: Env, job: JobRow, verdict: HandedOffV
   else if (verdict.retry && job.retryCount < job.maxRetries) {
     outcome = { kind: "retry", error: verdict.error, runAt: now + retryDelayMs(job.retryCount, readSettings(env)), result: null };
   } else outcome = { kind: "failed", error: verdict.error, result: null };
-  const event = outcomeEvent(job, outcome, now);
-  const recorded = await finishAttempts(env, [{ job: { id: job.id, attempt: job.attempt, executedAt: job.executedAt ?? now }, outcome, logs: [], at: now, progress: null, event }], eventOutbox);
-  if (!recorded.has(job.id)) return false;
-  await deliverEvents(env, [event]);
-  if (outcome.kind === "retry") {
-    await armJobsBestEffort(env, [{ queue: job.queue, item: { jobId: job.id, attempt: job.attempt, runAt: outcome.runAt, priority: job.priority } }]);
-  }
-  return true;
+  const logs = await callbackLogs(env, job.id, job.attempt);
+  const statuses = await finishLiveAttempts(env, [{ queue: job.queue, id: job.id, attempt: job.attempt, outcome, logs, at: now, progress: null }]);
+  return statuses.has(job.id);
 }
 
 /**
@@ -68,18 +48,4 @@ export async function cancelHandedOff(env: Env, job: JobRow): Promise<JobRow | n
   await finishHandedOff(env, job, { state: "cancelled" });
   await sendCancelNotice(env, job, job.attempt);
   return (await getJob(env, job.id)) ?? null;
-}
-
-function outcomeEvent(job: JobRow, outcome: AttemptOutcome, at: number): DomainEvent {
-  const previousStatus = "running" as const;
-  switch (outcome.kind) {
-    case "completed":
-      return makeEvent("job.completed", jobEventData(job, { status: "completed", previousStatus, completedAt: at, result: JSON.parse(outcome.result) }), at);
-    case "retry":
-      return makeEvent("job.retrying", jobEventData(job, { status: "pending", previousStatus, completedAt: at, error: outcome.error, nextRetryAt: outcome.runAt }), at);
-    case "failed":
-      return makeEvent("job.failed", jobEventData(job, { status: "failed", previousStatus, completedAt: at, error: outcome.error }), at);
-    case "cancelled":
-      return makeEvent("job.cancelled", jobEventData(job, { status: "cancelled", previousStatus, completedAt: at, error: outcome.error }), at);
-  }
 }

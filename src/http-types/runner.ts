@@ -1,8 +1,7 @@
 import { readSettings } from "../config";
-import { isCancelRequested } from "../db/execution";
 import type { JobRow } from "../db/schema";
 import { HTTP_RESULT_BODY_LIMIT } from "../jobs/http";
-import { HANDED_OFF, PermanentJobError, type JobContext } from "../jobs/job-type";
+import { CancelledError, HANDED_OFF, PermanentJobError, type JobContext } from "../jobs/job-type";
 import { randomToken, sha256Hex } from "../lib/crypto";
 import { BlockedTargetError, guardedFetch, type GuardedResponse } from "../net/guarded-fetch";
 import { openCredentials, type Credentials } from "../webhooks/credentials";
@@ -39,14 +38,16 @@ export async function runHttpServiceJob(def: HttpJobDefinition, job: JobRow, par
   });
 
   // Cancelled (or timed out) while the delivery is in flight: the service is told, if it was a cancel.
-  const onAbort = () => ctx.keepAlive?.(cancelDuringDelivery(env, def, credentials, job, attempt));
+  const onAbort = () => {
+    if (ctx.signal.reason instanceof CancelledError) ctx.keepAlive?.(cancelDuringDelivery(env, def, credentials, job, attempt));
+  };
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   try {
     const response = await signedPost(def.url, credentials, `${job.id}_${attempt}`, body, ctx.signal, settings.allowPrivateTargets, HTTP_RESULT_BODY_LIMIT);
     const text = { body: response.body, truncated: response.bodyTruncated };
     ctx.log(response.ok ? "Info" : "Error", `POST ${def.url} answered ${response.status}`, undefined, "delivery");
     if (response.status === 202) {
-      if (await acceptCallback(env, job.id, attempt, Date.now() + def.callbackTimeoutMs)) {
+      if (await acceptCallback(env, job, attempt, Date.now() + def.callbackTimeoutMs)) {
         ctx.log("Info", `Waiting up to ${def.callbackTimeoutMs / 1000} s for the service's callback.`, undefined, "delivery");
         return HANDED_OFF;
       }
@@ -86,9 +87,9 @@ function untilAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
+/** The attempt was cancelled while its delivery was in flight: the service is told. */
 async function cancelDuringDelivery(env: Env, def: HttpJobDefinition, credentials: Credentials, job: JobRow, attempt: number): Promise<void> {
   try {
-    if (!(await isCancelRequested(env, job.id))) return;
     await settleCallback(env, job.id, attempt, { state: "cancelled" }, Date.now(), "waiting");
     await postCancelNotice(def, credentials, job, attempt, readSettings(env).allowPrivateTargets);
   } catch (err) {

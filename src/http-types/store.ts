@@ -1,3 +1,8 @@
+import { z } from "zod";
+import type { JobRow } from "../db/schema";
+import type { LogLine } from "../model/attempt";
+import { extendLiveLease, getLiveJobs, liveStats } from "../scheduler/client";
+import { knownQueueNames } from "../scheduler/job-ids";
 import { HttpJobTypeRowSchema, type HttpJobTypeRow } from "./model";
 
 export async function getHttpJobType(env: Env, name: string): Promise<HttpJobTypeRow | null> {
@@ -65,16 +70,17 @@ export async function updateHttpJobType(env: Env, row: HttpJobTypeRow): Promise<
 }
 
 /**
- * Deletes a type unless a job of it is still pending or running, or a recurring job (enabled or
- * not) makes its runs of it, in one statement. (A job whose creation read the type just before it
- * went keeps its own copy of the definition and still runs.)
+ * Deletes a type unless a job of it is still pending or running (as the queues' schedulers count
+ * their live jobs), or a recurring job (enabled or not) makes its runs of it. (A job whose creation
+ * read the type just before it went keeps its own copy of the definition and still runs.)
  */
 export async function deleteHttpJobType(env: Env, name: string): Promise<"deleted" | "in_use" | "missing"> {
+  const stats = await Promise.all((await knownQueueNames(env)).map((queue) => liveStats(env, queue)));
+  if (stats.some((s) => (s.byType[name]?.pending ?? 0) + (s.byType[name]?.running ?? 0) > 0)) {
+    return (await getHttpJobType(env, name)) ? "in_use" : "missing";
+  }
   const { results } = await env.DB.prepare(
-    `DELETE FROM http_job_types WHERE name = ?1 AND NOT EXISTS (
-       SELECT 1 FROM http_job_definitions d JOIN jobs j ON j.id = d.job_id WHERE d.type_name = ?1 AND j.status IN ('pending', 'running'))
-       AND NOT EXISTS (SELECT 1 FROM recurring_jobs WHERE type = ?1)
-     RETURNING name`,
+    `DELETE FROM http_job_types WHERE name = ?1 AND NOT EXISTS (SELECT 1 FROM recurring_jobs WHERE type = ?1) RETURNING name`,
   )
     .bind(name)
     .all();
@@ -84,14 +90,18 @@ export async function deleteHttpJobType(env: Env, name: string): Promise<"delete
 
 export type HttpJobDefinition = { jobId: string; typeName: string; url: string; callbackTimeoutMs: number; credentials: string };
 
-/** Statements that copy each new job's type definition next to it, in the jobs' own transaction. */
+/**
+ * Statements that copy each new job's type definition next to it. They commit before the jobs are
+ * created, so a job never runs without its definition; a definition whose job's creation then
+ * failed is never read. A repeated creation (an idempotent retry) keeps the first copy.
+ */
 export function definitionStatements(env: Env, defs: HttpJobDefinition[]): D1PreparedStatement[] {
   if (!defs.length) return [];
   return [
     env.DB.prepare(
       `INSERT INTO http_job_definitions (job_id, type_name, url, callback_timeout_ms, credentials)
        SELECT value ->> '$.jobId', value ->> '$.typeName', value ->> '$.url', value ->> '$.callbackTimeoutMs', value ->> '$.credentials'
-       FROM json_each(?) WHERE EXISTS (SELECT 1 FROM jobs WHERE id = value ->> '$.jobId')`,
+       FROM json_each(?) WHERE true ON CONFLICT (job_id) DO NOTHING`,
     ).bind(JSON.stringify(defs)),
   ];
 }
@@ -127,21 +137,10 @@ export async function readCallback(env: Env, jobId: string, attempt: number): Pr
   return env.DB.prepare(`SELECT state, result, error, retry FROM http_job_callbacks WHERE job_id = ? AND attempt = ?`).bind(jobId, attempt).first<CallbackState>();
 }
 
-export type CallbackTarget = {
-  tokenHash: string;
-  state: CallbackState["state"];
-  jobStatus: string;
-  jobAttempt: number;
-  cancelRequested: number;
-};
+export type CallbackToken = { tokenHash: string; state: CallbackState["state"] };
 
-export async function findCallbackTarget(env: Env, jobId: string, attempt: number): Promise<CallbackTarget | null> {
-  return env.DB.prepare(
-    `SELECT c.token_hash AS tokenHash, c.state, j.status AS jobStatus, j.attempt AS jobAttempt, j.cancel_requested AS cancelRequested
-     FROM http_job_callbacks c JOIN jobs j ON j.id = c.job_id WHERE c.job_id = ? AND c.attempt = ?`,
-  )
-    .bind(jobId, attempt)
-    .first<CallbackTarget>();
+export async function findCallbackToken(env: Env, jobId: string, attempt: number): Promise<CallbackToken | null> {
+  return env.DB.prepare(`SELECT token_hash AS tokenHash, state FROM http_job_callbacks WHERE job_id = ? AND attempt = ?`).bind(jobId, attempt).first<CallbackToken>();
 }
 
 export type Verdict = { state: "completed" | "failed" | "cancelled"; result?: string | null; error?: string | null; retry?: boolean };
@@ -158,16 +157,40 @@ export async function settleCallback(env: Env, jobId: string, attempt: number, v
 }
 
 /**
- * Hands a delivered attempt over to its callback: its lease now ends with the callback window (then
- * the reconciler fails it), and callbacks end it themselves. False when a callback came first.
+ * Hands a delivered attempt over to its callback: its lease in its queue's scheduler now ends with
+ * the callback window (then the scheduler fails it), and callbacks end it themselves. False when a
+ * callback came first, or the attempt's cancel was requested (the heartbeat then aborts it).
  */
-export async function acceptCallback(env: Env, jobId: string, attempt: number, deadline: number): Promise<boolean> {
-  const [lease, accepted] = await env.DB.batch([
-    env.DB.prepare(`UPDATE jobs SET lease_until = ? WHERE id = ? AND attempt = ? AND status = 'running' RETURNING id`).bind(deadline, jobId, attempt),
-    env.DB.prepare(
-      `UPDATE http_job_callbacks SET state = 'accepted' WHERE job_id = ?1 AND attempt = ?2 AND state = 'waiting'
-         AND EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND attempt = ?2 AND status = 'running' AND cancel_requested = 0) RETURNING job_id`,
-    ).bind(jobId, attempt),
-  ]);
-  return lease.results.length === 1 && accepted.results.length === 1;
+export async function acceptCallback(env: Env, job: Pick<JobRow, "id" | "queue">, attempt: number, deadline: number): Promise<boolean> {
+  const { extended } = await extendLiveLease(env, { queue: job.queue, id: job.id, attempt, leaseUntil: deadline });
+  if (!extended) return false;
+  const [live] = (await getLiveJobs(env, job.queue, [job.id])).jobs;
+  if (!live || live.job.attempt !== attempt || live.job.status !== "running" || live.job.cancelRequested === 1) return false;
+  const { results } = await env.DB.prepare(`UPDATE http_job_callbacks SET state = 'accepted' WHERE job_id = ? AND attempt = ? AND state = 'waiting' RETURNING job_id`)
+    .bind(job.id, attempt)
+    .all();
+  return results.length === 1;
+}
+
+const StoredLogLines = z.array(z.object({ level: z.string(), message: z.string(), details: z.string().nullable(), stepName: z.string().nullable(), createdAt: z.number() }));
+/** Most log lines kept for one handed-off attempt (as for an attempt run here). */
+const MAX_CALLBACK_LOG_LINES = 1000;
+
+/** Appends log lines of a handed-off attempt to its callback row (they reach the job with the attempt's end). */
+export async function appendCallbackLogs(env: Env, jobId: string, attempt: number, lines: LogLine[]): Promise<void> {
+  if (!lines.length) return;
+  await env.DB.prepare(
+    `UPDATE http_job_callbacks SET logs = (
+       SELECT json_group_array(json(value)) FROM (
+         SELECT value FROM (SELECT value FROM json_each(COALESCE(logs, '[]')) UNION ALL SELECT value FROM json_each(?3)) LIMIT ?4))
+     WHERE job_id = ?1 AND attempt = ?2`,
+  )
+    .bind(jobId, attempt, JSON.stringify(lines), MAX_CALLBACK_LOG_LINES)
+    .run();
+}
+
+/** The log lines kept for a handed-off attempt. */
+export async function callbackLogs(env: Env, jobId: string, attempt: number): Promise<LogLine[]> {
+  const row = await env.DB.prepare(`SELECT logs FROM http_job_callbacks WHERE job_id = ? AND attempt = ?`).bind(jobId, attempt).first<{ logs: string | null }>();
+  return row?.logs ? StoredLogLines.parse(JSON.parse(row.logs)) : [];
 }

@@ -10,6 +10,8 @@ export interface JobContext {
   attempt: number;
   /** How many retries of the current run came before this attempt. */
   retryCount: number;
+  /** When the job was created (epoch ms). */
+  createdAt: number;
   /** Aborts when the job is cancelled or its timeout passes. */
   signal: AbortSignal;
   log(level: LogLevel, message: string, details?: string, stepName?: string): void;
@@ -48,6 +50,9 @@ export function defineJobType<S extends z.ZodType>(def: JobType<S>): JobType<S> 
  * or the lease's expiry).
  */
 export const HANDED_OFF = Symbol("handed-off");
+
+/** The reason an attempt's signal aborts when its job's cancel was requested. */
+export class CancelledError extends Error {}
 
 /** Thrown by a handler for a failure that must not be retried. */
 export class PermanentJobError extends Error {}

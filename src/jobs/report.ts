@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { getJob } from "../db/jobs";
 import { csvRecord } from "../export/csv";
 import { iso } from "../lib/time";
 import { performanceReport, type PerformanceReport } from "../metrics/performance";
@@ -56,8 +55,7 @@ export const reportJob = defineJobType({
   },
   secretPaths: httpSecretPaths,
   async run(params, ctx) {
-    const job = await getJob(ctx.env, ctx.jobId);
-    const end = Math.floor((job?.createdAt ?? Date.now()) / HOUR_MS) * HOUR_MS;
+    const end = Math.floor(ctx.createdAt / HOUR_MS) * HOUR_MS;
     const report = await performanceReport(ctx.env, {
       from: end - rangeMs(params.timeRange),
       to: end - 1,

@@ -1,7 +1,9 @@
 import { z } from "zod";
 import type { Settings } from "../config";
 import { DAY_MS } from "../metrics/rollups";
+import { readArchivedLogsOf } from "../db/log-pages";
 import { purgeEndpointRollups } from "./endpoint-retention";
+import { writeHistory, type RawHistoryRecord } from "./history-archive";
 
 /** Jobs deleted per transaction, and transactions per run (each is ~5 queries of D1's 1,000 per invocation). */
 export const PURGE_BATCH = 500;
@@ -13,7 +15,13 @@ const MAX_ROLLUP_DAYS_PER_RUN = 60;
  * Rows that belong to a job and go with it. A feature that keeps more per-job rows (webhook
  * deliveries, for instance) adds its table here.
  */
-const JOB_CHILD_TABLES = ["job_logs", "job_attempts", "wbt_jobs"] as const;
+const JOB_CHILD_TABLES = ["job_logs", "job_log_pages", "job_attempts", "wbt_jobs"] as const;
+/** Flush markers only stop a replay, which comes from an object's journal within minutes; a week is ample. */
+const FLUSH_MARKER_RETENTION_MS = 7 * DAY_MS;
+/** Idempotency keys are honoured for 24 hours; a day more keeps clocks and races out of it. */
+const IDEMPOTENCY_KEY_RETENTION_MS = 2 * DAY_MS;
+/** Bookkeeping rows deleted per statement and run. */
+const BOOKKEEPING_BATCH = 5_000;
 
 /** Hourly aggregates and annotation rows, by their time column. The all-time totals are not here: they are kept. */
 const METRICS_TABLES = [
@@ -29,31 +37,68 @@ export async function runRetention(env: Env, now: number, settings: Pick<Setting
   const jobs = await purgeFinishedJobs(env, now - settings.retentionMs, MAX_PURGE_ROUNDS);
   const metrics = await purgeMetrics(env, now - settings.metricsRetentionMs, MAX_ROLLUP_DAYS_PER_RUN);
   const endpointRows = await purgeEndpointRollups(env, now, settings);
-  return { jobsDeleted: jobs.deleted, metricsRowsDeleted: metrics.deleted + endpointRows, more: jobs.more || metrics.more };
+  const bookkeeping = await purgeBookkeeping(env, now);
+  return { jobsDeleted: jobs.deleted, metricsRowsDeleted: metrics.deleted + endpointRows, more: jobs.more || metrics.more || bookkeeping.more };
 }
 
 const TERMINAL = `status IN ('completed', 'failed', 'cancelled')`;
 
 /**
- * Deletes jobs that finished before `cutoff` with their logs and attempts, PURGE_BATCH per
- * transaction. A job picked for deletion that was re-run in between is no longer terminal and
- * old, so every statement re-checks that and leaves it alone.
+ * Deletes jobs created and finished before `cutoff` with their logs and attempts, PURGE_BATCH per
+ * transaction, oldest first (an index seek on created_at: archived jobs finish shortly after they
+ * are created, and one finished recently is kept until it too is past the cutoff). With an
+ * `ARCHIVE_BUCKET`, each batch is first written to R2 as NDJSON per queue and day, so the history
+ * stays exportable after it leaves D1. A job picked for deletion that was revived and archived
+ * again in between is no longer old, so every statement re-checks that and leaves it alone; the
+ * archived counts (`job_counts`) lose exactly the rows deleted.
  */
-export async function purgeFinishedJobs(env: Env, cutoff: number, maxRounds: number): Promise<{ deleted: number; more: boolean }> {
+export async function purgeFinishedJobs(env: Env, cutoff: number, maxRounds: number): Promise<{ deleted: number; more: boolean; rowsWritten: number }> {
   let deleted = 0;
+  let rowsWritten = 0;
   for (let round = 0; round < maxRounds; round++) {
-    const { results } = await env.DB.prepare(`SELECT id FROM jobs WHERE ${TERMINAL} AND completed_at < ?1 LIMIT ?2`).bind(cutoff, PURGE_BATCH).all();
-    const ids = JSON.stringify(results.map((r) => z.object({ id: z.string() }).parse(r).id));
-    if (ids === "[]") return { deleted, more: false };
+    const { results } = await env.DB.prepare(
+      `SELECT ${env.ARCHIVE_BUCKET ? "*" : "id"} FROM jobs WHERE created_at < ?1 AND completed_at < ?1 AND ${TERMINAL} ORDER BY created_at, id LIMIT ?2`,
+    )
+      .bind(cutoff, PURGE_BATCH)
+      .all();
+    const ids = results.map((r) => z.object({ id: z.string() }).parse(r).id);
+    if (!ids.length) return { deleted, more: false, rowsWritten };
+    if (env.ARCHIVE_BUCKET) await writeHistory(env.ARCHIVE_BUCKET, await historyOf(env, results as RawHistoryRecord["job"][]));
+    const json = JSON.stringify(ids);
     const stillExpired = `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND ${TERMINAL} AND completed_at < ?2`;
     const batch = await env.DB.batch([
-      ...JOB_CHILD_TABLES.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE job_id IN (${stillExpired})`).bind(ids, cutoff)),
-      env.DB.prepare(`DELETE FROM jobs WHERE id IN (${stillExpired})`).bind(ids, cutoff),
+      env.DB.prepare(
+        `INSERT INTO job_counts (queue, status, n) SELECT queue, status, -COUNT(*) FROM jobs WHERE id IN (${stillExpired}) GROUP BY queue, status
+         ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
+      ).bind(json, cutoff),
+      ...JOB_CHILD_TABLES.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE job_id IN (${stillExpired})`).bind(json, cutoff)),
+      env.DB.prepare(`DELETE FROM jobs WHERE id IN (${stillExpired})`).bind(json, cutoff),
     ]);
     deleted += batch[batch.length - 1].meta.changes;
-    if (results.length < PURGE_BATCH) return { deleted, more: false };
+    rowsWritten += batch.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);
+    if (results.length < PURGE_BATCH) return { deleted, more: false, rowsWritten };
   }
-  return { deleted, more: true };
+  return { deleted, more: true, rowsWritten };
+}
+
+/** The attempts and log lines of these jobs, to keep with them in R2. */
+async function historyOf(env: Env, rows: RawHistoryRecord["job"][]): Promise<RawHistoryRecord[]> {
+  const { results: attempts } = await env.DB.prepare(`SELECT * FROM job_attempts WHERE job_id IN (SELECT value FROM json_each(?1)) ORDER BY job_id, attempt`)
+    .bind(JSON.stringify(rows.map((r) => r.id)))
+    .all<{ job_id: string }>();
+  const byJob = new Map<string, unknown[]>();
+  for (const a of attempts) byJob.set(a.job_id, [...(byJob.get(a.job_id) ?? []), a]);
+  const logs = await readArchivedLogsOf(env, rows.map((r) => r.id));
+  return rows.map((job) => ({ job, attempts: byJob.get(job.id) ?? [], logs: logs.get(job.id) ?? [] }));
+}
+
+/** Flush markers and idempotency keys past their use, a bounded number per run. */
+async function purgeBookkeeping(env: Env, now: number): Promise<{ more: boolean }> {
+  const [markers, keys] = await env.DB.batch([
+    env.DB.prepare(`DELETE FROM archive_flushes WHERE (queue, seq) IN (SELECT queue, seq FROM archive_flushes WHERE at < ?1 LIMIT ?2)`).bind(now - FLUSH_MARKER_RETENTION_MS, BOOKKEEPING_BATCH),
+    env.DB.prepare(`DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)`).bind(now - IDEMPOTENCY_KEY_RETENTION_MS, BOOKKEEPING_BATCH),
+  ]);
+  return { more: markers.meta.changes === BOOKKEEPING_BATCH || keys.meta.changes === BOOKKEEPING_BATCH };
 }
 
 /** Deletes rollup and annotation rows older than `cutoff`, a day of rows per statement. */

@@ -1,29 +1,14 @@
 import { z } from "zod";
+import { LEFT_LIVE_TERM } from "../db/archive";
+import { windowShare } from "../db/queues";
+import { liveStats } from "../scheduler/client";
+import type { StatsOutput } from "../scheduler/live-protocol";
 import type { Query } from "./batch";
+import { HOUR_MS } from "./rollups";
 
 const int = z.number().int();
-const GaugeRow = z.object({
-  queue: z.string(),
-  pending: int,
-  due: int,
-  oldest_run_at: int.nullable(),
-  running: int,
-  lease_expired: int,
-  oldest_lease_until: int.nullable(),
-  paused: int,
-});
-
-const OutcomesRow = z.object({ completed: int, failed: int });
 const CountRow = z.object({ n: int });
-
-/**
- * `q(name)`: the distinct queues of the jobs table, NULL-terminated, by a skip scan of the
- * (queue, status, run_at) index: one index seek per queue instead of a scan of every job.
- */
-export const QUEUES_WITH_JOBS = `WITH RECURSIVE q(name) AS (
-  SELECT MIN(queue) FROM jobs
-  UNION ALL SELECT (SELECT MIN(queue) FROM jobs WHERE queue > q.name) FROM q WHERE q.name IS NOT NULL
-)`;
+const NameRow = z.object({ name: z.string() });
 
 export type QueueGauges = {
   queue: string;
@@ -34,66 +19,74 @@ export type QueueGauges = {
   /** run_at of the oldest due job, or null when none is due. */
   oldestDueRunAt: number | null;
   running: number;
-  /** Running jobs whose lease passed: their worker is gone and the reconciler has not taken them back yet. */
+  /** Running jobs whose lease passed: their worker is gone and their scheduler has not taken them back yet. */
   leaseExpired: number;
   oldestLeaseExpiredAt: number | null;
   paused: boolean;
 };
 
+/** A queue's gauges and how many jobs its scheduler holds (live ones and finished ones not flushed yet). */
+export type LiveQueue = { gauges: QueueGauges; held: number };
+
 /**
- * Per-queue gauges from the jobs indexes: the queues with jobs (QUEUES_WITH_JOBS) and the
- * configured ones, and for each an index range of its waiting or running jobs. Cost grows with
- * queues and waiting jobs, never with finished ones.
+ * Per-queue gauges from each queue's scheduler, which holds the queue's live jobs: one call per
+ * queue, whatever the number of jobs. The queues are those with a `queues` row (every queue that
+ * got a job has one).
  */
-export function queueGaugesQuery(db: D1Database, now: number): Query<QueueGauges[]> {
+export async function liveQueues(env: Env): Promise<LiveQueue[]> {
+  const { results } = await env.DB.prepare(`SELECT name FROM queues ORDER BY name`).all();
+  const names = results.map((r) => NameRow.parse(r).name);
+  const stats = await Promise.all(names.map((name) => liveStats(env, name)));
+  return names.map((queue, i) => ({ gauges: toGauges(queue, stats[i]), held: stats[i].pending + stats[i].running + stats[i].unflushed }));
+}
+
+export async function queueGauges(env: Env): Promise<QueueGauges[]> {
+  return (await liveQueues(env)).map((q) => q.gauges);
+}
+
+function toGauges(queue: string, s: StatsOutput): QueueGauges {
   return {
-    statement: db
-      .prepare(
-        `${QUEUES_WITH_JOBS}, names(name) AS (SELECT name FROM q WHERE name IS NOT NULL UNION SELECT name FROM queues)
-         SELECT n.name AS queue,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'pending') AS pending,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'pending' AND run_at <= ?1) AS due,
-           (SELECT MIN(run_at) FROM jobs WHERE queue = n.name AND status = 'pending' AND run_at <= ?1) AS oldest_run_at,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'running') AS running,
-           (SELECT COUNT(*) FROM jobs WHERE queue = n.name AND status = 'running' AND lease_until < ?1) AS lease_expired,
-           (SELECT MIN(lease_until) FROM jobs WHERE queue = n.name AND status = 'running' AND lease_until < ?1) AS oldest_lease_until,
-           COALESCE((SELECT paused FROM queues WHERE name = n.name), 0) AS paused
-         FROM names n ORDER BY n.name`,
-      )
-      .bind(now),
-    read: (rows) =>
-      rows.map((raw) => {
-        const r = GaugeRow.parse(raw);
-        return {
-          queue: r.queue,
-          pending: r.pending,
-          due: r.due,
-          oldestDueRunAt: r.oldest_run_at,
-          running: r.running,
-          leaseExpired: r.lease_expired,
-          oldestLeaseExpiredAt: r.oldest_lease_until,
-          paused: r.paused === 1,
-        };
-      }),
+    queue,
+    pending: s.pending,
+    due: s.dueNow,
+    oldestDueRunAt: s.oldestDueRunAt,
+    running: s.running,
+    leaseExpired: s.leaseExpired,
+    oldestLeaseExpiredAt: s.oldestLeaseExpiredAt,
+    paused: s.paused,
   };
 }
 
-/** Jobs that reached completed or failed since `since` (index range on (status, completed_at)). */
-export function recentOutcomesQuery(db: D1Database, since: number): Query<{ completed: number; failed: number }> {
+const OutcomesByHourRow = z.object({ hour: int, completed: int, failed: int });
+
+/**
+ * Jobs that reached completed or failed in the last `windowMs`, from the hourly rollups (a range
+ * of their primary key, whatever the number of jobs), spreading each hour's jobs evenly over it.
+ */
+export function recentOutcomesQuery(db: D1Database, now: number, windowMs: number): Query<{ completed: number; failed: number }> {
   return {
     statement: db
-      .prepare(
-        `SELECT (SELECT COUNT(*) FROM jobs WHERE status = 'completed' AND completed_at >= ?1) AS completed,
-                (SELECT COUNT(*) FROM jobs WHERE status = 'failed' AND completed_at >= ?1) AS failed`,
-      )
-      .bind(since),
-    read: (rows) => OutcomesRow.parse(rows[0]),
+      .prepare(`SELECT hour, SUM(completed) AS completed, SUM(failed) AS failed FROM job_rollups WHERE hour >= ?1 GROUP BY hour`)
+      .bind(Math.floor((now - windowMs) / HOUR_MS) * HOUR_MS),
+    read: (rows) => {
+      const out = { completed: 0, failed: 0 };
+      for (const raw of rows) {
+        const r = OutcomesByHourRow.parse(raw);
+        const share = windowShare(r.hour, now, windowMs);
+        out.completed += r.completed * share;
+        out.failed += r.failed * share;
+      }
+      return { completed: Math.round(out.completed), failed: Math.round(out.failed) };
+    },
   };
 }
 
-export function jobCountQuery(db: D1Database): Query<number> {
+/** Jobs in the archive: the finished-job counters plus rows the previous engine left pending or running (not yet taken over by their scheduler). */
+export function archivedJobCountQuery(db: D1Database): Query<number> {
   return {
-    statement: db.prepare(`SELECT COUNT(*) AS n FROM jobs`),
+    statement: db.prepare(
+      `SELECT (SELECT COALESCE(SUM(n), 0) FROM job_counts) + (SELECT COUNT(*) FROM jobs WHERE ${LEFT_LIVE_TERM}) AS n`,
+    ),
     read: (rows) => CountRow.parse(rows[0]).n,
   };
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { jobTypeNames } from "../jobs/registry";
 import type { GrafanaMetric, GrafanaQuery } from "../model/grafana";
 import { runQueries, type Query } from "./batch";
-import { QUEUES_WITH_JOBS, queueGaugesQuery, type QueueGauges } from "./gauges";
+import { queueGauges, type QueueGauges } from "./gauges";
 import { averageMs, byQueueAndTypeQuery, finished, HOUR_MS, hourRange, round2, seriesQuery, successRate, type Counts, type RollupFilter } from "./rollups";
 
 /** Datapoints are never finer than the rollups' hour, and never more than maxDataPoints (default 1,000, at most 10,000) per series. */
@@ -40,46 +40,48 @@ export function stepFor(q: GrafanaQuery, span: number): number {
   return Math.max(1, Math.ceil(Math.max(interval, perPoint) / HOUR_MS)) * HOUR_MS;
 }
 
-/** POST /query: a series (or a table) per target, from the hourly rollups and the live gauges, in one D1 batch. */
+/** POST /query: a series (or a table) per target, from the hourly rollups in one D1 batch and the live gauges from the queues' schedulers. */
 export async function grafanaQuery(env: Env, q: GrafanaQuery, now: number): Promise<(TimeSeries | Table)[]> {
   const range = hourRange(Date.parse(q.range.from), Date.parse(q.range.to));
   const step = stepFor(q, range.to - range.from);
   const slots = Math.ceil((range.to - range.from) / step);
   const adhoc: RollupFilter = Object.fromEntries((q.adhocFilters ?? []).map((f) => [f.key, f.value]));
-  const queries = q.targets
-    .filter((t) => t.target && !t.hide)
-    .map((t): Query<(TimeSeries | Table)[]> => {
-      const options = t.payload ?? t.data ?? {};
-      const filter: RollupFilter = { queue: options.queue ?? adhoc.queue, type: options.type ?? adhoc.type };
-      const metric = t.target!;
-      if (t.type === "table" || options.format === "table") return mapQuery(byQueueAndTypeQuery(env.DB, range, filter), (rows) => [toTable(rows, t.refId)]);
-      if (metric === "queue_length" || metric === "jobs_running") {
-        return mapQuery(queueGaugesQuery(env.DB, now), (gauges) => {
-          const queues = gauges.filter((g) => filter.queue === undefined || g.queue === filter.queue);
-          const value = (g: QueueGauges) => (metric === "queue_length" ? g.pending : g.running);
-          if (options.groupBy === "queue") return queues.map((g) => ({ target: `${metric}{queue="${g.queue}"}`, refId: t.refId, datapoints: [[value(g), now]] }));
-          return [{ target: metric, refId: t.refId, datapoints: [[queues.reduce((a, g) => a + value(g), 0), now]] }];
-        });
+  const targets = q.targets.filter((t) => t.target && !t.hide);
+  const isTable = (t: (typeof targets)[number]) => t.type === "table" || (t.payload ?? t.data ?? {}).format === "table";
+  const isGauge = (t: (typeof targets)[number]) => !isTable(t) && (t.target === "queue_length" || t.target === "jobs_running");
+  const gauges = targets.some(isGauge) ? await queueGauges(env) : [];
+  const answers = targets.map((t): Query<(TimeSeries | Table)[]> | (TimeSeries | Table)[] => {
+    const options = t.payload ?? t.data ?? {};
+    const filter: RollupFilter = { queue: options.queue ?? adhoc.queue, type: options.type ?? adhoc.type };
+    const metric = t.target!;
+    if (isTable(t)) return mapQuery(byQueueAndTypeQuery(env.DB, range, filter), (rows) => [toTable(rows, t.refId)]);
+    if (metric === "queue_length" || metric === "jobs_running") {
+      const queues = gauges.filter((g) => filter.queue === undefined || g.queue === filter.queue);
+      const value = (g: QueueGauges) => (metric === "queue_length" ? g.pending : g.running);
+      if (options.groupBy === "queue") return queues.map((g) => ({ target: `${metric}{queue="${g.queue}"}`, refId: t.refId, datapoints: [[value(g), now]] }));
+      return [{ target: metric, refId: t.refId, datapoints: [[queues.reduce((a, g) => a + value(g), 0), now]] }];
+    }
+    const split = options.groupBy;
+    return mapQuery(seriesQuery(env.DB, range, filter, step, { queue: split === "queue", type: split === "type" }), (rows) => {
+      const series = new Map<string, (Counts | undefined)[]>();
+      if (!split) series.set(metric, new Array(slots).fill(undefined));
+      for (const r of rows) {
+        const name = split ? `${metric}{${split}="${r[split]}"}` : metric;
+        if (!series.has(name)) series.set(name, new Array(slots).fill(undefined));
+        series.get(name)![r.slot] = r.counts;
       }
-      const split = options.groupBy;
-      return mapQuery(seriesQuery(env.DB, range, filter, step, { queue: split === "queue", type: split === "type" }), (rows) => {
-        const series = new Map<string, (Counts | undefined)[]>();
-        if (!split) series.set(metric, new Array(slots).fill(undefined));
-        for (const r of rows) {
-          const name = split ? `${metric}{${split}="${r[split]}"}` : metric;
-          if (!series.has(name)) series.set(name, new Array(slots).fill(undefined));
-          series.get(name)![r.slot] = r.counts;
-        }
-        const value = VALUE[metric];
-        return [...series].map(([target, counts]) => ({
-          target,
-          refId: t.refId,
-          datapoints: counts.map((c, slot): [number | null, number] => [value(c ?? ZERO), range.from + slot * step]),
-        }));
-      });
+      const value = VALUE[metric];
+      return [...series].map(([target, counts]) => ({
+        target,
+        refId: t.refId,
+        datapoints: counts.map((c, slot): [number | null, number] => [value(c ?? ZERO), range.from + slot * step]),
+      }));
     });
-  if (!queries.length) return [];
-  return (await runQueries(env.DB, ...queries)).flat();
+  });
+  const queries = answers.filter((a): a is Query<(TimeSeries | Table)[]> => !Array.isArray(a));
+  const results = queries.length ? await runQueries(env.DB, ...queries) : [];
+  let next = 0;
+  return answers.flatMap((a) => (Array.isArray(a) ? a : results[next++]));
 }
 
 function mapQuery<A, B>(q: Query<A>, f: (a: A) => B): Query<B> {
@@ -112,12 +114,9 @@ function toTable(rows: { queue: string; type: string; counts: Counts }[], refId?
 
 const NameRow = z.object({ name: z.string() });
 
-/** Queue names: those with jobs now, with finished jobs on record, or configured. */
+/** Queue names: those with a row (configured, or named by a job) or with finished jobs on record. */
 export async function queueNames(env: Env): Promise<string[]> {
-  const { results } = await env.DB.prepare(
-    `${QUEUES_WITH_JOBS}
-     SELECT name FROM q WHERE name IS NOT NULL UNION SELECT queue FROM job_totals UNION SELECT name FROM queues ORDER BY 1`,
-  ).all();
+  const { results } = await env.DB.prepare(`SELECT queue AS name FROM job_totals UNION SELECT name FROM queues ORDER BY 1`).all();
   return results.map((r) => NameRow.parse(r).name);
 }
 

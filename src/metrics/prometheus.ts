@@ -1,5 +1,5 @@
 import { runQueries } from "./batch";
-import { queueGaugesQuery, type QueueGauges } from "./gauges";
+import { queueGauges, type QueueGauges } from "./gauges";
 import { DURATION_BUCKETS_SECONDS } from "./histogram";
 import { totalsWithHistogramQuery, type HistogramRow } from "./rollups";
 import { webhookHealth, type WebhookHealth } from "./webhook-health";
@@ -9,17 +9,14 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 type Labels = Record<string, string>;
 export type Family = { name: string; help: string; type: "counter" | "gauge" | "histogram"; samples: { name?: string; labels: Labels; value: number }[] };
 
-/** The Prometheus exposition: counters and the histogram from the all-time totals, gauges from the jobs indexes. */
+/** The Prometheus exposition: counters and the histogram from the all-time totals, gauges from the queues' schedulers. */
 export async function prometheusMetrics(env: Env, now: number): Promise<string> {
   return renderExposition(await jobFamilies(env, now));
 }
 
-/** The job metric families, read in one D1 batch (plus the webhook health). */
+/** The job metric families: the totals in one D1 read, the gauges from the queues' schedulers (plus the webhook health). */
 export async function jobFamilies(env: Env, now: number): Promise<Family[]> {
-  const [[totals, queues], webhooks] = await Promise.all([
-    runQueries(env.DB, totalsWithHistogramQuery(env.DB), queueGaugesQuery(env.DB, now)),
-    webhookHealth(env),
-  ]);
+  const [[totals], queues, webhooks] = await Promise.all([runQueries(env.DB, totalsWithHistogramQuery(env.DB)), queueGauges(env), webhookHealth(env)]);
   return families(totals, queues, webhooks, now);
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { byGuardKind, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type Guard, type GuardedEvent, type JobState } from "../events/publisher";
-import type { EventType } from "../model/events";
+import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type Guard, type GuardedEvent } from "../events/publisher";
+import type { DomainEvent, EventType } from "../model/events";
 import { normalizeFailureReason } from "./failure-reason";
 import { BUCKET_COLUMNS, bucketIndex } from "./histogram";
 import { HOUR_MS } from "./rollups";
@@ -30,34 +30,39 @@ const JobEventData = z.object({
 });
 const QueueEventData = z.object({ queue: z.string() });
 
-const upsertSql = (table: string, key: readonly string[], values: readonly string[]) =>
-  `INSERT INTO ${table} (${[...key, ...values].join(", ")}) SELECT ${[...key, ...values].map(() => "?").join(", ")} WHERE `;
 const onConflict = (key: readonly string[], values: readonly string[]) =>
   ` ON CONFLICT (${key.join(", ")}) DO UPDATE SET ${values.map((c) => `${c} = ${c} + excluded.${c}`).join(", ")}`;
 
-const ROLLUP = { head: upsertSql("job_rollups", ["hour", "queue", "type"], COUNTER_COLUMNS), tail: onConflict(["hour", "queue", "type"], COUNTER_COLUMNS) };
-const TOTAL = { head: upsertSql("job_totals", ["queue", "type"], COUNTER_COLUMNS), tail: onConflict(["queue", "type"], COUNTER_COLUMNS) };
-const REASON = { head: upsertSql("job_failure_reasons", ["hour", "queue", "type", "reason"], ["count"]), tail: onConflict(["hour", "queue", "type", "reason"], ["count"]) };
-const REASON_TOTAL = { head: upsertSql("job_failure_reason_totals", ["queue", "type", "reason"], ["count"]), tail: onConflict(["queue", "type", "reason"], ["count"]) };
-const QUEUE_EVENT_SQL = `INSERT OR IGNORE INTO queue_events (id, at, queue, type, data) SELECT ?, ?, ?, ?, ? WHERE `;
+const QUEUE_EVENT_SQL = `INSERT OR IGNORE INTO queue_events (id, at, queue, type, data)
+  SELECT v.value ->> '$.id', v.value ->> '$.at', v.value ->> '$.queue', v.value ->> '$.type', v.value ->> '$.data' FROM json_each(?) v WHERE `;
 
 /**
  * Keeps the metrics aggregates: for each terminal state (and retried attempt) one upsert into the
  * hour's rollup row and one into the all-time totals row, plus two for a failed job's reason, all
- * guarded so they commit exactly when the state change does. Events guarded by a job's state are
- * summed per row in SQL, so a batch of finished jobs writes each rollup row once, not once per job.
+ * guarded so they commit exactly when the state change does. Counts are summed per row in SQL, so a
+ * batch of finished jobs writes each rollup row once, not once per job: events guarded by their
+ * job's state in one set of statements that check each job, events sharing a guard (an archive
+ * flush) in one set under that guard.
  */
 export const rollupSink: EventSink = {
   name: "metrics-rollups",
   statements(env, events) {
-    const { jobGuarded, other } = byGuardKind(events);
-    return [...aggregatedStatements(env.DB, jobGuarded), ...other.flatMap((e) => statementsFor(env.DB, e))];
+    const { jobGuarded, groups } = byGuard(events);
+    const statements = aggregatedStatements(
+      env.DB,
+      jobGuarded.map((e) => ({ event: e.event, g: jobStateTuple(e.guard.job) })),
+      { sql: JOB_STATE_EXISTS, params: [] },
+    );
+    for (const { guard, events: group } of groups) {
+      statements.push(...aggregatedStatements(env.DB, group.map(({ event }) => ({ event })), guard), ...queueEventStatements(env.DB, group, guard));
+    }
+    return statements;
   },
 };
 
 type Counted = { hour: number; queue: string; type: string; counters: number[]; reason: string | null };
 
-function countOf({ event }: GuardedEvent): Counted | null {
+function countOf(event: DomainEvent): Counted | null {
   const counted = COUNTED[event.type];
   if (!counted) return null;
   const parsed = JobEventData.safeParse(event.data);
@@ -79,53 +84,49 @@ function countOf({ event }: GuardedEvent): Counted | null {
   return { hour: Math.floor(at / HOUR_MS) * HOUR_MS, queue: data.queue, type: data.jobType, counters, reason };
 }
 
-function statementsFor(db: D1Database, { event, guard }: GuardedEvent): D1PreparedStatement[] {
-  if (QUEUE_EVENTS.includes(event.type)) {
+/** Queue annotations (pause, resume, clear) under one guard, in one statement. */
+function queueEventStatements(db: D1Database, events: GuardedEvent[], guard: Guard): D1PreparedStatement[] {
+  const rows = events.flatMap(({ event }) => {
+    if (!QUEUE_EVENTS.includes(event.type)) return [];
     const data = QueueEventData.safeParse(event.data);
-    if (!data.success) return [];
-    return [guarded(db, { head: QUEUE_EVENT_SQL, tail: "" }, [event.id, Date.parse(event.timestamp), data.data.queue, event.type, JSON.stringify(event.data)], guard)];
-  }
-  const c = countOf({ event, guard });
-  if (!c) return [];
-  const statements = [guarded(db, ROLLUP, [c.hour, c.queue, c.type, ...c.counters], guard), guarded(db, TOTAL, [c.queue, c.type, ...c.counters], guard)];
-  if (c.reason != null) {
-    statements.push(guarded(db, REASON, [c.hour, c.queue, c.type, c.reason, 1], guard), guarded(db, REASON_TOTAL, [c.queue, c.type, c.reason, 1], guard));
-  }
-  return statements;
+    return data.success ? [{ id: event.id, at: Date.parse(event.timestamp), queue: data.data.queue, type: event.type, data: JSON.stringify(event.data) }] : [];
+  });
+  return rows.length ? [db.prepare(`${QUEUE_EVENT_SQL}(${guard.sql})`).bind(JSON.stringify(rows), ...guard.params)] : [];
 }
 
-function guarded(db: D1Database, sql: { head: string; tail: string }, values: unknown[], guard: Guard): D1PreparedStatement {
-  return db.prepare(`${sql.head}(${guard.sql})${sql.tail}`).bind(...values, ...guard.params);
-}
-
-/** One upsert per table for all job-guarded events: the committed ones summed per key. */
-function aggregatedStatements(db: D1Database, events: (GuardedEvent & { guard: { job: JobState } })[]): D1PreparedStatement[] {
-  const rows = events.flatMap((e) => {
-    const c = countOf(e);
-    return c ? [{ ...c, g: jobStateTuple(e.guard.job) }] : [];
+/**
+ * One upsert per table for all these events, the committed ones summed per key. `where` is true
+ * for a committed `json_each` row `v` (whose `$.g`, when present, is the event's job state).
+ */
+function aggregatedStatements(db: D1Database, events: { event: DomainEvent; g?: unknown[] }[], where: Guard): D1PreparedStatement[] {
+  const rows = events.flatMap(({ event, g }) => {
+    const c = countOf(event);
+    return c ? [{ ...c, g }] : [];
   });
   if (!rows.length) return [];
   const json = JSON.stringify(rows.map((r) => ({ k: [r.hour, r.queue, r.type], c: r.counters, g: r.g })));
+  const upsert = (table: string, key: readonly string[], keyIndexes: number[], values: readonly string[], param: string) =>
+    db.prepare(sumSql(table, key, keyIndexes, values, where.sql)).bind(param, ...where.params);
   const statements = [
-    db.prepare(sumSql("job_rollups", ["hour", "queue", "type"], [0, 1, 2], COUNTER_COLUMNS)).bind(json),
-    db.prepare(sumSql("job_totals", ["queue", "type"], [1, 2], COUNTER_COLUMNS)).bind(json),
+    upsert("job_rollups", ["hour", "queue", "type"], [0, 1, 2], COUNTER_COLUMNS, json),
+    upsert("job_totals", ["queue", "type"], [1, 2], COUNTER_COLUMNS, json),
   ];
   const failed = rows.filter((r) => r.reason != null);
   if (failed.length) {
     const reasons = JSON.stringify(failed.map((r) => ({ k: [r.hour, r.queue, r.type, r.reason], c: [1], g: r.g })));
     statements.push(
-      db.prepare(sumSql("job_failure_reasons", ["hour", "queue", "type", "reason"], [0, 1, 2, 3], ["count"])).bind(reasons),
-      db.prepare(sumSql("job_failure_reason_totals", ["queue", "type", "reason"], [1, 2, 3], ["count"])).bind(reasons),
+      upsert("job_failure_reasons", ["hour", "queue", "type", "reason"], [0, 1, 2, 3], ["count"], reasons),
+      upsert("job_failure_reason_totals", ["queue", "type", "reason"], [1, 2, 3], ["count"], reasons),
     );
   }
   return statements;
 }
 
 /** INSERT … SELECT summing `$.c[i]` per key `$.k[keyIndexes]` over the committed rows of one JSON parameter. */
-function sumSql(table: string, key: readonly string[], keyIndexes: number[], values: readonly string[]): string {
+function sumSql(table: string, key: readonly string[], keyIndexes: number[], values: readonly string[], where: string): string {
   const keys = keyIndexes.map((i) => `v.value ->> '$.k[${i}]'`);
   const sums = values.map((_, i) => `SUM(v.value ->> '$.c[${i}]')`);
   return `INSERT INTO ${table} (${[...key, ...values].join(", ")})
-    SELECT ${[...keys, ...sums].join(", ")} FROM json_each(?) v WHERE ${JOB_STATE_EXISTS} GROUP BY ${keys.join(", ")}
+    SELECT ${[...keys, ...sums].join(", ")} FROM json_each(?) v WHERE (${where}) GROUP BY ${keys.join(", ")}
     ${onConflict(key, values)}`;
 }

@@ -1,6 +1,6 @@
 import { formatTimeSpan, iso } from "../lib/time";
 import { runQueries } from "./batch";
-import { jobCountQuery, queueGaugesQuery, recentOutcomesQuery, type QueueGauges } from "./gauges";
+import { archivedJobCountQuery, liveQueues, recentOutcomesQuery, type QueueGauges } from "./gauges";
 import { round2 } from "./rollups";
 import { webhookHealth, type WebhookHealth } from "./webhook-health";
 
@@ -26,10 +26,13 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 
 /** GET /metrics/system: the seed's overview, the verdict and the reasons behind it. */
 export async function systemMetrics(env: Env, now: number, colo: string | null) {
-  const [[queues, outcomes, totalJobs], webhooks] = await Promise.all([
-    runQueries(env.DB, queueGaugesQuery(env.DB, now), recentOutcomesQuery(env.DB, now - HEALTH.failureWindowMs), jobCountQuery(env.DB)),
+  const [live, [outcomes, archivedJobs], webhooks] = await Promise.all([
+    liveQueues(env),
+    runQueries(env.DB, recentOutcomesQuery(env.DB, now, HEALTH.failureWindowMs), archivedJobCountQuery(env.DB)),
     webhookHealth(env),
   ]);
+  const queues = live.map((q) => q.gauges);
+  const totalJobs = archivedJobs + sum(live, (q) => q.held);
   const checks = {
     failureRate: failureRateCheck(outcomes),
     stuckJobs: stuckJobsCheck(queues, now),

@@ -33,6 +33,13 @@ export const ExportJobsQuery = ListJobsQuery.omit({ limit: true, offset: true })
   limit: z.coerce.number().int().min(1).max(MAX_EXPORT_ROWS).default(MAX_EXPORT_ROWS).describe("most jobs to export"),
 });
 
+/** One queue's jobs of one UTC day from the R2 history (jobs older than RETENTION_DAYS). */
+export const ExportArchiveQuery = z.strictObject({
+  queue: QueueNameSchema,
+  day: z.iso.date().describe("UTC day of creation, YYYY-MM-DD"),
+  format: z.enum(EXPORT_FORMATS).default("csv"),
+});
+
 export const ExportHistoryQuery = z.strictObject({
   bucket: z.enum(["hourly", "daily"]).default("daily"),
   format: z.enum(EXPORT_FORMATS).default("csv"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { queueStats } from "../db/queues";
+import { queueStats } from "../services/queue-stats";
 import { toQueueSummary } from "../model/queue";
 import type { Draft } from "./messages";
 
@@ -13,7 +13,7 @@ const Row = z.object({ queue: z.string(), last: z.string().nullable() });
 
 /**
  * Queues whose counts may have changed since their last `queue-metrics-updated`, throttled per
- * queue. The counts themselves are read from D1 (the same numbers GET /queues shows).
+ * queue. The counts are those GET /queues shows (live ones from the queue's scheduler, finished ones from D1).
  */
 export class QueueMetrics {
   #sql: SqlStorage;

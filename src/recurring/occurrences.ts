@@ -1,13 +1,11 @@
 import type { RecurringJobRow } from "../db/recurring-jobs";
 import type { NewJob } from "../db/jobs";
-import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent } from "../model/events";
 import { getJobType } from "../jobs/registry";
 import type { RegisteredTypes } from "../http-types/resolve";
 import { MAX_TIMEOUT_SECONDS } from "../model/job";
-import { newId } from "../lib/ids";
-import { armJobsBestEffort } from "../scheduler/client";
-import { asStoredRow } from "../services/create-jobs";
+import { createLiveJobs } from "../scheduler/client";
+import { ensureQueueRows, newJobId } from "../scheduler/job-ids";
+import type { CreateOutput } from "../scheduler/live-protocol";
 
 /**
  * The ordinary jobs that run a recurring job: one per slot, or with a null slot a manual run.
@@ -19,7 +17,7 @@ export function occurrenceRows(def: RecurringJobRow, slots: (number | null)[], n
   const typeTimeoutMs = getJobType(def.type)?.timeoutMs ?? registered.get(def.type)?.timeoutMs;
   const timeoutMs = def.timeoutMs ?? (typeTimeoutMs == null ? null : Math.min(typeTimeoutMs, MAX_TIMEOUT_SECONDS * 1000));
   return slots.map((slot) => ({
-    id: newId("job", now),
+    id: newJobId(def.queue, now),
     queue: def.queue,
     type: def.type,
     name: def.name,
@@ -36,12 +34,13 @@ export function occurrenceRows(def: RecurringJobRow, slots: (number | null)[], n
   }));
 }
 
-/** After the occurrences committed: hands them to their queue's scheduler and announces them (job.created). */
-export async function announceOccurrences(env: Env, rows: NewJob[], now: number): Promise<void> {
-  if (!rows.length) return;
-  await armJobsBestEffort(
-    env,
-    rows.map((r) => ({ queue: r.queue, item: { jobId: r.id, attempt: 0, runAt: r.runAt, priority: r.priority } })),
-  );
-  await deliverEvents(env, rows.map((r) => makeEvent("job.created", jobEventData(asStoredRow(r, now), { status: "pending", previousStatus: null }), now)));
+/**
+ * Creates runs in their queue's scheduler, which announces them (job.created) and skips a slot it
+ * already has. A registered HTTP type's definitions commit in D1 first, so no run is without one.
+ */
+export async function createOccurrences(env: Env, rows: NewJob[], registered: RegisteredTypes): Promise<CreateOutput> {
+  if (!rows.length) return { created: [], skipped: [] };
+  const definitions = registered.statements(env, rows);
+  await Promise.all([ensureQueueRows(env, rows.map((r) => r.queue)), definitions.length ? env.DB.batch(definitions) : null]);
+  return createLiveJobs(env, rows);
 }

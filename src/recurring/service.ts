@@ -1,5 +1,4 @@
 import { readSettings, type UsageLimits } from "../config";
-import { jobInsertStatements } from "../db/jobs";
 import {
   deleteRecurringJob as deleteRow,
   getRecurringJob,
@@ -17,9 +16,10 @@ import { newId } from "../lib/ids";
 import { priorityRank } from "../model/job";
 import type { RecurringJobPatch, RecurringJobRequest } from "../model/recurring";
 import { asStoredRow, checkTypeAndParameters } from "../services/create-jobs";
+import { listLiveJobs } from "../scheduler/client";
 import { checkCronInterval, ensureQueueRoom, ensureRecurringRoom } from "../services/usage-limits";
 import { syncRecurringBestEffort } from "./client";
-import { announceOccurrences, occurrenceRows } from "./occurrences";
+import { createOccurrences, occurrenceRows } from "./occurrences";
 import { Schedule } from "./schedule";
 
 /** How many upcoming fire times GET /jobs/recurring/{id} shows. */
@@ -112,15 +112,17 @@ export async function triggerRecurringJob(env: Env, id: string, now = Date.now()
   if (!def) throw notFound("Recurring job");
   const registered = await resolveRegisteredTypes(env, [def.type]);
   const rows = occurrenceRows(def, [null], now, registered);
-  await env.DB.batch([...jobInsertStatements(env, rows, now), ...registered.statements(env, rows)]);
-  await announceOccurrences(env, rows, now);
+  await createOccurrences(env, rows, registered);
   return asStoredRow(rows[0], now);
 }
 
 export async function getRecurringJobDetails(env: Env, id: string) {
   const def = await getRecurringJob(env, id);
   if (!def) return null;
-  const lastRun = await lastOccurrence(env, id);
+  const [archived, live] = await Promise.all([lastOccurrence(env, id), listLiveJobs(env, def.queue, { recurringId: id }, 1)]);
+  // The newest run is live while it is pending or running (or not yet archived), else archived.
+  const candidates = [live.rows[0], archived].filter((r): r is JobRow => !!r);
+  const lastRun = candidates.sort((a, b) => b.createdAt - a.createdAt || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))[0];
   return { def, lastRun, nextRuns: upcomingRuns(def) };
 }
 

@@ -1,21 +1,5 @@
 import { z } from "zod";
 
-/** One unit of due work held by a queue's scheduler: which job, which attempt, when, how urgent. */
-export const DueItemSchema = z.object({
-  jobId: z.string().min(1),
-  attempt: z.number().int().min(0),
-  runAt: z.number().int(),
-  priority: z.number().int().min(0).max(2),
-});
-export type DueItem = z.infer<typeof DueItemSchema>;
-
-export const EnqueueInput = z.object({ queue: z.string().min(1), items: z.array(DueItemSchema).max(10_000) });
-export const RemoveInput = z.object({ queue: z.string().min(1), jobIds: z.array(z.string().min(1)).max(10_000) });
-/** A dispatched attempt that ended (or was stale): its slot is free; a retry comes back as `next`. */
-export const ReleaseItemSchema = z.object({ jobId: z.string().min(1), attempt: z.number().int().min(0), next: DueItemSchema.optional() });
-export type ReleaseItem = z.infer<typeof ReleaseItemSchema>;
-export const ReleaseInput = z.object({ queue: z.string().min(1), items: z.array(ReleaseItemSchema).max(10_000) });
-
 /**
  * Most jobs the scheduler packs into one `exec` message. The consumer runs every job of a batch at
  * once, so jobs per invocation = this × the consumer's max_batch_size (4 in wrangler.toml): 100, as
@@ -33,11 +17,10 @@ const DispatchedJobSchema = z.tuple([z.string().min(1), z.number().int().min(0)]
 /**
  * The body of an `exec` queue message: ids only, never the job's parameters (25 jobs are about
  * 1 KB, far under the 128 KB message limit). `token` names one dispatch: every delivery of the
- * message carries the same token, a re-send of a lost dispatch gets a new one, so logs tell a
- * redelivery from a new dispatch. Nothing checks it for correctness: the claim (a conditional D1
- * UPDATE by job and attempt) already refuses a duplicate or stale message, job by job, and
- * checking tokens would cost the scheduler a lookup per message for no stronger guarantee.
- * The jobs bound is what any message may hold (about 40 KB), not the dispatch cap above: a
+ * message carries the same token, a re-send of a lost dispatch gets a new one. The queue's
+ * scheduler claims a job only for the message of its current dispatch (or, for a job it has not
+ * dispatched, such as one sent before a restart, for any message with the right attempt), so a
+ * lost message that turns up after its re-send claims nothing. The jobs bound is what any message may hold (about 40 KB), not the dispatch cap above: a
  * message sent under another cap during a deploy still runs.
  */
 export const ExecMessageSchema = z.object({
@@ -81,7 +64,6 @@ export const ConfigureInput = z.object({
   /** null removes the rate limit; absent leaves it as it is. */
   rateLimit: RateLimitSchema.nullable().optional(),
 });
-export const ClearInput = z.object({ queue: z.string().min(1), jobIds: z.array(z.string().min(1)).max(10_000) });
 
 /** A scheduler's settings and load, as its status RPC reports them. */
 export type SchedulerStatus = {

@@ -1,34 +1,37 @@
-import { migrateSqlite } from "../lib/sqlite-migrations";
-import { INFLIGHT_SET_MIGRATION, InflightSet } from "./inflight";
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import { expireLease, findDuePendingJobs, findExpiredLeases, getJobStates } from "../db/job-recovery";
 import { readSettings } from "../config";
-import { DEFAULT_WORKERS } from "../model/queue";
-import { eventOutbox } from "../events/publisher";
-import {
-  ClearInput,
-  ConfigureInput,
-  EnqueueInput,
-  QueueInput,
-  RateLimitSchema,
-  ReleaseInput,
-  RemoveInput,
-  MAX_JOBS_PER_MESSAGE,
-  packExecMessages,
-  type DueItem,
-  type RateLimit,
-  type SchedulerStatus,
-} from "./messages";
+import { archiveFlushStatements } from "../db/archive";
+import type { AttemptRow, JobRow } from "../db/schema";
+import { deliverEvents, deliverFlushedEvents, eventOutbox } from "../events/publisher";
+import { migrateSqlite } from "../lib/sqlite-migrations";
+import type { DomainEvent } from "../model/events";
+import type { JobStatus } from "../model/job";
+import { INFLIGHT_SET_MIGRATION } from "./inflight";
+import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-import";
+import { applyChange, changedFields, detailOf, firstAttemptOf, fromHeld, heldOf, isTerminal, matchesFilter, newestFirst, newLiveJob, storedRow, type LiveJob } from "./live-jobs";
+import * as P from "./live-protocol";
+import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
+import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
+import { QueueSettings } from "./queue-settings";
+import { ARCHIVE_FLUSH_JOBS, planFlush, type WaitingEvent } from "./flush-plan";
+import { ArmFaultInput, ClaimForFaultInput, ObjectFaults } from "./object-faults";
+import { Timeline } from "./timeline";
+import * as T from "./transitions";
 
-/** How often a scheduler with work checks D1 for jobs it lost or never heard of. */
-export const HEAL_INTERVAL_MS = 30_000;
-/** A dispatched job that D1 still shows pending after this long lost its queue message. */
+/** A dispatched job whose claim has not come after this long lost its message: it is sent again. */
 export const LOST_AFTER_MS = 60_000;
-/** Pending jobs due within this window are re-armed by the heal if the scheduler does not hold them. */
-const HEAL_HORIZON_MS = 5 * 60_000;
+/** Flush to D1 once ARCHIVE_FLUSH_JOBS ended jobs (or lifecycle events) wait, or this long after the first of them. */
+export const ARCHIVE_FLUSH_MS = 1000;
+export { ARCHIVE_FLUSH_JOBS };
+/** Job changes per journal entry (so a flush, which takes events by whole entries, stays bounded). */
+const ENTRY_MAX_CHANGES = 200;
+/** A failed flush or send is tried again after this long. */
+const RETRY_MS = 1000;
 /** Messages per sendBatch call (the Queues limit; 100 messages of 25 jobs are about 100 KB, under its 256 KB). */
 const SEND_BATCH_LIMIT = 100;
+/** A recurring occurrence created within this long is not created again. */
+const RECURRING_SLOT_MS = 24 * 3600_000;
 
 const MIGRATIONS: string[][] = [
   [
@@ -39,8 +42,6 @@ const MIGRATIONS: string[][] = [
   ],
   // Start times inside the rate-limit window (pruned as the window moves).
   [`CREATE TABLE starts (job_id TEXT NOT NULL, at INTEGER NOT NULL)`, `CREATE INDEX starts_at ON starts (at)`],
-  // Without a rowid, a row is one written row instead of a row plus its primary-key index entry.
-  // `seq` keeps first-in-first-out order within a priority.
   [
     `CREATE TABLE due_v3 (job_id TEXT PRIMARY KEY, attempt INTEGER NOT NULL, run_at INTEGER NOT NULL, priority INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID`,
     `INSERT INTO due_v3 (job_id, attempt, run_at, priority, seq) SELECT job_id, attempt, run_at, priority, rowid FROM due`,
@@ -53,94 +54,455 @@ const MIGRATIONS: string[][] = [
     `ALTER TABLE inflight_v3 RENAME TO inflight`,
   ],
   INFLIGHT_SET_MIGRATION,
-  // Dispatch reads the oldest due rows of each priority: a range of this index per priority, not a
-  // sort of every due row.
   [`DROP INDEX due_run_at`, `CREATE INDEX due_order ON due (priority, run_at, seq)`],
+  // The object owns its live jobs: the timeline and the dispatched set are rebuilt in memory from
+  // its live log (live-store.ts, tables made per generation). The old due rows are superseded by
+  // the one-time import of the D1 rows they pointed at; settings and the rate window stay.
+  [`DROP TABLE due`, `DROP TABLE inflight_set`, ...LIVE_STORE_MIGRATION],
 ];
-/** Priorities, most urgent first (DueItemSchema: 0..2). */
-const PRIORITIES = [2, 1, 0] as const;
 
-const DueRow = z.object({ job_id: z.string(), attempt: z.number(), run_at: z.number(), priority: z.number() });
-const StoredWorkers = z.coerce.number().int().min(1).catch(DEFAULT_WORKERS);
-const StoredVersion = z.coerce.number().int().min(0).catch(0);
-const StoredRateLimit = z
-  .string()
-  .transform((s) => JSON.parse(s) as unknown)
-  .pipe(RateLimitSchema)
-  .nullable()
-  .catch(null);
+const SeqFloor = z.coerce.number().int().min(0).catch(0);
+
+type Dispatch = { token: string; attempt: number; at: number };
+type ActiveFlush = { seq: number; entry: FlushEntry };
+type CreateBatch = {
+  rows: JobRow[];
+  slots: string[];
+  ids: Set<string>;
+  done: Promise<void>;
+  settle: { resolve: () => void; reject: (err: unknown) => void };
+};
 
 /**
- * One per queue. Holds the timeline of due work (a derived index of D1 that can always be
- * rebuilt from it), the concurrency slots, and one alarm at the earliest moment anything is due.
+ * One per queue: owns the queue's live jobs (pending, waiting for a retry, dispatched, running, and
+ * ended ones until they are archived in D1). Durable as segments and a journal in its SQLite,
+ * indexed in memory (rebuilt in the constructor). Its alarm is the one clock: due dispatch, lease
+ * expiry, lost-dispatch re-send, the flush to D1.
  */
 export class QueueScheduler extends DurableObject<Env> {
-  #sql: SqlStorage;
-  /** Last `seq` given to a due row. */
-  #seq = 0;
-  #inflight!: InflightSet;
+  #store: LiveStore;
+  #settings: QueueSettings;
+  #jobs = new Map<string, LiveJob>();
+  #timeline = new Timeline();
+  #running = new Set<string>();
+  #dispatched = new Map<string, Dispatch>();
+  /** Ended jobs not yet in a flush. */
+  #finished = new Set<string>();
+  /** Lifecycle events not yet in a flush, with the seq of the row that holds them. */
+  #events: WaitingEvent[] = [];
+  #waitingSince: number | null = null;
+  /** Lifecycle events of every row up to this seq are in D1. */
+  #through = 0;
+  #activeFlush: ActiveFlush | null = null;
+  #flushing: Promise<number> | null = null;
+  #importing: Promise<void> | null = null;
+  #arrival = 0;
+  /** Creates waiting for the commit in progress, to share the next segment. */
+  #createBatch: CreateBatch | null = null;
+  #committingCreates = false;
+  #alarmAt: number | null = null;
+  #retryAfter = 0;
+  #faults = new ObjectFaults();
+  /** Names this instance, so the fault suite can tell that a kill really restarted the object. */
+  #instance = crypto.randomUUID();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#sql = ctx.storage.sql;
+    this.#store = new LiveStore(ctx.storage);
+    this.#settings = new QueueSettings(this.#store, ctx.storage.sql);
+    // Storage calls are synchronous: the index is whole before the constructor returns.
+    migrateSqlite(ctx.storage, MIGRATIONS);
+    this.#rebuild();
     void ctx.blockConcurrencyWhile(async () => {
-      migrateSqlite(ctx.storage, MIGRATIONS, this.#sql);
-      this.#seq = Number(this.#sql.exec(`SELECT COALESCE(MAX(seq), 0) AS s FROM due`).one().s);
-      this.#inflight = new InflightSet(this.#sql);
+      this.#alarmAt = await ctx.storage.getAlarm();
+      // Work the previous instance left (an unfinished flush, expired leases, due jobs) resumes at once.
+      if (this.#jobs.size || this.#activeFlush) await this.#setAlarm(Date.now());
     });
   }
 
-  async enqueue(input: z.input<typeof EnqueueInput>): Promise<void> {
-    const { queue, items } = EnqueueInput.parse(input);
+  // ---- live jobs
+
+  /**
+   * Makes jobs live. Returns once their segment is committed (so a 2xx means the job will run) and
+   * what was due was handed to the exec queue. Creates are group-committed: one arriving while an
+   * earlier one is being committed and dispatched waits for it and shares the next segment row and
+   * dispatch with every other create that arrived meanwhile (fewer rows, fewer and fuller
+   * messages), so a lone create waits for nothing and a busy queue writes a row per group.
+   */
+  async create(input: P.CreateInput): Promise<P.CreateOutput> {
+    const { queue, jobs } = P.CreateInput.parse(input);
     this.#setQueueName(queue);
     const now = Date.now();
-    // Work due now, with a slot free and nothing already waiting, goes straight to the queue:
-    // no timeline row is written only to be deleted a moment later.
-    const direct = new Set<DueItem>();
-    if (!this.#paused() && !this.#hasDueNow(now)) {
-      const ready = items.filter((i) => i.runAt <= now).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
-      for (const item of ready.slice(0, Math.max(0, this.#freeSlots(now)))) direct.add(item);
+    const open = this.#createBatch;
+    const created: JobRow[] = [];
+    const skipped: string[] = [];
+    const slots: string[] = [];
+    const seen = new Set<string>();
+    for (const j of jobs) {
+      const slot = j.recurringId != null && j.scheduledFor != null ? `${j.recurringId}|${j.scheduledFor}` : null;
+      const taken = slot != null && (slots.includes(slot) || !!open?.slots.includes(slot) || this.#slotTaken(slot, now));
+      if (this.#jobs.has(j.id) || seen.has(j.id) || open?.ids.has(j.id) || taken) {
+        skipped.push(j.id);
+        continue;
+      }
+      seen.add(j.id);
+      if (slot) slots.push(slot);
+      created.push(storedRow(j, now));
     }
-    for (const item of items) if (!direct.has(item)) this.#upsertDue(item);
-    await this.#dispatch([...direct]);
+    if (created.length) {
+      const batch = open ?? this.#openCreateBatch();
+      batch.rows.push(...created);
+      batch.slots.push(...slots);
+      for (const r of created) batch.ids.add(r.id);
+      if (!this.#committingCreates) void this.#drainCreates();
+      await batch.done;
+    }
+    return { created: created.map((r) => r.id), skipped };
   }
 
-  async remove(input: z.input<typeof RemoveInput>): Promise<void> {
-    const { queue, jobIds } = RemoveInput.parse(input);
+  #openCreateBatch(): CreateBatch {
+    let settle!: { resolve: () => void; reject: (err: unknown) => void };
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    const batch: CreateBatch = { rows: [], slots: [], ids: new Set(), done, settle };
+    this.#createBatch = batch;
+    return batch;
+  }
+
+  /** Commits waiting creates, one group at a time, until none wait. */
+  async #drainCreates(): Promise<void> {
+    this.#committingCreates = true;
+    try {
+      while (this.#createBatch) {
+        const batch = this.#createBatch;
+        this.#createBatch = null;
+        await this.#commitCreates(batch);
+      }
+    } finally {
+      this.#committingCreates = false;
+    }
+  }
+
+  /** Commits a batch of creates as one segment, then dispatches what is due; settles every caller's wait. */
+  async #commitCreates(batch: CreateBatch): Promise<void> {
+    const now = Date.now();
+    try {
+      this.#store.transaction(() => {
+        this.#store.appendSegment(batch.rows);
+        for (const slot of batch.slots) this.#store.write(`INSERT OR REPLACE INTO recurring_slots (slot, at) VALUES (?, ?)`, slot, now);
+        if (batch.slots.length) this.#store.write(`DELETE FROM recurring_slots WHERE at < ?`, now - RECURRING_SLOT_MS);
+      });
+    } catch (err) {
+      batch.settle.reject(err);
+      return;
+    }
+    for (const row of batch.rows) this.#hold(newLiveJob(row, ++this.#arrival));
+    this.#publish(batch.rows.map((row) => T.createdEvent(row, now)));
+    if (this.#faults.take("after-create-commit")) {
+      batch.settle.resolve();
+      this.#dieSoon("after a create committed, before its dispatch");
+      return;
+    }
+    // The jobs are durable now: a failed send or alarm write is retried by the next dispatch, not
+    // reported to the creator as a failed create.
+    await this.#dispatch().catch((err) => console.error("dispatch after create failed; the next dispatch retries", err));
+    batch.settle.resolve();
+  }
+
+  async claim(input: P.ClaimInput): Promise<P.ClaimOutput> {
+    const { token, jobs, queue } = P.ClaimInput.parse(input);
     this.#setQueueName(queue);
-    for (const id of jobIds) this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, id);
-    await this.#schedule();
+    const now = Date.now();
+    const claims: T.Transition[] = [];
+    const seen = new Set<string>();
+    let freed = false;
+    for (const [id, attempt] of jobs) {
+      const job = this.#jobs.get(id);
+      const dispatch = this.#dispatched.get(id);
+      if (!job || (dispatch && dispatch.token !== token) || seen.has(id)) continue;
+      if (!T.canClaim(job, attempt, now)) {
+        // This dispatch's own message that can no longer claim its job gives the slot back.
+        if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
+          freed = true;
+          if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+        }
+        continue;
+      }
+      seen.add(id);
+      claims.push(T.claim(job, now));
+    }
+    if (claims.length) {
+      this.#journal(claims);
+      if (this.#faults.take("after-claim-commit")) this.ctx.abort("fault injected: after a claim committed");
+      for (const { change } of claims) {
+        this.#dispatched.delete(change.id);
+        this.#timeline.drop(change.id);
+        this.#running.add(change.id);
+      }
+      await this.#schedule();
+    }
+    if (freed) this.#kick();
+    return { claimed: claims.map(({ change }) => ({ ...this.#jobs.get(change.id)!.row })) };
   }
 
   /**
-   * Jobs of this queue finished an attempt (or their message claimed nothing): free their slots and
-   * put what is still to run (a retry, an unclaimed pending job) back on the timeline.
+   * Handlers of these claimed attempts started: an expired lease then counts as a retry. Kept in
+   * memory only (a row per start would cost as much as the claim); after a restart every running
+   * attempt counts as started, so an attempt that keeps killing its consumer cannot retry for ever.
    */
-  async release(input: z.input<typeof ReleaseInput>): Promise<void> {
-    const { queue, items } = ReleaseInput.parse(input);
+  async started(input: P.StartedInput): Promise<void> {
+    const { attempts, queue } = P.StartedInput.parse(input);
     this.#setQueueName(queue);
-    for (const { jobId, attempt, next } of items) {
-      this.#inflight.delete(jobId, attempt);
-      // A newer dispatch of the same job already holds a slot: putting it on the timeline too would send it twice.
-      if (next && !this.#inflight.has(jobId)) this.#upsertDue(next);
+    for (const { id, attempt } of attempts) {
+      const job = this.#jobs.get(id);
+      if (job && job.row.status === "running" && job.row.attempt === attempt) job.handlerStarted = true;
     }
-    this.#inflight.save();
-    await this.#dispatch();
   }
 
-  /** Reconciles this scheduler with D1 now (the cron reconciler calls this). */
+  async finish(input: P.FinishInput): Promise<P.FinishOutput> {
+    const { ended, queue } = P.FinishInput.parse(input);
+    this.#setQueueName(queue);
+    const done: T.Transition[] = [];
+    const seen = new Set<string>();
+    for (const e of ended) {
+      const job = this.#jobs.get(e.id);
+      const t = job && !seen.has(e.id) ? T.finish(job, e) : null;
+      if (t) {
+        seen.add(e.id);
+        done.push(t);
+      }
+    }
+    const statuses: Record<string, JobStatus> = {};
+    if (done.length) {
+      this.#journal(done);
+      for (const t of done) {
+        statuses[t.change.id] = t.status;
+        this.#afterEnd(t.change.id);
+      }
+      this.#kick();
+    }
+    return { statuses };
+  }
+
+  async heartbeat(input: P.HeartbeatInput): Promise<P.HeartbeatOutput> {
+    const { running, queue } = P.HeartbeatInput.parse(input);
+    this.#setQueueName(queue);
+    const cancel: string[] = [];
+    for (const r of running) {
+      const job = this.#jobs.get(r.id);
+      if (!job || job.row.status !== "running" || job.row.attempt !== r.attempt) continue;
+      // Progress lives in memory only: the attempt's end reports the last one, which is journaled.
+      if (r.progress) job.row = { ...job.row, progress: r.progress.percent, progressMessage: r.progress.message };
+      if (job.row.cancelRequested) cancel.push(r.id);
+    }
+    return { cancel };
+  }
+
+  async extendLease(input: P.ExtendLeaseInput): Promise<P.ExtendLeaseOutput> {
+    const { id, attempt, leaseUntil, queue } = P.ExtendLeaseInput.parse(input);
+    this.#setQueueName(queue);
+    const job = this.#jobs.get(id);
+    if (!job || job.row.status !== "running" || job.row.attempt !== attempt) return { extended: false };
+    this.#journal([{ change: { id, set: { leaseUntil } }, event: null, status: "running" }]);
+    await this.#schedule();
+    return { extended: true };
+  }
+
+  async cancel(input: P.CancelInput): Promise<P.CancelOutput> {
+    const { id, queue } = P.CancelInput.parse(input);
+    this.#setQueueName(queue);
+    const job = this.#jobs.get(id);
+    if (!job) return { result: "not_live" };
+    const now = Date.now();
+    if (job.row.status === "pending") {
+      this.#journal([T.cancelPending(job, now)]);
+      this.#afterEnd(id);
+      this.#kick();
+      return { result: "cancelled", job: { ...job.row } };
+    }
+    if (job.row.status === "running") {
+      if (!job.row.cancelRequested) this.#journal([T.requestCancel(job, now)]);
+      return { result: "requested", job: { ...job.row } };
+    }
+    return { result: "not_cancellable", job: { ...job.row } };
+  }
+
+  async requeue(input: P.RequeueInput): Promise<P.RequeueOutput> {
+    const { id, from, runAt, priority, resetRetryCount, archived, queue } = P.RequeueInput.parse(input);
+    this.#setQueueName(queue);
+    let held = this.#jobs.get(id);
+    let prior: JobRow | undefined = archived;
+    if (held && isTerminal(held)) {
+      // Ended but not archived yet: archive it first, so its row in D1 and the revived job agree.
+      prior = { ...held.row };
+      const heldAttempts = held.attempts;
+      await this.#flushAll();
+      held = this.#jobs.get(id);
+      if (held) return { error: "conflict", status: held.row.status };
+      return this.#revive(prior, heldAttempts, { from, runAt, priority, resetRetryCount });
+    }
+    const now = Date.now();
+    if (held) {
+      if (!from.includes(held.row.status) || held.row.status === "running") return { error: "conflict", status: held.row.status };
+      const row = T.requeueSet(held.row, { runAt, priority, resetRetryCount, now });
+      this.#journal([{ change: { id, set: changedFields(held.row, row) }, event: null, status: "pending" }]);
+      this.#dispatched.delete(id);
+      this.#timeline.place(id, row.runAt, row.priority);
+      this.#publish([T.requeuedEvent(row, now)]);
+      await this.#dispatch();
+      return { job: { ...held.row } };
+    }
+    if (!prior) return { error: "not_found" };
+    return this.#revive(prior, [], { from, runAt, priority, resetRetryCount });
+  }
+
+  async remove(input: P.RemoveLiveInput): Promise<P.RemoveLiveOutput> {
+    const { ids, queue } = P.RemoveLiveInput.parse(input);
+    this.#setQueueName(queue);
+    const inFlush = new Set(this.#activeFlush?.entry.jobs.map((j) => j.job.id) ?? []);
+    const removed = ids.filter((id) => {
+      const job = this.#jobs.get(id);
+      return job && job.row.status !== "running" && !inFlush.has(id);
+    });
+    if (removed.length) {
+      this.#store.appendJournal({ gone: removed });
+      for (const id of removed) this.#forget(id);
+      await this.#dispatch();
+    }
+    return { removed };
+  }
+
+  async get(input: P.GetInput): Promise<P.GetOutput> {
+    const { ids } = P.GetInput.parse(input);
+    return { jobs: ids.flatMap((id) => (this.#jobs.has(id) ? [detailOf(this.#jobs.get(id)!)] : [])) };
+  }
+
+  async list(input: P.ListInput): Promise<P.ListOutput> {
+    const { filter, limit } = P.ListInput.parse(input);
+    const rows: JobRow[] = [];
+    for (const job of this.#jobs.values()) if (matchesFilter(job.row, filter)) rows.push(job.row);
+    rows.sort(newestFirst);
+    return { rows: rows.slice(0, limit).map((r) => ({ ...r })), total: rows.length };
+  }
+
+  async sealed(input: P.SealedInput): Promise<P.SealedOutput> {
+    this.#setQueueName(P.SealedInput.parse(input).queue);
+    const jobs: P.SealedOutput["jobs"] = [];
+    for (const { row } of this.#jobs.values()) if (row.parameters.includes('"$sealed"')) jobs.push({ id: row.id, type: row.type, parameters: row.parameters });
+    return { jobs };
+  }
+
+  async replaceParameters(input: P.ReplaceParametersInput): Promise<P.ReplaceParametersOutput> {
+    const { queue, updates } = P.ReplaceParametersInput.parse(input);
+    this.#setQueueName(queue);
+    const inFlush = new Set(this.#activeFlush?.entry.jobs.map((j) => j.job.id) ?? []);
+    const group: T.Transition[] = [];
+    for (const u of updates) {
+      const job = this.#jobs.get(u.id);
+      if (!job || inFlush.has(u.id) || job.row.parameters !== u.from) continue;
+      group.push({ change: { id: u.id, set: { parameters: u.to } }, event: null, status: job.row.status });
+    }
+    if (group.length) this.#journal(group);
+    return { replaced: group.map((t) => t.change.id) };
+  }
+
+  async stats(input: P.StatsInput): Promise<P.StatsOutput> {
+    const { queue } = P.StatsInput.parse(input);
+    this.#setQueueName(queue);
+    const byType: P.StatsOutput["byType"] = {};
+    const unflushedByStatus = { completed: 0, failed: 0, cancelled: 0 };
+    const now = Date.now();
+    let pending = 0;
+    let dueNow = 0;
+    let oldestDueRunAt: number | null = null;
+    let leaseExpired = 0;
+    let oldestLeaseExpiredAt: number | null = null;
+    for (const job of this.#jobs.values()) {
+      const s = job.row.status;
+      if (s !== "pending" && s !== "running") {
+        unflushedByStatus[s]++;
+        continue;
+      }
+      if (s === "pending") {
+        pending++;
+        if (job.row.runAt <= now) {
+          dueNow++;
+          if (oldestDueRunAt == null || job.row.runAt < oldestDueRunAt) oldestDueRunAt = job.row.runAt;
+        }
+      } else if (job.row.leaseUntil != null && job.row.leaseUntil < now) {
+        leaseExpired++;
+        if (oldestLeaseExpiredAt == null || job.row.leaseUntil < oldestLeaseExpiredAt) oldestLeaseExpiredAt = job.row.leaseUntil;
+      }
+      const t = (byType[job.row.type] ??= { pending: 0, running: 0 });
+      t[s]++;
+    }
+    return {
+      ...this.status(),
+      pending,
+      running: this.#running.size,
+      byType,
+      unflushed: this.#jobs.size - pending - this.#running.size,
+      rowsWritten: this.#store.rowsWritten,
+      storedRows: this.#store.rowCount,
+      dueNow,
+      oldestDueRunAt,
+      leaseExpired,
+      oldestLeaseExpiredAt,
+      unflushedByStatus,
+    };
+  }
+
+  /** Archives every ended job (and flushes every waiting event) to D1 now. */
+  async flush(input: P.FlushInput): Promise<P.FlushOutput> {
+    this.#setQueueName(P.FlushInput.parse(input).queue);
+    return { archived: await this.#flushAll() };
+  }
+
+  /** Arms a kill at a stage boundary (see object-faults.ts; count 0 arms none); only with FAULT_INJECTION. Returns this instance's name. */
+  async armFault(input: z.input<typeof ArmFaultInput>): Promise<{ instance: string }> {
+    if (!readSettings(this.env).faultInjection) throw new Error("fault injection is off");
+    const { queue, kind, count } = ArmFaultInput.parse(input);
+    this.#setQueueName(queue);
+    if (kind === "now" && count > 0) this.#dieSoon("evicted");
+    else this.#faults.arm(kind, count);
+    return { instance: this.#instance };
+  }
+
+  /**
+   * Claims a pending job now, due or not, as a consumer would that then dies (the fault suite's
+   * "crash after claim"); only with FAULT_INJECTION. A job already dispatched is left alone.
+   */
+  async claimForFault(input: z.input<typeof ClaimForFaultInput>): Promise<JobRow | null> {
+    if (!readSettings(this.env).faultInjection) throw new Error("fault injection is off");
+    const { queue, id } = ClaimForFaultInput.parse(input);
+    this.#setQueueName(queue);
+    const job = this.#jobs.get(id);
+    if (!job || job.row.status !== "pending" || job.row.cancelRequested || this.#dispatched.has(id)) return null;
+    const now = Date.now();
+    this.#journal([{ change: { id, set: { runAt: now } }, event: null, status: "pending" }, T.claim(job, now)]);
+    this.#timeline.drop(id);
+    this.#running.add(id);
+    await this.#schedule();
+    return { ...job.row };
+  }
+
+  /** Kills this instance just after the current reply went out. */
+  #dieSoon(why: string) {
+    setTimeout(() => this.ctx.abort(`fault injected: ${why}`), 20);
+  }
+
+  /** Imports what the previous engine left in D1 (once), then does whatever is due. The cron reconciler calls this. */
   async heal(queue: string): Promise<void> {
     this.#setQueueName(z.string().min(1).parse(queue));
-    await this.#heal();
-    await this.#dispatch();
+    await this.#importLegacy();
+    await this.alarm();
   }
 
-  /** Stops starting work (running jobs finish). Kept in this object's storage, so it outlives eviction and restarts. */
+  // ---- settings (as before v2)
+
   async pause(input: z.input<typeof QueueInput>): Promise<{ changed: boolean; status: SchedulerStatus }> {
     return this.#setPaused(QueueInput.parse(input).queue, true);
   }
 
-  /** Starts work again; the backlog goes out in priority order. */
   async resume(input: z.input<typeof QueueInput>): Promise<{ changed: boolean; status: SchedulerStatus }> {
     return this.#setPaused(QueueInput.parse(input).queue, false);
   }
@@ -150,139 +512,183 @@ export class QueueScheduler extends DurableObject<Env> {
     const { queue, workers, rateLimit } = ConfigureInput.parse(input);
     this.#setQueueName(queue);
     let changed = false;
-    if (workers !== undefined && workers !== this.#workers()) {
-      this.#setSetting("workers", String(workers));
+    if (workers !== undefined && workers !== this.#settings.workers) {
+      this.#settings.set("workers", String(workers));
       changed = true;
     }
-    if (rateLimit !== undefined && JSON.stringify(rateLimit) !== JSON.stringify(this.#rateLimit())) {
-      if (rateLimit) this.#setSetting("rate_limit", JSON.stringify(rateLimit));
-      else {
-        this.#sql.exec(`DELETE FROM settings WHERE key = 'rate_limit'`);
-        this.#sql.exec(`DELETE FROM starts`);
-      }
+    if (rateLimit !== undefined && JSON.stringify(rateLimit) !== JSON.stringify(this.#settings.rateLimit)) {
+      this.#settings.setRateLimit(rateLimit);
       changed = true;
     }
-    if (changed) this.#bumpVersion();
+    if (changed) this.#settings.bumpVersion();
     await this.#dispatch();
     return this.status();
   }
 
-  /**
-   * Forgets jobs that were deleted from D1, whether waiting or dispatched: a dispatched one can no
-   * longer be claimed, so its slot is free at once. Returns how many entries went.
-   */
-  async clear(input: z.input<typeof ClearInput>): Promise<number> {
-    const { queue, jobIds } = ClearInput.parse(input);
-    this.#setQueueName(queue);
-    let removed = 0;
-    for (const id of jobIds) {
-      removed += this.#sql.exec(`DELETE FROM due WHERE job_id = ? RETURNING job_id`, id).toArray().length;
-      if (this.#inflight.delete(id)) removed++;
-    }
-    this.#inflight.save();
-    await this.#dispatch();
-    return removed;
-  }
-
   status(): SchedulerStatus {
     return {
-      queue: this.#setting("queue"),
-      paused: this.#paused(),
-      workers: this.#workers(),
-      rateLimit: this.#rateLimit(),
-      version: StoredVersion.parse(this.#setting("version") ?? 0),
-      due: this.#count("due"),
-      inflight: this.#inflight.size,
+      queue: this.#settings.queue,
+      paused: this.#settings.paused,
+      workers: this.#settings.workers,
+      rateLimit: this.#settings.rateLimit,
+      version: this.#settings.version,
+      due: this.#timeline.size,
+      inflight: this.#dispatched.size + this.#running.size,
     };
   }
 
+  /** The object's clock: lease expiry, lost dispatches, the flush, the legacy import, due dispatch. */
   override async alarm(): Promise<void> {
-    const lastHeal = Number(this.#setting("last_heal_at") ?? 0);
-    try {
-      if (Date.now() - lastHeal >= HEAL_INTERVAL_MS) await this.#heal();
-    } catch (err) {
-      // A failed heal must not stop due work from being dispatched; the next alarm tries again.
-      console.error("scheduler heal failed", err);
+    this.#alarmAt = null;
+    const now = Date.now();
+    this.#expireLeases(now);
+    this.#resendLost(now);
+    if (this.#activeFlush || (this.#waitingSince != null && now - this.#waitingSince >= ARCHIVE_FLUSH_MS) || this.#waitingCount() >= ARCHIVE_FLUSH_JOBS) {
+      await this.#flushOnce().catch((err) => console.error("archive flush failed; it is tried again", err));
+    }
+    if (this.#settings.queue && this.#settings.get("legacy_imported") !== "1") {
+      await this.#importLegacy().catch((err) => console.error("legacy import failed; it is tried again", err));
     }
     await this.#dispatch();
   }
 
-  async #setPaused(queue: string, paused: boolean) {
-    this.#setQueueName(queue);
-    const changed = this.#paused() !== paused;
-    if (changed) {
-      this.#setSetting("paused", paused ? "1" : "0");
-      this.#bumpVersion();
+  // ---- internals: holding jobs
+
+  /** Adds a job to the in-memory index by its status. */
+  #hold(job: LiveJob) {
+    const id = job.row.id;
+    this.#jobs.set(id, job);
+    if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+    else if (job.row.status === "running") this.#running.add(id);
+    else this.#finished.add(id);
+  }
+
+  #forget(id: string) {
+    this.#jobs.delete(id);
+    this.#timeline.drop(id);
+    this.#running.delete(id);
+    this.#dispatched.delete(id);
+    this.#finished.delete(id);
+  }
+
+  /** After a job's attempt ended, was expired or cancelled: it waits for a retry or for the flush. */
+  #afterEnd(id: string) {
+    const job = this.#jobs.get(id)!;
+    this.#running.delete(id);
+    this.#dispatched.delete(id);
+    if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+    else {
+      this.#timeline.drop(id);
+      this.#finished.add(id);
+      this.#noteWaiting();
     }
+  }
+
+  /**
+   * Journals one group of transitions (one row), applies it, and publishes its events after the
+   * commit (not awaited: the output gate already holds the reply until the row is durable).
+   */
+  #journal(group: T.Transition[]) {
+    // A large group is several entries (in one transaction), so a flush can always take its
+    // events by whole entries and stay bounded.
+    this.#store.transaction(() => {
+      for (let i = 0; i < group.length; i += ENTRY_MAX_CHANGES) {
+        const part = group.slice(i, i + ENTRY_MAX_CHANGES);
+        const changes = part.map((t) => t.change);
+        const events = part.flatMap((t) => (t.event ? [t.event] : []));
+        const seq = this.#store.appendJournal(events.length ? { c: changes, ev: events } : { c: changes });
+        for (const event of events) this.#events.push({ seq, event });
+      }
+    });
+    for (const { change } of group) {
+      const job = this.#jobs.get(change.id);
+      if (job) applyChange(job, change);
+    }
+    const events = group.flatMap((t) => (t.event ? [t.event] : []));
+    if (events.length) {
+      this.#noteWaiting();
+      this.#publish(events);
+    }
+  }
+
+  #publish(events: DomainEvent[]) {
+    if (events.length) this.ctx.waitUntil(deliverEvents(this.env, events));
+  }
+
+  async #revive(prior: JobRow, attempts: AttemptRow[], change: { from: JobStatus[]; runAt: number; priority?: number; resetRetryCount: boolean }): Promise<P.RequeueOutput> {
+    // Revived meanwhile (a concurrent requeue of the same job): it is live, not ended.
+    const live = this.#jobs.get(prior.id);
+    if (live) return { error: "conflict", status: live.row.status };
+    if (!change.from.includes(prior.status)) return { error: "conflict", status: prior.status };
+    const now = Date.now();
+    const row = T.requeueSet(prior, { ...change, now });
+    // The archive synthesizes a one-attempt job's history from its row; once revived, the job has
+    // more than one attempt, so that first attempt's row is kept here to be written with it.
+    const history = attempts.length ? attempts : firstAttemptOf(prior);
+    const job = fromHeld({ row, attempts: history, logs: [], started: false }, ++this.#arrival);
+    this.#store.appendSegment({ held: [heldOf(job)] });
+    this.#hold(job);
+    this.#publish([T.requeuedEvent(row, now)]);
     await this.#dispatch();
-    return { changed, status: this.status() };
+    return { job: { ...row } };
   }
 
-  /** How many more jobs may start now: free slots, within the rate limit. */
-  #freeSlots(now: number): number {
-    return Math.min(this.#workers() - this.#inflight.size, this.#rateRoom(now));
+  #slotTaken(slot: string, now: number): boolean {
+    return this.ctx.storage.sql.exec(`SELECT 1 FROM recurring_slots WHERE slot = ? AND at >= ?`, slot, now - RECURRING_SLOT_MS).toArray().length > 0;
   }
 
-  #hasDueNow(now: number): boolean {
-    return this.#sql.exec(`SELECT 1 FROM due WHERE priority IN (0, 1, 2) AND run_at <= ? LIMIT 1`, now).toArray().length > 0;
-  }
+  // ---- internals: the clock's work
 
-  /** Up to `limit` due rows, by priority, then run_at, then arrival. */
-  #takeDue(now: number, limit: number) {
-    const rows: z.infer<typeof DueRow>[] = [];
-    for (const priority of PRIORITIES) {
-      if (rows.length >= limit) break;
-      const batch = this.#sql
-        .exec(`SELECT job_id, attempt, run_at, priority FROM due WHERE priority = ? AND run_at <= ? ORDER BY run_at, seq LIMIT ?`, priority, now, limit - rows.length)
-        .toArray();
-      for (const r of batch) rows.push(DueRow.parse(r));
+  #expireLeases(now: number) {
+    const settings = readSettings(this.env);
+    const expired: T.Transition[] = [];
+    for (const id of this.#running) {
+      const job = this.#jobs.get(id)!;
+      if (job.row.leaseUntil != null && job.row.leaseUntil < now) expired.push(T.expire(job, now, settings));
     }
-    return rows;
+    if (!expired.length) return;
+    this.#journal(expired);
+    for (const t of expired) this.#afterEnd(t.change.id);
   }
 
-  /** The earliest run_at after `after`, or null. */
-  #nextRunAt(after: number): number | null {
-    let next: number | null = null;
-    for (const priority of PRIORITIES) {
-      const t = this.#sql.exec(`SELECT MIN(run_at) AS t FROM due WHERE priority = ? AND run_at > ?`, priority, after).one().t;
-      if (typeof t === "number" && (next == null || t < next)) next = t;
+  /** Dispatches never claimed within LOST_AFTER_MS lost their message: they go back on the timeline to be sent again. */
+  #resendLost(now: number) {
+    for (const [id, d] of this.#dispatched) {
+      if (d.at > now - LOST_AFTER_MS) continue;
+      this.#dispatched.delete(id);
+      const job = this.#jobs.get(id);
+      if (job?.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
     }
-    return next;
   }
 
-  /** Sends what is due to the exec queue, as far as slots allow; `direct` items (due now, never on the timeline) go first. */
-  async #dispatch(direct: DueItem[] = []): Promise<void> {
-    const queue = this.#setting("queue");
-    if (queue && !this.#paused()) {
-      const now = Date.now();
-      const free = this.#freeSlots(now);
-      if (free > 0) {
-        const fromTimeline = this.#takeDue(now, Math.max(0, free - direct.length));
-        const rows = [...direct.slice(0, free).map((d) => ({ job_id: d.jobId, attempt: d.attempt, run_at: d.runAt, priority: d.priority })), ...fromTimeline];
-        const limited = this.#rateLimit() != null;
-        // Claim the rows synchronously, before any await, so interleaved calls cannot dispatch them twice.
-        // A direct item may still have an older timeline row (a job re-armed for now): it goes too.
-        for (const r of rows) this.#sql.exec(`DELETE FROM due WHERE job_id = ?`, r.job_id);
-        for (const r of rows) {
-          this.#inflight.add(r.job_id, r.attempt, now);
-          if (limited) this.#sql.exec(`INSERT INTO starts (job_id, at) VALUES (?, ?)`, r.job_id, now);
-        }
-        this.#inflight.save();
-        // Each message holds N slots, one per job, and each is freed per (job, attempt) as before.
-        const messages = packExecMessages(queue, rows.map((r) => [r.job_id, r.attempt]));
+  /** Sends what is due to the exec queue, as far as slots and the rate limit allow, then sets the alarm. */
+  async #dispatch(): Promise<void> {
+    const queue = this.#settings.queue;
+    const now = Date.now();
+    if (queue && !this.#settings.paused && now >= this.#retryAfter) {
+      const free = Math.min(this.#settings.workers - this.#dispatched.size - this.#running.size, this.#settings.rateRoom(now));
+      const ids = free > 0 ? this.#timeline.takeDue(now, free) : [];
+      if (ids.length) {
+        // Taken synchronously, before any await, so interleaved calls cannot send a job twice.
+        const messages = packExecMessages(queue, ids.map((id) => [id, this.#jobs.get(id)!.row.attempt]));
+        for (const m of messages) for (const [id, attempt] of m.jobs) this.#dispatched.set(id, { token: m.token, attempt, at: now });
+        for (const id of ids) this.#settings.recordStart(id, now);
         for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
           const chunk = messages.slice(i, i + SEND_BATCH_LIMIT);
           try {
             await this.env.EXEC_QUEUE.sendBatch(chunk.map((body) => ({ body })));
           } catch (err) {
             console.error(`exec queue send failed (dispatches ${chunk.map((m) => m.token).join(", ")}); will retry`, err);
-            // Messages are packed in row order: the rows of the unsent ones are the tail from here.
-            for (const r of rows.slice(i * MAX_JOBS_PER_MESSAGE)) {
-              if (!this.#inflight.delete(r.job_id, r.attempt)) continue;
-              this.#sql.exec(`DELETE FROM starts WHERE job_id = ? AND at = ?`, r.job_id, now);
-              this.#upsertDue({ jobId: r.job_id, attempt: r.attempt, runAt: r.run_at, priority: r.priority });
+            this.#retryAfter = Date.now() + RETRY_MS;
+            for (const m of messages.slice(i)) {
+              for (const [id] of m.jobs) {
+                if (this.#dispatched.get(id)?.token !== m.token) continue;
+                this.#dispatched.delete(id);
+                this.#settings.forgetStart(id, now);
+                const job = this.#jobs.get(id);
+                if (job?.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+              }
             }
-            this.#inflight.save();
             break;
           }
         }
@@ -291,122 +697,209 @@ export class QueueScheduler extends DurableObject<Env> {
     await this.#schedule();
   }
 
-  /** Sets the one alarm to the earliest moment there is something to do, or deletes it. */
+  /** Runs a dispatch after the reply (slots were freed): the caller does not wait for the queue send. */
+  #kick() {
+    this.ctx.waitUntil(this.#dispatch().catch((err) => console.error("dispatch failed", err)));
+  }
+
+  /** Sets the one alarm to the earliest moment there is something to do. */
   async #schedule(): Promise<void> {
     const now = Date.now();
-    const hasFreeSlot = this.#workers() > this.#inflight.size;
-    let next: number | null = null;
-    if (!this.#paused()) {
-      // With every slot busy, due work waits for a release rather than a busy-looping alarm.
-      const t = this.#nextRunAt(hasFreeSlot ? -1 : now);
-      if (t != null) next = Math.max(t, now, this.#rateFreeAt(now));
+    const times: number[] = [];
+    if (!this.#settings.paused && this.#settings.workers > this.#dispatched.size + this.#running.size) {
+      const t = this.#timeline.earliest();
+      if (t != null) times.push(Math.max(t, this.#retryAfter, this.#settings.rateFreeAt(now)));
     }
-    if (this.#inflight.size > 0 || this.#sql.exec(`SELECT 1 FROM due LIMIT 1`).toArray().length > 0) {
-      const heal = Number(this.#setting("last_heal_at") ?? now) + HEAL_INTERVAL_MS;
-      next = next == null ? heal : Math.min(next, heal);
+    for (const id of this.#running) {
+      const lease = this.#jobs.get(id)!.row.leaseUntil;
+      if (lease != null) times.push(lease + 1);
     }
-    const current = await this.ctx.storage.getAlarm();
+    for (const d of this.#dispatched.values()) times.push(d.at + LOST_AFTER_MS);
+    if (this.#activeFlush) times.push(now + RETRY_MS);
+    else if (this.#waitingSince != null) times.push(this.#waitingCount() >= ARCHIVE_FLUSH_JOBS ? now : this.#waitingSince + ARCHIVE_FLUSH_MS);
+    const next = times.length ? Math.max(now, times.reduce((a, b) => Math.min(a, b))) : null;
     if (next == null) {
-      if (current != null) await this.ctx.storage.deleteAlarm();
-    } else if (current !== next) {
-      await this.ctx.storage.setAlarm(next);
-    }
-  }
-
-  async #heal(): Promise<void> {
-    const queue = this.#setting("queue");
-    if (!queue) return;
-    const now = Date.now();
-    this.#setSetting("last_heal_at", String(now));
-    const settings = readSettings(this.env);
-
-    // Every await below lets other calls run: a slot is freed only for the attempt that was looked
-    // at, never by job id alone, or a newer dispatch of the same job would lose its slot.
-    for (const expired of await findExpiredLeases(this.env, queue, now)) {
-      const outcome = await expireLease(this.env, expired, now, settings, eventOutbox);
-      // The message of attempt n carried n - 1 (the attempt it claims from).
-      this.#inflight.delete(expired.id, expired.attempt - 1);
-      this.#inflight.save();
-      if (outcome && !this.#inflight.has(outcome.jobId)) this.#upsertDue(outcome);
-    }
-
-    const stale = this.#inflight.dispatchedBefore(now - LOST_AFTER_MS, 500);
-    if (stale.length) {
-      const states = await getJobStates(this.env, stale.map((s) => s.jobId));
-      for (const { jobId, attempt } of stale) {
-        const state = states.get(jobId);
-        if (state?.status === "running") continue;
-        if (!this.#inflight.delete(jobId, attempt)) continue;
-        if (state?.status === "pending") this.#upsertDue({ jobId, attempt: state.attempt, runAt: state.runAt, priority: state.priority });
+      if (this.#alarmAt != null) {
+        await this.ctx.storage.deleteAlarm();
+        this.#alarmAt = null;
       }
-      this.#inflight.save();
-    }
-
-    for (const job of await findDuePendingJobs(this.env, queue, now + HEAL_HORIZON_MS)) {
-      const held = this.#inflight.has(job.jobId) || this.#sql.exec(`SELECT 1 FROM due WHERE job_id = ?`, job.jobId).toArray().length > 0;
-      if (!held) this.#upsertDue(job);
+    } else if (this.#alarmAt == null || next < this.#alarmAt || this.#alarmAt < now) {
+      // An alarm set later than needed only wakes the object for nothing: only an earlier moment moves it.
+      await this.#setAlarm(next);
     }
   }
 
-  #upsertDue(item: DueItem) {
-    this.#sql.exec(
-      `INSERT INTO due (job_id, attempt, run_at, priority, seq) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (job_id) DO UPDATE SET attempt = excluded.attempt, run_at = excluded.run_at, priority = excluded.priority`,
-      item.jobId,
-      item.attempt,
-      item.runAt,
-      item.priority,
-      ++this.#seq,
-    );
+  async #setAlarm(at: number) {
+    await this.ctx.storage.setAlarm(at);
+    this.#alarmAt = at;
   }
 
-  #workers(): number {
-    return StoredWorkers.parse(this.#setting("workers") ?? DEFAULT_WORKERS);
+  // ---- internals: the flush to D1
+
+  #waitingCount(): number {
+    return this.#finished.size + this.#events.length;
   }
 
-  #paused(): boolean {
-    return this.#setting("paused") === "1";
+  #noteWaiting() {
+    if (this.#waitingSince == null) this.#waitingSince = Date.now();
+    if (this.#waitingCount() >= ARCHIVE_FLUSH_JOBS) this.ctx.waitUntil(this.#schedule());
   }
 
-  #rateLimit(): RateLimit | null {
-    return StoredRateLimit.parse(this.#setting("rate_limit"));
+  /**
+   * Flushes what waits now (and the flush in progress); returns how many jobs were archived. Bounded
+   * by what waited when it was called, so a busy queue's callers are not kept flushing for ever.
+   */
+  async #flushAll(): Promise<number> {
+    let archived = 0;
+    let rounds = 2 + Math.ceil(this.#waitingCount() / ARCHIVE_FLUSH_JOBS);
+    while (rounds-- > 0 && (this.#activeFlush || this.#waitingCount() || this.#flushing)) archived += await this.#flushOnce();
+    return archived;
   }
 
-  /** How many more starts the rate limit allows right now (prunes starts that left the window). */
-  #rateRoom(now: number): number {
-    const rate = this.#rateLimit();
-    if (!rate) return Number.POSITIVE_INFINITY;
-    this.#sql.exec(`DELETE FROM starts WHERE at <= ?`, now - rate.intervalMs);
-    return rate.limit - Number(this.#sql.exec(`SELECT COUNT(*) AS n FROM starts`).one().n);
+  /** One flush (the unfinished one first); concurrent callers share it. */
+  #flushOnce(): Promise<number> {
+    this.#flushing ??= this.#runFlush().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
   }
 
-  /** When the rate limit next allows a start: now, or when the oldest start in the window leaves it. */
-  #rateFreeAt(now: number): number {
-    const rate = this.#rateLimit();
-    if (!rate || this.#rateRoom(now) > 0) return now;
-    const row = this.#sql.exec(`SELECT at FROM starts ORDER BY at LIMIT 1 OFFSET ?`, Math.max(0, this.#count("starts") - rate.limit)).one();
-    return Number(row.at) + rate.intervalMs;
+  async #runFlush(): Promise<number> {
+    const queue = this.#settings.queue;
+    if (!queue) return 0;
+    if (!this.#activeFlush) {
+      if (!this.#waitingCount()) return 0;
+      this.#activeFlush = this.#startFlush(queue);
+    }
+    const { seq, entry } = this.#activeFlush;
+    const { through, ...input } = entry;
+    await this.env.DB.batch(archiveFlushStatements(this.env, input, eventOutbox));
+    if (this.#faults.take("after-flush-commit")) this.ctx.abort("fault injected: after the archive flush committed in D1");
+    // Done: the jobs leave the object; rows that name only archived jobs go in the same transaction.
+    const ids = entry.jobs.map((j) => j.job.id);
+    for (const id of ids) if (this.#jobs.get(id) && isTerminal(this.#jobs.get(id)!)) this.#forget(id);
+    this.#through = Math.max(this.#through, through);
+    this.#store.transaction(() => {
+      this.#store.appendJournal({ gone: ids, flushed: seq, through: this.#through });
+      if (this.#store.shouldRotate(this.#jobs.size)) this.#rotate();
+    });
+    this.#activeFlush = null;
+    // The webhook outbox rows exist now: send them (live subscribers had the events at once).
+    if (entry.events.length) this.ctx.waitUntil(deliverFlushedEvents(this.env, entry.events));
+    return ids.length;
   }
 
-  #bumpVersion() {
-    this.#setSetting("version", String(StoredVersion.parse(this.#setting("version") ?? 0) + 1));
+  /** Journals the next flush (ended jobs and waiting events) so a replay after a crash sends the same content. */
+  #startFlush(queue: string): ActiveFlush {
+    const plan = planFlush([...this.#finished].map((id) => this.#jobs.get(id)!), this.#events, this.#store.seq);
+    for (const { job } of plan.jobs) this.#finished.delete(job.id);
+    this.#events.splice(0, plan.eventsTaken);
+    this.#waitingSince = this.#waitingCount() ? Date.now() : null;
+    // The flush's id is the seq of its journal entry's first row: never given to another row.
+    const seq = this.#store.seq + 1;
+    const entry: FlushEntry = { queue, seq, at: Date.now(), jobs: plan.jobs, events: plan.events, through: plan.through };
+    this.#store.appendJournal({ flush: entry });
+    return { seq, entry };
   }
 
-  #count(table: "due" | "starts"): number {
-    return Number(this.#sql.exec(`SELECT COUNT(*) AS n FROM ${table}`).one().n);
+  // ---- internals: rebuild and the one-time import
+
+  /** Rebuilds the held jobs from the live log, in seq order. */
+  #rebuild() {
+    const entries = this.#store.load(SeqFloor.parse(this.#settings.get("seq_floor") ?? 0));
+    const withEvents: { seq: number; events: DomainEvent[] }[] = [];
+    for (const e of entries) {
+      if ("segment" in e) {
+        const s = e.segment;
+        if (Array.isArray(s)) for (const row of s) this.#jobs.set(row.id, newLiveJob(row, ++this.#arrival));
+        else for (const held of s.held) this.#jobs.set(held.row.id, fromHeld(held, ++this.#arrival));
+        continue;
+      }
+      const j = e.journal;
+      if ("c" in j) {
+        for (const change of j.c) {
+          const job = this.#jobs.get(change.id);
+          if (job) applyChange(job, change);
+        }
+        if (j.ev?.length) withEvents.push({ seq: e.seq, events: j.ev });
+      } else if ("gone" in j) {
+        for (const id of j.gone) this.#jobs.delete(id);
+        if (j.flushed != null && this.#activeFlush?.seq === j.flushed) this.#activeFlush = null;
+        if (j.through != null) this.#through = Math.max(this.#through, j.through);
+      } else this.#activeFlush = { seq: j.flush.seq, entry: j.flush };
+    }
+    const through = Math.max(this.#through, this.#activeFlush?.entry.through ?? 0);
+    for (const { seq, events } of withEvents) if (seq > through) for (const event of events) this.#events.push({ seq, event });
+    const flushing = new Set(this.#activeFlush?.entry.jobs.map((a) => a.job.id) ?? []);
+    const jobs = [...this.#jobs.values()];
+    this.#jobs.clear();
+    for (const job of jobs) {
+      // Whether a running attempt's handler started is not stored: count it as started.
+      if (job.row.status === "running") job.handlerStarted = true;
+      this.#hold(job);
+      if (flushing.has(job.row.id)) this.#finished.delete(job.row.id);
+    }
+    if (this.#waitingCount()) this.#waitingSince = Date.now();
   }
 
-  #setting(key: string): string | null {
-    const rows = this.#sql.exec(`SELECT value FROM settings WHERE key = ?`, key).toArray();
-    return rows.length ? String(rows[0].value) : null;
+  /** Replaces the live log by a snapshot of what is held now (see LiveStore.rotate). Inside a transaction. */
+  #rotate() {
+    const held = [...this.#jobs.values()].sort((a, b) => a.arrival - b.arrival).map(heldOf);
+    const seqs = this.#store.rotate(held, this.#events.map((e) => e.event));
+    this.#events.forEach((e, i) => (e.seq = seqs[i]));
+    this.#settings.set("seq_floor", String(this.#store.seq));
   }
 
-  #setSetting(key: string, value: string) {
-    this.#sql.exec(`INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)`, key, value);
+  #importLegacy(): Promise<void> {
+    this.#importing ??= this.#runImport().finally(() => {
+      this.#importing = null;
+    });
+    return this.#importing;
+  }
+
+  /**
+   * Moves the pending and running rows the previous engine left in D1 for this queue into the
+   * object, once: a segment first, then the D1 rows are deleted. A crash in between imports them
+   * again harmlessly (held ids are skipped, and deleted again).
+   */
+  async #runImport(): Promise<void> {
+    const queue = this.#settings.queue;
+    if (!queue || this.#settings.get("legacy_imported") === "1") return;
+    for (;;) {
+      const batch = await readLegacyJobs(this.env, queue, (id) => this.#jobs.has(id));
+      const fresh = batch.jobs.filter((j) => !this.#jobs.has(j.id));
+      if (fresh.length) {
+        const held = fresh.map((row) => ({
+          row,
+          attempts: batch.attempts.filter((a) => a.jobId === row.id),
+          logs: [],
+          started: batch.started.some(([id, a]) => id === row.id && a === row.attempt),
+        }));
+        this.#store.appendSegment({ held });
+        for (const h of held) this.#hold(fromHeld(h, ++this.#arrival));
+      }
+      await deleteLegacyRows(this.env, batch.readIds);
+      if (batch.readIds.length < LEGACY_IMPORT_BATCH) break;
+    }
+    this.#settings.set("legacy_imported", "1");
+    await this.#dispatch();
+  }
+
+  async #setPaused(queue: string, paused: boolean) {
+    this.#setQueueName(queue);
+    const changed = this.#settings.paused !== paused;
+    if (changed) {
+      this.#settings.set("paused", paused ? "1" : "0");
+      this.#settings.bumpVersion();
+    }
+    await this.#dispatch();
+    return { changed, status: this.status() };
   }
 
   #setQueueName(queue: string) {
-    if (this.#setting("queue") !== queue) this.#setSetting("queue", queue);
+    if (this.#settings.queue === queue) return;
+    this.#settings.set("queue", queue);
+    // A queue that is new to this object may have rows the previous engine left in D1.
+    if (this.#settings.get("legacy_imported") !== "1") this.ctx.waitUntil(this.#setAlarm(Date.now()));
   }
-
 }

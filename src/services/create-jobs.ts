@@ -1,30 +1,29 @@
 import { readSettings, type Settings, type UsageLimits } from "../config";
-import { findByIdempotencyKeys, insertJobs, type NewJob } from "../db/jobs";
+import { findIdempotencyKeys, idempotencyKeyStatements, isIdempotencyKeyRace, type IdempotencyRecord, type NewJob } from "../db/jobs";
 import type { JobRow } from "../db/schema";
 import { ApiError, formatPath, validationError, type ErrorDetail } from "../http/errors";
-import { newId } from "../lib/ids";
 import { getJobType, jobTypeNames } from "../jobs/registry";
 import { requestFingerprint, sealJobParameters } from "../jobs/job-secrets";
 import { resolveRegisteredTypes, type RegisteredTypes } from "../http-types/resolve";
 import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
-import { armJobsBestEffort } from "../scheduler/client";
-import { deliverEvents } from "../events/publisher";
-import { jobEventData, makeEvent } from "../model/events";
+import { ensureQueueRows, newJobId } from "../scheduler/job-ids";
+import { createLiveJobs } from "../scheduler/client";
+import { getJobs } from "./job-reads";
 import { ensureQueueRoom } from "./usage-limits";
 
 export type CreateItem = { request: JobRequest; idempotencyKey?: string; id?: string };
 export type CreateOptions = {
   /** Those binding the caller (see usage-limits), null for none. */
   limits: UsageLimits | null;
-  /** Rows of other tables to commit in the same transaction as the new jobs (e.g. a compatibility record). */
+  /** Rows of other tables to commit in D1 before the jobs are created (e.g. a compatibility record). */
   extraStatements?: (jobs: NewJob[]) => D1PreparedStatement[];
 };
 export type Created = { job: JobRow; replayed: boolean };
 
 /**
- * Validates every request against its job type, then stores all of them in one transaction and
- * hands them to their queues' schedulers. All or nothing: one bad item stores none.
+ * Validates every request against its job type, then creates all of them in their queues'
+ * schedulers, which own live jobs. One bad item stores none.
  * `pathOf(i)` names item i in error details (e.g. `jobs[3]`).
  */
 export async function createJobs(
@@ -52,7 +51,7 @@ export async function createJobs(
     }
     const runAt = request.executeAt ? Date.parse(request.executeAt) : now + (request.delay ?? 0);
     rows.push({
-      id: id ?? newId("job", now),
+      id: id ?? newJobId(request.queue, now),
       queue: request.queue,
       type: request.type,
       name: request.name ?? request.type,
@@ -72,9 +71,11 @@ export async function createJobs(
   }
   await ensureQueueRoom(env, rows.map((r) => r.queue), options.limits);
 
+  await ensureQueueRows(env, rows.map((r) => r.queue));
+
   for (let tries = 0; tries < 2; tries++) {
     const keys = rows.map((r) => r.idempotencyKey).filter((k): k is string => !!k);
-    const existing = await findByIdempotencyKeys(env, keys, now);
+    const existing = await findIdempotencyKeys(env, keys, now);
     const conflicts = rows.flatMap((r, i) => {
       const prior = r.idempotencyKey ? existing.get(r.idempotencyKey) : undefined;
       return prior && prior.requestHash !== r.requestHash
@@ -82,18 +83,33 @@ export async function createJobs(
         : [];
     });
     if (conflicts.length) throw new ApiError(409, "idempotency_conflict", conflicts[0].message, conflicts);
-    const fresh = rows.filter((r) => !(r.idempotencyKey && existing.has(r.idempotencyKey)));
-    const extra = [...(options.extraStatements?.(fresh) ?? []), ...registered.statements(env, fresh)];
-    if (!(await insertJobs(env, fresh, now, extra))) continue;
-    const created = fresh.map((r) => asStoredRow(r, now));
-    // Announced before the scheduler may start them, so live subscribers see pending before running.
-    await deliverEvents(env, created.map((job) => makeEvent("job.created", jobEventData(job, { status: "pending", previousStatus: null }), now)));
-    await armJobsBestEffort(
-      env,
-      fresh.map((r) => ({ queue: r.queue, item: { jobId: r.id, attempt: 0, runAt: r.runAt, priority: r.priority } })),
-    );
-    return rows.map((r) => {
+    const priorJobs = new Map((await getJobs(env, [...existing.values()].map((k) => k.jobId))).map((j) => [j.id, j]));
+    // A key whose job is nowhere was recorded by a request whose create then failed: this request
+    // creates that job, under the id the key already names.
+    for (const r of rows) {
       const prior = r.idempotencyKey ? existing.get(r.idempotencyKey) : undefined;
+      if (prior && !priorJobs.has(prior.jobId)) r.id = prior.jobId;
+    }
+    const replayed = (r: NewJob) => (r.idempotencyKey ? priorJobs.get(existing.get(r.idempotencyKey)?.jobId ?? "") : undefined);
+    const fresh = rows.filter((r) => !replayed(r));
+    const newKeys: IdempotencyRecord[] = fresh.flatMap((r) =>
+      r.idempotencyKey && !existing.has(r.idempotencyKey) ? [{ key: r.idempotencyKey, jobId: r.id, requestHash: r.requestHash ?? "", createdAt: now }] : [],
+    );
+    // Keys, the compatibility record and registered types' definitions commit in D1 before the
+    // jobs exist: a job never runs without them, and a key that raced in stops this request first.
+    const d1 = [...idempotencyKeyStatements(env, newKeys, now), ...(options.extraStatements?.(fresh) ?? []), ...registered.statements(env, fresh)];
+    if (d1.length) {
+      try {
+        await env.DB.batch(d1);
+      } catch (err) {
+        if (isIdempotencyKeyRace(err)) continue;
+        throw err;
+      }
+    }
+    // Durable once this returns: each queue's scheduler committed its jobs (and announces them).
+    await createLiveJobs(env, fresh);
+    return rows.map((r) => {
+      const prior = replayed(r);
       return prior ? { job: prior, replayed: true } : { job: asStoredRow(r, now), replayed: false };
     });
   }
@@ -123,7 +139,7 @@ export function checkTypeAndParameters(
   return (type.check?.(params.data, settings) ?? []).map((d) => ({ ...d, path: formatPath([...path, d.path]) }));
 }
 
-/** The row exactly as insertJobs stored it, without reading it back. */
+/** The row exactly as a scheduler stores a new job, without reading it back. */
 export function asStoredRow(r: NewJob, now: number): JobRow {
   return {
     ...r,

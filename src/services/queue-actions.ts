@@ -1,16 +1,19 @@
-import { defaultsStatement, deleteQueueJobs, mirrorSchedulerStatement, queueExists, queueStats, type ClearableStatus, type QueueStats } from "../db/queues";
+import { defaultsStatement, deleteArchivedFailedJobs, mirrorSchedulerStatement, queueExists, type QueueStats } from "../db/queues";
 import { deliverEvents, eventStatements } from "../events/publisher";
 import { makeEvent, type DomainEvent } from "../model/events";
 import { ApiError, notFound } from "../http/errors";
 import type { UsageLimits } from "../config";
 import type { ClearedQueue, QueueSettingsPatch } from "../model/queue";
-import { schedulerFor } from "../scheduler/client";
+import { flushLive, listLiveJobs, removeLiveJobs, schedulerFor } from "../scheduler/client";
 import type { SchedulerStatus } from "../scheduler/messages";
+import { queueStats } from "./queue-stats";
 import { ensureQueueRoom, ensureWorkersRoom } from "./usage-limits";
 
-/** Jobs deleted per transaction by a clear, and how many such rounds one request may run (D1 allows 1,000 queries per invocation). */
+/** Archived jobs deleted per D1 transaction by a clear, and how many such rounds one request may run (D1 allows 1,000 queries per invocation). */
 export const CLEAR_BATCH = 500;
 export const MAX_CLEAR_ROUNDS = 100;
+/** Pending jobs removed from the scheduler per call (their rows travel in the list call). */
+const CLEAR_LIVE_BATCH = 1000;
 
 const ALWAYS: { sql: string; params: unknown[] } = { sql: "1", params: [] };
 
@@ -48,31 +51,45 @@ export async function configureQueue(env: Env, name: string, patch: QueueSetting
 }
 
 /**
- * Deletes the queue's pending and/or failed jobs (with their attempts and logs) in bounded
- * transactions and takes them out of its scheduler. Counts are exact: a job that started running
- * meanwhile is neither deleted nor counted. `hasMore` when the per-request bound was reached.
+ * Deletes the queue's pending and/or failed jobs and answers how many went. Pending jobs are live:
+ * its scheduler removes them (a job that started running meanwhile is neither removed nor
+ * counted). Failed jobs are archived: the scheduler first flushes the ones it still holds, then
+ * they are deleted from D1 with their attempts and logs in bounded transactions. `hasMore` when
+ * the per-request bound was reached.
  */
 export async function clearQueue(env: Env, name: string, what: { clearPending: boolean; clearFailed: boolean }): Promise<ClearedQueue> {
   await requireQueue(env, name);
-  const statuses: ClearableStatus[] = [...(what.clearPending ? (["pending"] as const) : []), ...(what.clearFailed ? (["failed"] as const) : [])];
   const scheduler = schedulerFor(env, name);
   let clearedPending = 0;
   let clearedFailed = 0;
+  let rounds = 0;
   let hasMore = false;
-  for (let round = 0; statuses.length; round++) {
-    if (round === MAX_CLEAR_ROUNDS) {
-      hasMore = true;
-      break;
+  if (what.clearPending) {
+    // Pending rows the previous engine left in D1 are the scheduler's once it has taken them over.
+    await scheduler.heal(name);
+    for (;;) {
+      if (rounds++ === MAX_CLEAR_ROUNDS) {
+        hasMore = true;
+        break;
+      }
+      const { rows } = await listLiveJobs(env, name, { status: "pending" }, CLEAR_LIVE_BATCH);
+      if (!rows.length) break;
+      const { removed } = await removeLiveJobs(env, name, rows.map((r) => r.id));
+      clearedPending += removed.length;
+      if (rows.length < CLEAR_LIVE_BATCH || !removed.length) break;
     }
-    const { selected, deleted } = await deleteQueueJobs(env, name, statuses, CLEAR_BATCH);
-    const pendingIds = deleted.filter((d) => d.status === "pending").map((d) => d.id);
-    clearedPending += pendingIds.length;
-    clearedFailed += deleted.length - pendingIds.length;
-    if (pendingIds.length) {
-      // A stale entry is harmless (its claim finds no job and gives the slot back), so this is best effort.
-      await scheduler.clear({ queue: name, jobIds: pendingIds }).catch((err) => console.warn("scheduler clear failed; stale entries are skipped at claim", err));
+  }
+  if (what.clearFailed && !hasMore) {
+    await flushLive(env, name);
+    for (;;) {
+      if (rounds++ === MAX_CLEAR_ROUNDS) {
+        hasMore = true;
+        break;
+      }
+      const { selected, deleted } = await deleteArchivedFailedJobs(env, name, CLEAR_BATCH);
+      clearedFailed += deleted.length;
+      if (selected < CLEAR_BATCH) break;
     }
-    if (selected < CLEAR_BATCH) break;
   }
   const now = Date.now();
   const result: ClearedQueue = { queue: name, clearedPending, clearedFailed, hasMore };

@@ -1,5 +1,7 @@
 import { ApiError } from "../http/errors";
 import { resealJobParameters } from "../jobs/job-secrets";
+import { knownQueueNames } from "../scheduler/job-ids";
+import { replaceLiveParameters, sealedLiveJobs } from "../scheduler/client";
 import { CredentialsUnavailableError, hasEncryptionKey, MISSING_KEY_MESSAGE, resealWithCurrentKey } from "../lib/sealing";
 
 /** Job rows read per query while looking for sealed credentials. */
@@ -10,7 +12,7 @@ export type ReencryptReport = { webhooks: number; recurringJobs: number; jobs: n
 /**
  * The one-off after a key change (from the old ADMIN_TOKEN-derived key, or from a previous
  * WEBHOOK_SECRET_KEY): everything still sealed with LEGACY_WEBHOOK_SECRET_KEY is sealed again with
- * WEBHOOK_SECRET_KEY. Idempotent; rows already on the current key are left alone, and rows that
+ * WEBHOOK_SECRET_KEY, in D1 and in the queues' objects (live jobs). Idempotent; rows already on the current key are left alone, and rows that
  * neither key opens are listed in `unreadable`.
  */
 export async function reencryptStoredSecrets(env: Env): Promise<ReencryptReport> {
@@ -48,6 +50,16 @@ export async function reencryptStoredSecrets(env: Env): Promise<ReencryptReport>
       if (results.length < JOB_PAGE) break;
       after = results[results.length - 1].id;
     }
+  }
+  // Live jobs are held by their queues' objects, not in D1.
+  for (const queue of await knownQueueNames(env)) {
+    const { jobs } = await sealedLiveJobs(env, queue);
+    const updates: { id: string; from: string; to: string }[] = [];
+    for (const j of jobs) {
+      const resealed = await resealJobParameters(env, j.type, j.parameters).catch(unreadable(j.id));
+      if (resealed) updates.push({ id: j.id, from: j.parameters, to: resealed });
+    }
+    if (updates.length) report.jobs += (await replaceLiveParameters(env, queue, updates)).replaced.length;
   }
   return report;
 }

@@ -1,4 +1,4 @@
-import { byGuardKind, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
+import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
 import type { DomainEvent } from "../model/events";
 import { enqueueDeliveries } from "./dispatch";
 import { isWebhookEvent } from "./model";
@@ -12,14 +12,37 @@ const asString = (v: unknown) => (typeof v === "string" ? v : null);
  * writes nothing.
  */
 function outboxStatement(env: Env, rows: { event: DomainEvent; g?: unknown[] }[], now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement {
-  const json = rows.map(({ event, g }) => ({
-    id: event.id,
-    type: event.type,
-    payload: JSON.stringify(event),
-    queue: asString(event.data.queue),
-    jobType: event.type.startsWith("job.") ? asString(event.data.jobType) : null,
-    g,
-  }));
+  return outboxStatements(env, rows, now, guard)[0];
+}
+
+/** The outbox for many events: one statement per JSON parameter of at most OUTBOX_CHUNK_BYTES (D1 takes values up to 2 MB). */
+function outboxStatements(env: Env, rows: { event: DomainEvent; g?: unknown[] }[], now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement[] {
+  const encoded = rows.map(({ event, g }) =>
+    JSON.stringify({
+      id: event.id,
+      type: event.type,
+      payload: JSON.stringify(event),
+      queue: asString(event.data.queue),
+      jobType: event.type.startsWith("job.") ? asString(event.data.jobType) : null,
+      g,
+    }),
+  );
+  const chunks: string[][] = [[]];
+  let size = 0;
+  for (const e of encoded) {
+    if (size + e.length > OUTBOX_CHUNK_BYTES && chunks[chunks.length - 1].length) {
+      chunks.push([]);
+      size = 0;
+    }
+    chunks[chunks.length - 1].push(e);
+    size += e.length + 1;
+  }
+  return chunks.map((chunk) => outboxInsert(env, `[${chunk.join(",")}]`, now, guard));
+}
+
+const OUTBOX_CHUNK_BYTES = 900_000;
+
+function outboxInsert(env: Env, json: string, now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement {
   return env.DB.prepare(
     `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
      SELECT 'whd_' || lower(hex(randomblob(12))), e.id, v.value ->> '$.id', v.value ->> '$.type', v.value ->> '$.payload', 'pending', 0, ?2, ?2, ?2
@@ -29,7 +52,7 @@ function outboxStatement(env: Env, rows: { event: DomainEvent; g?: unknown[] }[]
        AND (v.value ->> '$.queue' IS NULL OR e.filter_queues IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_queues) WHERE value = v.value ->> '$.queue'))
        AND (v.value ->> '$.jobType' IS NULL OR e.filter_job_types IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_job_types) WHERE value = v.value ->> '$.jobType'))
      WHERE (${guard.sql})`,
-  ).bind(JSON.stringify(json), now, ...guard.params);
+  ).bind(json, now, ...guard.params);
 }
 
 /** The outbox for one event under any guard. */
@@ -37,26 +60,36 @@ export function deliveryStatement(env: Env, { event, guard }: GuardedEvent, now:
   return outboxStatement(env, [{ event }], now, guard);
 }
 
-/** The outbox for many job-guarded events in one statement. */
-function deliveriesStatement(env: Env, events: (GuardedEvent & { guard: { job: JobState } })[], now: number): D1PreparedStatement {
-  return outboxStatement(env, events.map(({ event, guard }) => ({ event, g: jobStateTuple(guard.job) })), now, { sql: JOB_STATE_EXISTS, params: [] });
+/** The outbox for many job-guarded events, in as few statements as their size allows. */
+function deliveriesStatements(env: Env, events: (GuardedEvent & { guard: { job: JobState } })[], now: number): D1PreparedStatement[] {
+  return outboxStatements(env, events.map(({ event, guard }) => ({ event, g: jobStateTuple(guard.job) })), now, { sql: JOB_STATE_EXISTS, params: [] });
 }
 
 export const webhookSink: EventSink = {
   name: "webhooks",
   statements(env, events) {
     const now = Date.now();
-    const { jobGuarded, other } = byGuardKind(events.filter((g) => isWebhookEvent(g.event.type)));
-    return [...(jobGuarded.length ? [deliveriesStatement(env, jobGuarded, now)] : []), ...other.map((g) => deliveryStatement(env, g, now))];
+    const { jobGuarded, groups } = byGuard(events.filter((g) => isWebhookEvent(g.event.type)));
+    return [
+      ...(jobGuarded.length ? deliveriesStatements(env, jobGuarded, now) : []),
+      // Events sharing a guard (an archive flush's marker): one statement for the whole group (per 900 KB).
+      ...groups.flatMap(({ guard, events: group }) => outboxStatements(env, group.map(({ event }) => ({ event })), now, guard)),
+    ];
   },
-  async deliver(env, events: DomainEvent[]) {
-    const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
-    if (!ids.length) return;
-    const { results } = await env.DB.prepare(
-      `SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?)) AND redelivery_of IS NULL AND status = 'pending' AND attempts = 0`,
-    )
-      .bind(JSON.stringify(ids))
-      .all<{ id: string }>();
-    await enqueueDeliveries(env, results.map((r) => r.id));
-  },
+  // A job's lifecycle events are raised by its queue's object, which publishes them before their
+  // outbox rows exist: those rows come with the object's archive flush and are sent after it.
+  deliver: (env, events) => sendOutbox(env, events.filter((e) => !e.type.startsWith("job."))),
+  afterFlush: sendOutbox,
 };
+
+/** Queues the first attempt of the outbox rows these events wrote (those not yet sent). */
+async function sendOutbox(env: Env, events: DomainEvent[]): Promise<void> {
+  const ids = events.filter((e) => isWebhookEvent(e.type)).map((e) => e.id);
+  if (!ids.length) return;
+  const { results } = await env.DB.prepare(
+    `SELECT id FROM webhook_deliveries WHERE event_id IN (SELECT value FROM json_each(?)) AND redelivery_of IS NULL AND status = 'pending' AND attempts = 0`,
+  )
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  await enqueueDeliveries(env, results.map((r) => r.id));
+}

@@ -14,10 +14,16 @@ describe("metrics on a real wrangler dev", () => {
       return jobs.every((s) => s === "completed" || s === "failed");
     });
 
-    const res = await fetch(`${baseUrl()}/metrics`, { headers: { authorization: `Bearer ${token()}` } });
+    // Finished jobs are counted by their queue's archive flush, within about a second of their end.
+    let res!: Response;
+    let text = "";
+    await waitFor(async () => {
+      res = await fetch(`${baseUrl()}/metrics`, { headers: { authorization: `Bearer ${token()}` } });
+      text = await res.text();
+      return text.includes(`tickerq_job_duration_seconds_count{queue="${queue}",type="echo"} 2`);
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
-    const text = await res.text();
     expect(text).toContain(`tickerq_jobs_total{queue="${queue}",type="echo",status="completed"} 1`);
     expect(text).toContain(`tickerq_jobs_total{queue="${queue}",type="echo",status="failed"} 1`);
     expect(text).toContain(`tickerq_job_duration_seconds_count{queue="${queue}",type="echo"} 2`);

@@ -9,15 +9,15 @@ const TOTAL = Number(process.env.FAULT_JOBS ?? 10_000);
 /** WebSocket subscribers kept open while the load runs. */
 const SOCKETS = Number(process.env.FAULT_SOCKETS ?? 200);
 const QUEUE = "faults";
-type Kind = "immediate" | "delayed" | "flaky" | "timeout" | "fails" | "crash" | "cancelDead" | "writeFail";
-type Case = "load" | "cancelDeadWorker" | "failedResultWrite";
+type Kind = "immediate" | "delayed" | "flaky" | "timeout" | "fails" | "crash" | "cancelDead" | "writeFail" | "stageKill";
+type Case = "load" | "cancelDeadWorker" | "failedResultWrite" | "objectKills";
 type Accepted = { id: string; kind: Kind; runAt: number; case: Case };
 
 // lost: accepted but gone from D1; stuck: not in a final state when the suite settled; doubled: one
 // attempt run twice, or a job completed twice.
 const summary = { jobs: 0, faultsInjected: 0, lost: 0, stuck: 0, doubled: 0, early: 0, wrongOutcome: 0, serverErrors: 0 };
 const caseFigures = () => ({ jobs: 0, faultsInjected: 0, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
-const special = { cancelDeadWorker: caseFigures(), failedResultWrite: caseFigures() };
+const special = { cancelDeadWorker: caseFigures(), failedResultWrite: caseFigures(), objectKills: caseFigures() };
 // Sockets refused by a connection cap are counted, not failed on: the figures that must hold are the jobs'.
 const sockets = { wanted: SOCKETS, opened: 0, refused: 0, closedEarly: 0, frames: 0 };
 let server: DevServer;
@@ -58,6 +58,7 @@ const EXPECTED: Record<Kind, string> = {
   crash: "completed",
   cancelDead: "cancelled",
   writeFail: "completed",
+  stageKill: "completed",
 };
 
 /** Opens `count` `/ws` subscribers and keeps them open; a few follow the fault queue's job states, the rest system health. */
@@ -115,6 +116,7 @@ describe("fault suite", () => {
       load: summary,
       "cancel while the worker is dead": special.cancelDeadWorker,
       "failed result writes": special.failedResultWrite,
+      "queue object killed at each stage boundary": special.objectKills,
       [`${SOCKETS} sockets open during the load`]: { jobs: summary.jobs, lost: summary.lost, stuck: summary.stuck, doubled: summary.doubled, ...sockets },
     });
   });
@@ -197,6 +199,43 @@ describe("fault suite", () => {
     }
   });
 
+  it("kills the queue's object at every stage boundary of the write path and mid-batch, and still runs each job once", async () => {
+    const batchOf = async (label: string, parameters: Record<string, unknown>) => {
+      const res = await call("/jobs/batch", {
+        body: { jobs: Array.from({ length: 30 }, (_, i) => ({ type: "echo", queue: QUEUE, name: `${label}-${i}`, parameters: { ledger: true, ...parameters }, timeoutSeconds: 5 })) },
+      });
+      expect(res.status).toBe(201);
+      for (const j of res.json.jobs) accepted.push({ id: j.id, kind: "stageKill", runAt: Date.parse(j.scheduledAt), case: "objectKills" });
+      return res.json.jobs.map((j: { id: string }) => j.id) as string[];
+    };
+    // Each order names the object instance that took it: the next order reaching another instance
+    // shows that the kill happened (an armed fault lives only as long as its instance).
+    const instances: string[] = [];
+    const order = async (kind: string, count = 1) => {
+      const res = await call("/_faults/kill-object", { body: { queue: QUEUE, kind, count } });
+      expect(res.status).toBe(200);
+      instances.push(res.json.instance);
+      if (count) special.objectKills.faultsInjected++;
+    };
+    // Between the segment's commit and its dispatch: the creator got its 201, the jobs must still run.
+    await order("after-create-commit");
+    await waitUntilSettled(await batchOf("after-create-commit", {}), 120_000);
+    // After a claim commits, before the consumer hears of it: the claimed attempts' leases expire and run again.
+    await order("after-claim-commit");
+    await waitUntilSettled(await batchOf("after-claim-commit", {}), 120_000);
+    // After the archive flush committed in D1, before the object recorded it: the same flush is sent again.
+    await order("after-flush-commit");
+    await waitUntilSettled(await batchOf("after-flush-commit", {}), 120_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    // Evicted while a batch runs: the attempts end on a new instance rebuilt from storage.
+    const running = await batchOf("mid-batch", { sleepMs: 1500 });
+    await new Promise((r) => setTimeout(r, 700));
+    await order("now");
+    await waitUntilSettled(running, 120_000);
+    await order("now", 0);
+    expect(new Set(instances).size, `object instances seen: ${instances.join(", ")}`).toBe(instances.length);
+  });
+
   it("answers property-based bad input with 4xx in the one error shape and stores nothing", async () => {
     const count = async () => (await call("/jobs?limit=1")).json.totalCount as number;
     // Execute and retry get a job of their own, so re-runs the fuzzer triggers stay out of the invariants.
@@ -233,6 +272,8 @@ describe("fault suite", () => {
   });
 
   it("passes the invariant checker on the persisted D1", async () => {
+    // Every queue's finished jobs reach D1 within a flush interval; flush now so the check sees them all.
+    expect((await call("/_faults/flush", { method: "POST", body: {} })).status).toBe(200);
     await server.stop("SIGTERM");
     const jobs = new Map(queryLocalD1<{ id: string; status: string; attempt: number }>(persistDir, `SELECT id, status, attempt FROM jobs WHERE queue = '${QUEUE}'`).map((r) => [r.id, r]));
     const ledger = queryLocalD1<{ job_id: string; attempt: number; n: number; first: number }>(
@@ -278,6 +319,18 @@ describe("fault suite", () => {
     expect(summary.jobs).toBe(TOTAL + 5);
     expect(special.cancelDeadWorker).toMatchObject({ jobs: 6, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
     expect(special.failedResultWrite).toMatchObject({ jobs: 20, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
+    expect(special.objectKills).toMatchObject({ jobs: 120, lost: 0, stuck: 0, doubled: 0, wrongOutcome: 0 });
+    // History and metrics counted exactly once: the flushes' counters and rollups agree with the archive.
+    const archived = queryLocalD1<{ status: string; n: number }>(persistDir, `SELECT status, COUNT(*) AS n FROM jobs WHERE queue = '${QUEUE}' GROUP BY status`);
+    const counted = queryLocalD1<{ status: string; n: number }>(persistDir, `SELECT status, n FROM job_counts WHERE queue = '${QUEUE}' AND n > 0`);
+    const byStatus = (rows: { status: string; n: number }[]) => Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    expect(byStatus(counted)).toEqual(byStatus(archived));
+    const rolled = queryLocalD1<{ completed: number; failed: number }>(
+      persistDir,
+      `SELECT COALESCE(SUM(completed), 0) AS completed, COALESCE(SUM(failed), 0) AS failed FROM job_totals WHERE queue = '${QUEUE}'`,
+    )[0];
+    expect(rolled).toEqual({ completed: byStatus(archived).completed ?? 0, failed: byStatus(archived).failed ?? 0 });
+    summary.faultsInjected += special.objectKills.faultsInjected;
     // Every socket was answered: opened, or refused by a connection cap.
     expect(sockets.opened + sockets.refused).toBe(SOCKETS);
   });

@@ -1,0 +1,192 @@
+import type { DomainEvent } from "../model/events";
+import type { EventOutbox, Guard } from "./event-guards";
+import { packLogPages } from "./log-pages";
+import type { AttemptRow, JobRow } from "./schema";
+
+/** A log line of an archived attempt. */
+export type ArchivedLogLine = { attempt: number; level: string; message: string; details: string | null; stepName: string | null; createdAt: number };
+/** One finished job as a queue's object flushes it: its final row, its attempts, the log lines of its attempts. */
+export type ArchivedJob = { job: JobRow; attempts: AttemptRow[]; logs: ArchivedLogLine[] };
+/** One flush of one queue, identified by (queue, seq): replaying it must change nothing. */
+export type ArchiveFlushInput = { queue: string; seq: number; at: number; jobs: ArchivedJob[]; events: DomainEvent[] };
+
+/** Statuses an archived job can have; `job_counts` counts these. */
+export const ARCHIVED_STATUSES = ["completed", "failed", "cancelled"] as const;
+
+/**
+ * The terms a query must carry, literally, to use the archive's partial indexes: SQLite uses a
+ * partial index only when the query's own terms imply its condition, which bound values never do.
+ * `jobs_live` (rows the previous engine left pending or running) needs LEFT_LIVE_TERM itself;
+ * `jobs_status_created_at` (failed and cancelled) is implied by `status = 'failed'` or
+ * `status = 'cancelled'`; `jobs_failed_completed_at` by `status = 'failed'`.
+ */
+export const LEFT_LIVE_TERM = "status IN ('pending', 'running')";
+
+/** True exactly while the flush (queue, seq) has not been applied: every statement of the flush carries it. */
+export function flushGuard(queue: string, seq: number): Guard {
+  return { sql: `NOT EXISTS (SELECT 1 FROM archive_flushes WHERE queue = ? AND seq = ?)`, params: [queue, seq] };
+}
+
+const JOB_COLUMNS: [keyof JobRow, string][] = [
+  ["id", "id"],
+  ["queue", "queue"],
+  ["type", "type"],
+  ["name", "name"],
+  ["status", "status"],
+  ["priority", "priority"],
+  ["parameters", "parameters"],
+  ["result", "result"],
+  ["error", "error"],
+  ["runAt", "run_at"],
+  ["attempt", "attempt"],
+  ["retryCount", "retry_count"],
+  ["maxRetries", "max_retries"],
+  ["timeoutMs", "timeout_ms"],
+  ["cancelRequested", "cancel_requested"],
+  ["leaseUntil", "lease_until"],
+  ["progress", "progress"],
+  ["progressMessage", "progress_message"],
+  ["idempotencyKey", "idempotency_key"],
+  ["requestHash", "request_hash"],
+  ["createdAt", "created_at"],
+  ["updatedAt", "updated_at"],
+  ["executedAt", "executed_at"],
+  ["completedAt", "completed_at"],
+  ["recurringId", "recurring_id"],
+  ["scheduledFor", "scheduled_for"],
+];
+
+const ATTEMPT_COLUMNS: [keyof AttemptRow, string][] = [
+  ["jobId", "job_id"],
+  ["attempt", "attempt"],
+  ["status", "status"],
+  ["startedAt", "started_at"],
+  ["completedAt", "completed_at"],
+  ["durationMs", "duration_ms"],
+  ["error", "error"],
+  ["retryAt", "retry_at"],
+];
+
+const extract = (cols: [string, string][]) => cols.map(([k]) => `v.value ->> '$.${k}'`).join(", ");
+const names = (cols: [string, string][]) => cols.map(([, c]) => c).join(", ");
+const updates = (cols: [string, string][], key: string[]) =>
+  cols
+    .filter(([, c]) => !key.includes(c))
+    .map(([, c]) => `${c} = excluded.${c}`)
+    .join(", ");
+
+/**
+ * The D1 statements of one archive flush, to run as one `DB.batch` (one transaction). Every
+ * statement carries the flush's marker guard and the marker is inserted last, so a flush replayed
+ * after a crash (same queue, seq and content) writes nothing the second time.
+ *
+ * - `jobs`: the final rows, upserted by id (a revived job that ends again overwrites its old row;
+ *   an update, never a delete, so rows that reference the job stay).
+ * - `job_counts`: archived jobs per (queue, status); a row that is overwritten leaves its old status.
+ * - `job_attempts`: only for jobs with more than one attempt; a one-attempt job's history is its row.
+ * - `job_log_pages`: log lines packed per job attempt (see log-pages.ts).
+ * - the event sinks' statements (webhook outbox, metric rollups) under the same guard.
+ */
+export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbox: Pick<EventOutbox, "statements">): D1PreparedStatement[] {
+  const guard = flushGuard(input.queue, input.seq);
+  const g = guard.sql;
+  const db = env.DB;
+  const statements: D1PreparedStatement[] = [];
+  // One final row per id (the last given), so the counters count each archived job once.
+  const jobs = [...new Map(input.jobs.map((j) => [j.job.id, j.job])).values()];
+  if (jobs.length) {
+    const ids = JSON.stringify(jobs.map((j) => j.id));
+    // Before the upsert: archived rows about to be overwritten leave their (queue, status) count.
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO job_counts (queue, status, n)
+           SELECT queue, status, -COUNT(*) FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND status IN ('completed', 'failed', 'cancelled') AND ${g}
+           GROUP BY queue, status
+           ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
+        )
+        .bind(ids, ...guard.params),
+      db
+        .prepare(
+          `INSERT INTO job_counts (queue, status, n)
+           SELECT v.value ->> '$[0]', v.value ->> '$[1]', v.value ->> '$[2]' FROM json_each(?1) v WHERE ${g}
+           ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
+        )
+        .bind(JSON.stringify(countsByQueueAndStatus(jobs)), ...guard.params),
+    );
+    for (const chunk of chunkByJsonSize(jobs.map((j) => pick(j, JOB_COLUMNS)))) {
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO jobs (${names(JOB_COLUMNS)}) SELECT ${extract(JOB_COLUMNS)} FROM json_each(?1) v WHERE ${g}
+             ON CONFLICT (id) DO UPDATE SET ${updates(JOB_COLUMNS, ["id"])}`,
+          )
+          .bind(chunk, ...guard.params),
+      );
+    }
+  }
+  const attempts = input.jobs.filter((j) => j.job.attempt > 1 || j.attempts.length > 1).flatMap((j) => j.attempts);
+  for (const chunk of chunkByJsonSize(attempts.map((a) => pick(a, ATTEMPT_COLUMNS)))) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO job_attempts (${names(ATTEMPT_COLUMNS)}) SELECT ${extract(ATTEMPT_COLUMNS)} FROM json_each(?1) v WHERE ${g}
+           ON CONFLICT (job_id, attempt) DO UPDATE SET ${updates(ATTEMPT_COLUMNS, ["job_id", "attempt"])}`,
+        )
+        .bind(chunk, ...guard.params),
+    );
+  }
+  const pages = input.jobs.flatMap((j) => packLogPages(j.job.id, j.logs));
+  for (const chunk of chunkByJsonSize(pages)) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO job_log_pages (job_id, attempt, page, lines)
+           SELECT v.value ->> '$.jobId', v.value ->> '$.attempt', v.value ->> '$.page', v.value ->> '$.lines' FROM json_each(?1) v WHERE ${g}
+           ON CONFLICT (job_id, attempt, page) DO UPDATE SET lines = excluded.lines`,
+        )
+        .bind(chunk, ...guard.params),
+    );
+  }
+  statements.push(...outbox.statements(env, input.events.map((event) => ({ event, guard }))));
+  statements.push(db.prepare(`INSERT OR IGNORE INTO archive_flushes (queue, seq, at) VALUES (?, ?, ?)`).bind(input.queue, input.seq, input.at));
+  return statements;
+}
+
+/** `[queue, status, n]` for the archived statuses among these rows. */
+function countsByQueueAndStatus(jobs: JobRow[]): [string, string, number][] {
+  const counts = new Map<string, [string, string, number]>();
+  for (const j of jobs) {
+    if (!(ARCHIVED_STATUSES as readonly string[]).includes(j.status)) continue;
+    const key = JSON.stringify([j.queue, j.status]);
+    const c = counts.get(key) ?? [j.queue, j.status, 0];
+    c[2]++;
+    counts.set(key, c);
+  }
+  return [...counts.values()];
+}
+
+function pick<T extends object>(row: T, cols: [keyof T, string][]): Record<string, unknown> {
+  return Object.fromEntries(cols.map(([k]) => [k, row[k] ?? null]));
+}
+
+/** JSON rows bound as one `json_each` parameter per statement, each well under D1's 2 MB value limit. */
+const JSON_CHUNK_BYTES = 900_000;
+
+function chunkByJsonSize(rows: object[]): string[] {
+  const out: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  for (const r of rows) {
+    const s = JSON.stringify(r);
+    if (size + s.length > JSON_CHUNK_BYTES && current.length) {
+      out.push(`[${current.join(",")}]`);
+      current = [];
+      size = 0;
+    }
+    current.push(s);
+    size += s.length + 1;
+  }
+  if (current.length) out.push(`[${current.join(",")}]`);
+  return out;
+}

@@ -1,0 +1,43 @@
+import type { DomainEvent } from "../model/events";
+import type { ArchivedJob } from "./live-protocol";
+import type { LiveJob } from "./live-jobs";
+
+/** Most ended jobs (and lifecycle events) one flush carries. */
+export const ARCHIVE_FLUSH_JOBS = 500;
+/** Bounds one flush's content (its D1 batch and its journal entry). */
+export const FLUSH_MAX_BYTES = 1_000_000;
+
+/** A lifecycle event waiting for the flush, with the seq of the journal entry that holds it. */
+export type WaitingEvent = { seq: number; event: DomainEvent };
+
+export type FlushPlan = {
+  jobs: ArchivedJob[];
+  events: DomainEvent[];
+  /** How many of the waiting events (from the front) the flush takes. */
+  eventsTaken: number;
+  /** Every event of entries up to this seq is in this flush or an earlier one. */
+  through: number;
+};
+
+/**
+ * What the next flush carries: ended jobs in the order they ended, then waiting events by whole
+ * journal entries, oldest first (so "every event of entries up to `through`" is exact), within
+ * ARCHIVE_FLUSH_JOBS and FLUSH_MAX_BYTES (the first entry's events always go, so it progresses).
+ */
+export function planFlush(finished: Iterable<LiveJob>, events: readonly WaitingEvent[], lastSeq: number): FlushPlan {
+  const jobs: ArchivedJob[] = [];
+  let bytes = 0;
+  for (const job of finished) {
+    if (jobs.length >= ARCHIVE_FLUSH_JOBS || bytes > FLUSH_MAX_BYTES) break;
+    const archived = { job: { ...job.row }, attempts: [...job.attempts], logs: job.logs.map((l) => ({ ...l })) };
+    bytes += JSON.stringify(archived).length;
+    jobs.push(archived);
+  }
+  let taken = 0;
+  while (taken < events.length && (taken === 0 || (bytes < FLUSH_MAX_BYTES && taken < ARCHIVE_FLUSH_JOBS))) {
+    const seq = events[taken].seq;
+    while (taken < events.length && events[taken].seq === seq) bytes += JSON.stringify(events[taken++].event).length;
+  }
+  const through = taken < events.length ? events[taken - 1].seq : lastSeq;
+  return { jobs, events: events.slice(0, taken).map((e) => e.event), eventsTaken: taken, through };
+}

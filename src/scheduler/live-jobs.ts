@@ -1,0 +1,123 @@
+import type { AttemptRow, JobRow, LogRow } from "../db/schema";
+import type { JobFilter } from "../db/jobs";
+import type { AttemptLogLine, Change, HeldJob } from "./live-store";
+import type { LiveJobDetail, NewLiveJob } from "./live-protocol";
+
+/** A job the object holds: live (pending, running) or ended and waiting for the flush to D1. */
+export type LiveJob = {
+  row: JobRow;
+  /** History rows of the attempts made while the object held the job. */
+  attempts: AttemptRow[];
+  logs: AttemptLogLine[];
+  /** The handler of the current (running) attempt started: an expired lease then counts as a retry. */
+  handlerStarted: boolean;
+  /** Order of arrival in this object (first in, first out among equals). */
+  arrival: number;
+};
+
+export function newLiveJob(row: JobRow, arrival: number): LiveJob {
+  return { row, attempts: [], logs: [], handlerStarted: false, arrival };
+}
+
+/** A held job as a snapshot, revive or import segment stores it, and back. */
+export function heldOf(job: LiveJob): HeldJob {
+  return { row: job.row, attempts: job.attempts, logs: job.logs, started: job.handlerStarted };
+}
+
+export function fromHeld(held: HeldJob, arrival: number): LiveJob {
+  return { row: held.row, attempts: [...held.attempts], logs: [...held.logs], handlerStarted: held.started, arrival };
+}
+
+/** Applies one journaled change; the same function serves the live path and the rebuild, so both agree. */
+export function applyChange(job: LiveJob, change: Change): void {
+  if (change.set) {
+    const claimed = change.set.status === "running" && change.set.attempt !== undefined && change.set.attempt !== job.row.attempt;
+    job.row = { ...job.row, ...change.set };
+    if (claimed) job.handlerStarted = false;
+  }
+  if (change.att) {
+    const i = job.attempts.findIndex((a) => a.attempt === change.att!.attempt);
+    if (i >= 0) job.attempts[i] = change.att;
+    else job.attempts.push(change.att);
+  }
+  if (change.logs?.length) job.logs.push(...change.logs);
+}
+
+export const isTerminal = (job: LiveJob) => job.row.status === "completed" || job.row.status === "failed" || job.row.status === "cancelled";
+
+/** The job as `get` returns it: row, history rows, log rows (numbered in order). */
+export function detailOf(job: LiveJob): LiveJobDetail {
+  const logs: LogRow[] = job.logs.map((l, i) => ({
+    id: i + 1,
+    jobId: job.row.id,
+    attempt: l.attempt,
+    level: l.level,
+    message: l.message,
+    details: l.details,
+    stepName: l.stepName,
+    createdAt: l.createdAt,
+  }));
+  return { job: { ...job.row }, attempts: [...job.attempts].sort((a, b) => a.attempt - b.attempt), logs };
+}
+
+/** The list filter as D1's `jobFilterSql` applies it (name search is case-insensitive, like SQLite's LIKE for ASCII). */
+export function matchesFilter(row: JobRow, f: JobFilter): boolean {
+  if (f.status && row.status !== f.status) return false;
+  if (f.type && row.type !== f.type) return false;
+  if (f.queue && row.queue !== f.queue) return false;
+  if (f.recurringId && row.recurringId !== f.recurringId) return false;
+  if (f.from != null && row.createdAt < f.from) return false;
+  if (f.to != null && row.createdAt > f.to) return false;
+  if (f.search && row.id !== f.search && !row.name.toLowerCase().includes(f.search.toLowerCase())) return false;
+  return true;
+}
+
+/** Newest first by (createdAt, id), as the archive lists. */
+export const newestFirst = (a: JobRow, b: JobRow) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** The row of a new job as the archive will hold it. */
+export function storedRow(j: NewLiveJob, now: number): JobRow {
+  return {
+    id: j.id,
+    queue: j.queue,
+    type: j.type,
+    name: j.name,
+    status: "pending",
+    priority: j.priority,
+    parameters: j.parameters,
+    result: null,
+    error: null,
+    runAt: j.runAt,
+    attempt: 0,
+    retryCount: 0,
+    maxRetries: j.maxRetries,
+    timeoutMs: j.timeoutMs ?? null,
+    cancelRequested: 0,
+    leaseUntil: null,
+    progress: null,
+    progressMessage: null,
+    idempotencyKey: j.idempotencyKey ?? null,
+    requestHash: j.requestHash ?? null,
+    createdAt: j.createdAt,
+    updatedAt: now,
+    executedAt: null,
+    completedAt: null,
+    recurringId: j.recurringId ?? null,
+    scheduledFor: j.scheduledFor ?? null,
+  };
+}
+
+/** The history row of an archived one-attempt job, as the archive's readers synthesize it. */
+export function firstAttemptOf(row: JobRow): AttemptRow[] {
+  if (row.attempt !== 1 || row.executedAt == null) return [];
+  const status = row.status === "pending" || row.status === "running" ? "failed" : row.status;
+  const completedAt = row.completedAt ?? row.updatedAt;
+  return [{ jobId: row.id, attempt: 1, status, startedAt: row.executedAt, completedAt, durationMs: completedAt - row.executedAt, error: row.error, retryAt: null }];
+}
+
+/** The fields of `next` that differ from `prev`. */
+export function changedFields(prev: JobRow, next: JobRow): Partial<JobRow> {
+  const out: Partial<JobRow> = {};
+  for (const k of Object.keys(next) as (keyof JobRow)[]) if (prev[k] !== next[k]) (out as Record<string, unknown>)[k] = next[k];
+  return out;
+}

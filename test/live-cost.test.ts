@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { uniqueQueue } from "./helpers";
+import { completed, liveRows, newJob, storedRows, withObject } from "./live-helpers";
+import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
+import type { ExecMessage } from "../src/scheduler/messages";
+
+/** Claims, starts and finishes every sent message's jobs, one call of each per message, as the consumer does. */
+async function runAll(object: QueueScheduler, queue: string, sent: ExecMessage[]) {
+  for (const m of sent.splice(0)) {
+    const { claimed } = await object.claim({ queue, token: m.token, jobs: m.jobs });
+    await object.started({ queue, attempts: claimed.map((j) => ({ id: j.id, attempt: j.attempt })) });
+    await object.finish({ queue, ended: claimed.map((j) => completed(j.id, j.attempt)) });
+  }
+}
+
+describe("QueueScheduler storage cost", () => {
+  it("writes well under one SQLite row per job for a create-100 / claim / start / finish / flush cycle, and leaves none behind", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 100 });
+      const before = (await object.stats({ queue })).rowsWritten;
+      const jobs = Array.from({ length: 100 }, () => newJob(queue));
+      await object.create({ queue, jobs });
+      expect(sent).toHaveLength(4);
+      await runAll(object, queue, sent);
+      expect(await object.flush({ queue })).toEqual({ archived: 100 });
+      const rows = (await object.stats({ queue })).rowsWritten - before;
+      console.log(`live store, batch of 100: ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
+      expect(rows / 100).toBeLessThan(0.5);
+      expect(storedRows(state.storage.sql)).toBe(0);
+    });
+  });
+
+  it("one by one (a create call, a message, a claim and a finish per job): about three rows per job", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent) => {
+      await object.configure({ queue, workers: 100 });
+      const before = (await object.stats({ queue })).rowsWritten;
+      for (let i = 0; i < 100; i++) await object.create({ queue, jobs: [newJob(queue)] });
+      await runAll(object, queue, sent);
+      await object.flush({ queue });
+      const rows = (await object.stats({ queue })).rowsWritten - before;
+      console.log(`live store, 100 single creates: ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
+      expect(rows / 100).toBeLessThan(3.5);
+    });
+  });
+
+  it("single creates arriving together share one segment row and their dispatch", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 100 });
+      const before = (await object.stats({ queue })).rowsWritten;
+      const results = await Promise.all(Array.from({ length: 100 }, () => object.create({ queue, jobs: [newJob(queue)] })));
+      expect(results.every((r) => r.created.length === 1)).toBe(true);
+      const segments = liveRows(state.storage.sql).filter((r) => r.kind === "s").length;
+      expect(segments).toBeLessThan(10);
+      expect(sent.flatMap((m) => m.jobs)).toHaveLength(100);
+      const messages = sent.length;
+      await runAll(object, queue, sent);
+      await object.flush({ queue });
+      const rows = (await object.stats({ queue })).rowsWritten - before;
+      console.log(`live store, 100 concurrent single creates: ${segments} segment rows, ${messages} messages, ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
+      expect(rows / 100).toBeLessThan(0.5);
+    });
+  });
+});
