@@ -3,9 +3,9 @@ import { getDb } from "../db/client";
 import { JobRowSchema } from "../db/job-row";
 import { jobFilterSql, type JobFilter } from "../db/jobs";
 import { jobs, type JobRow } from "../db/schema";
-import { toJobSummary } from "../model/job";
+import { newestFirst, toJobSummary } from "../model/job";
 import { readHistory } from "../maintenance/history-archive";
-import { listLive, newestFirst, statusLiteral } from "../services/job-reads";
+import { listLive, statusLiteral } from "../services/job-reads";
 import type { Column } from "./stream";
 
 /** Rows read per D1 query. */

@@ -1,11 +1,73 @@
 import { z } from "zod";
 import type { AttemptRow, JobRow, LogRow } from "../db/schema";
-import type { JobFilter } from "../db/jobs";
+import type { JobFilter, NewJob } from "../db/jobs";
 import { endOfRange, formatTimeSpan, iso, parseTimeSpan } from "../lib/time";
 
 export const JOB_STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+export type TerminalStatus = "completed" | "failed" | "cancelled";
+
+export function isTerminalStatus(status: JobStatus): status is TerminalStatus {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Newest first by (createdAt, id), as every list of jobs is ordered (live, archived and merged). */
+export function newestFirst(a: JobRow, b: JobRow): number {
+  return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** The row of a new job, pending, exactly as its queue's scheduler stores it (so it need not be read back). */
+export function newJobRow(j: NewJob, now: number): JobRow {
+  return {
+    id: j.id,
+    queue: j.queue,
+    type: j.type,
+    name: j.name,
+    status: "pending",
+    priority: j.priority,
+    parameters: j.parameters,
+    result: null,
+    error: null,
+    runAt: j.runAt,
+    attempt: 0,
+    retryCount: 0,
+    maxRetries: j.maxRetries,
+    timeoutMs: j.timeoutMs ?? null,
+    cancelRequested: 0,
+    leaseUntil: null,
+    progress: null,
+    progressMessage: null,
+    idempotencyKey: j.idempotencyKey ?? null,
+    requestHash: j.requestHash ?? null,
+    createdAt: j.createdAt,
+    updatedAt: now,
+    executedAt: null,
+    completedAt: null,
+    recurringId: j.recurringId ?? null,
+    scheduledFor: j.scheduledFor ?? null,
+  };
+}
+
+/**
+ * The one attempt of a finished job archived without attempt rows (the archive flush writes them
+ * only for jobs with more than one attempt), rebuilt from the job's row.
+ */
+export function singleAttemptOf(job: JobRow): AttemptRow[] {
+  if (job.attempt < 1 || job.executedAt == null || !isTerminalStatus(job.status)) return [];
+  return [
+    {
+      jobId: job.id,
+      attempt: job.attempt,
+      status: job.status,
+      startedAt: job.executedAt,
+      completedAt: job.completedAt,
+      durationMs: job.completedAt == null ? null : job.completedAt - job.executedAt,
+      error: job.error,
+      retryAt: null,
+    },
+  ];
+}
 
 export const PRIORITIES = ["low", "normal", "high"] as const;
 export type Priority = (typeof PRIORITIES)[number];

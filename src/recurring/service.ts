@@ -13,9 +13,9 @@ import { ApiError, notFound } from "../http/errors";
 import { resolveRegisteredTypes } from "../http-types/resolve";
 import { keepMaskedSecrets, sealJobParameters } from "../jobs/job-secrets";
 import { newId } from "../lib/ids";
-import { priorityRank } from "../model/job";
+import { newJobRow, priorityRank } from "../model/job";
 import type { RecurringJobPatch, RecurringJobRequest } from "../model/recurring";
-import { asStoredRow, checkTypeAndParameters } from "../services/create-jobs";
+import { checkTypeAndParameters } from "../services/create-jobs";
 import { listLiveJobs } from "../scheduler/client";
 import { checkCronInterval, ensureQueueRoom, ensureRecurringRoom } from "../services/usage-limits";
 import { syncRecurringBestEffort } from "./client";
@@ -113,7 +113,7 @@ export async function triggerRecurringJob(env: Env, id: string, now = Date.now()
   const registered = await resolveRegisteredTypes(env, [def.type]);
   const rows = occurrenceRows(def, [null], now, registered);
   await createOccurrences(env, rows, registered);
-  return asStoredRow(rows[0], now);
+  return newJobRow(rows[0], now);
 }
 
 export async function getRecurringJobDetails(env: Env, id: string) {

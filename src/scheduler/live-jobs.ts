@@ -1,7 +1,7 @@
 import type { AttemptRow, JobRow, LogRow } from "../db/schema";
 import type { JobFilter } from "../db/jobs";
 import type { AttemptLogLine, Change, HeldJob } from "./live-store";
-import type { LiveJobDetail, NewLiveJob } from "./live-protocol";
+import type { LiveJobDetail } from "./live-protocol";
 
 /** A job the object holds: live (pending, running) or ended and waiting for the flush to D1. */
 export type LiveJob = {
@@ -43,8 +43,6 @@ export function applyChange(job: LiveJob, change: Change): void {
   if (change.logs?.length) job.logs.push(...change.logs);
 }
 
-export const isTerminal = (job: LiveJob) => job.row.status === "completed" || job.row.status === "failed" || job.row.status === "cancelled";
-
 /** The job as `get` returns it: row, history rows, log rows (numbered in order). */
 export function detailOf(job: LiveJob): LiveJobDetail {
   const logs: LogRow[] = job.logs.map((l, i) => ({
@@ -70,49 +68,6 @@ export function matchesFilter(row: JobRow, f: JobFilter): boolean {
   if (f.to != null && row.createdAt > f.to) return false;
   if (f.search && row.id !== f.search && !row.name.toLowerCase().includes(f.search.toLowerCase())) return false;
   return true;
-}
-
-/** Newest first by (createdAt, id), as the archive lists. */
-export const newestFirst = (a: JobRow, b: JobRow) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-
-/** The row of a new job as the archive will hold it. */
-export function storedRow(j: NewLiveJob, now: number): JobRow {
-  return {
-    id: j.id,
-    queue: j.queue,
-    type: j.type,
-    name: j.name,
-    status: "pending",
-    priority: j.priority,
-    parameters: j.parameters,
-    result: null,
-    error: null,
-    runAt: j.runAt,
-    attempt: 0,
-    retryCount: 0,
-    maxRetries: j.maxRetries,
-    timeoutMs: j.timeoutMs ?? null,
-    cancelRequested: 0,
-    leaseUntil: null,
-    progress: null,
-    progressMessage: null,
-    idempotencyKey: j.idempotencyKey ?? null,
-    requestHash: j.requestHash ?? null,
-    createdAt: j.createdAt,
-    updatedAt: now,
-    executedAt: null,
-    completedAt: null,
-    recurringId: j.recurringId ?? null,
-    scheduledFor: j.scheduledFor ?? null,
-  };
-}
-
-/** The history row of an archived one-attempt job, as the archive's readers synthesize it. */
-export function firstAttemptOf(row: JobRow): AttemptRow[] {
-  if (row.attempt !== 1 || row.executedAt == null) return [];
-  const status = row.status === "pending" || row.status === "running" ? "failed" : row.status;
-  const completedAt = row.completedAt ?? row.updatedAt;
-  return [{ jobId: row.id, attempt: 1, status, startedAt: row.executedAt, completedAt, durationMs: completedAt - row.executedAt, error: row.error, retryAt: null }];
 }
 
 /** The fields of `next` that differ from `prev`. */

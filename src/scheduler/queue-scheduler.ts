@@ -6,10 +6,10 @@ import type { AttemptRow, JobRow } from "../db/schema";
 import { deliverEvents, deliverFlushedEvents, eventOutbox } from "../events/publisher";
 import { migrateSqlite } from "../lib/sqlite-migrations";
 import type { DomainEvent } from "../model/events";
-import type { JobStatus } from "../model/job";
+import { isTerminalStatus, newestFirst, newJobRow, singleAttemptOf, type JobStatus } from "../model/job";
 import { INFLIGHT_SET_MIGRATION } from "./inflight";
 import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-import";
-import { applyChange, changedFields, detailOf, firstAttemptOf, fromHeld, heldOf, isTerminal, matchesFilter, newestFirst, newLiveJob, storedRow, type LiveJob } from "./live-jobs";
+import { applyChange, changedFields, detailOf, fromHeld, heldOf, matchesFilter, newLiveJob, type LiveJob } from "./live-jobs";
 import * as P from "./live-protocol";
 import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
@@ -147,7 +147,7 @@ export class QueueScheduler extends DurableObject<Env> {
       }
       seen.add(j.id);
       if (slot) slots.push(slot);
-      created.push(storedRow(j, now));
+      created.push(newJobRow(j, now));
     }
     if (created.length) {
       const batch = open ?? this.#openCreateBatch();
@@ -331,7 +331,7 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#setQueueName(queue);
     let held = this.#jobs.get(id);
     let prior: JobRow | undefined = archived;
-    if (held && isTerminal(held)) {
+    if (held && isTerminalStatus(held.row.status)) {
       // Ended but not archived yet: archive it first, so its row in D1 and the revived job agree.
       prior = { ...held.row };
       const heldAttempts = held.attempts;
@@ -624,7 +624,7 @@ export class QueueScheduler extends DurableObject<Env> {
     const row = T.requeueSet(prior, { ...change, now });
     // The archive synthesizes a one-attempt job's history from its row; once revived, the job has
     // more than one attempt, so that first attempt's row is kept here to be written with it.
-    const history = attempts.length ? attempts : firstAttemptOf(prior);
+    const history = attempts.length ? attempts : singleAttemptOf(prior);
     const job = fromHeld({ row, attempts: history, logs: [], started: false }, ++this.#arrival);
     this.#store.appendSegment({ held: [heldOf(job)] });
     this.#hold(job);
@@ -777,7 +777,7 @@ export class QueueScheduler extends DurableObject<Env> {
     if (this.#faults.take("after-flush-commit")) this.ctx.abort("fault injected: after the archive flush committed in D1");
     // Done: the jobs leave the object; rows that name only archived jobs go in the same transaction.
     const ids = entry.jobs.map((j) => j.job.id);
-    for (const id of ids) if (this.#jobs.get(id) && isTerminal(this.#jobs.get(id)!)) this.#forget(id);
+    for (const id of ids) if (this.#jobs.get(id) && isTerminalStatus(this.#jobs.get(id)!.row.status)) this.#forget(id);
     this.#through = Math.max(this.#through, through);
     this.#store.transaction(() => {
       this.#store.appendJournal({ gone: ids, flushed: seq, through: this.#through });

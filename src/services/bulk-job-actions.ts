@@ -3,7 +3,8 @@ import { ApiError } from "../http/errors";
 import { BULK_JOB_LIMIT, type BulkAction, type BulkJobsRequest, type BulkResult } from "../model/job-bulk";
 import { jobFilterOf } from "../model/job";
 import { cancelJob, retryJob } from "./job-actions";
-import { getJobs, listJobsInStatuses, newestFirst } from "./job-reads";
+import { newestFirst } from "../model/job";
+import { getJobs, listJobsInStatuses } from "./job-reads";
 
 /** Retry or cancel the given jobs, or the jobs matching the list filters, one job at a time through the single-job actions. */
 export async function runBulkJobAction(env: Env, req: BulkJobsRequest): Promise<BulkResult> {

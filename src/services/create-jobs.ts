@@ -5,7 +5,7 @@ import { ApiError, formatPath, validationError, type ErrorDetail } from "../http
 import { getJobType, jobTypeNames } from "../jobs/registry";
 import { requestFingerprint, sealJobParameters } from "../jobs/job-secrets";
 import { resolveRegisteredTypes, type RegisteredTypes } from "../http-types/resolve";
-import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, priorityRank, type JobRequest } from "../model/job";
+import { DEFAULT_MAX_RETRIES, MAX_TIMEOUT_SECONDS, newJobRow, priorityRank, type JobRequest } from "../model/job";
 import { queueDefaults } from "../db/queues";
 import { ensureQueueRows, newJobId } from "../scheduler/job-ids";
 import { createLiveJobs } from "../scheduler/client";
@@ -110,7 +110,7 @@ export async function createJobs(
     await createLiveJobs(env, fresh);
     return rows.map((r) => {
       const prior = replayed(r);
-      return prior ? { job: prior, replayed: true } : { job: asStoredRow(r, now), replayed: false };
+      return prior ? { job: prior, replayed: true } : { job: newJobRow(r, now), replayed: false };
     });
   }
   throw new ApiError(409, "idempotency_conflict", "A concurrent request with the same idempotency key is in progress; retry it.");
@@ -137,28 +137,4 @@ export function checkTypeAndParameters(
   const params = type.parameters.safeParse(parameters);
   if (!params.success) return validationError(params.error, [...path, "parameters"]).details!;
   return (type.check?.(params.data, settings) ?? []).map((d) => ({ ...d, path: formatPath([...path, d.path]) }));
-}
-
-/** The row exactly as a scheduler stores a new job, without reading it back. */
-export function asStoredRow(r: NewJob, now: number): JobRow {
-  return {
-    ...r,
-    recurringId: r.recurringId ?? null,
-    scheduledFor: r.scheduledFor ?? null,
-    status: "pending",
-    timeoutMs: r.timeoutMs ?? null,
-    idempotencyKey: r.idempotencyKey ?? null,
-    requestHash: r.requestHash ?? null,
-    result: null,
-    error: null,
-    attempt: 0,
-    retryCount: 0,
-    cancelRequested: 0,
-    leaseUntil: null,
-    progress: null,
-    progressMessage: null,
-    updatedAt: now,
-    executedAt: null,
-    completedAt: null,
-  };
 }

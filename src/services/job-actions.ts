@@ -1,6 +1,6 @@
 import type { JobRow } from "../db/schema";
 import { conflict, notFound } from "../http/errors";
-import { priorityRank, TERMINAL_STATUSES, type JobStatus, type Priority } from "../model/job";
+import { isTerminalStatus, priorityRank, type JobStatus, type Priority } from "../model/job";
 import { cancelLiveJob, requeueLiveJob, schedulerFor } from "../scheduler/client";
 import { liveQueuesFor, queueTagOf } from "../scheduler/job-ids";
 import type { CancelOutput, RequeueOutput } from "../scheduler/live-protocol";
@@ -91,7 +91,7 @@ async function requeue(
 
 /** A pending or running row in D1 was left by the previous engine: its scheduler takes it over once. */
 function leftByOldEngine(row: JobRow): boolean {
-  return !TERMINAL_STATUSES.includes(row.status);
+  return !isTerminalStatus(row.status);
 }
 
 /** Has the queue's scheduler import what the previous engine left live in D1 now, rather than at its next alarm. */

@@ -6,7 +6,7 @@ import { jobFilterSql, type JobFilter } from "../db/jobs";
 import { JobRowSchema } from "../db/job-row";
 import { readArchivedJobLogs } from "../db/log-pages";
 import { jobAttempts, jobs, type AttemptRow, type JobRow, type LogRow } from "../db/schema";
-import { JOB_STATUSES, TERMINAL_STATUSES } from "../model/job";
+import { isTerminalStatus, JOB_STATUSES, newestFirst, singleAttemptOf, TERMINAL_STATUSES } from "../model/job";
 import { findLiveJobs, getLiveJobs, listLiveJobs } from "../scheduler/client";
 import { knownQueueNames, queueTagOf } from "../scheduler/job-ids";
 import type { LiveJobDetail } from "../scheduler/live-protocol";
@@ -27,11 +27,6 @@ export const LIVE_LIST_MAX = 10_000;
 export const MAX_LOG_LINES = 1000;
 
 const LIVE_STATUSES = ["pending", "running"] as const;
-
-/** Newest first by (createdAt, id), as every list is ordered. */
-export function newestFirst(a: JobRow, b: JobRow): number {
-  return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-}
 
 // ---- by id
 
@@ -134,30 +129,6 @@ async function archivedJobWithAttempts(env: Env, id: string): Promise<JobWithAtt
   return { job, attempts: attempts.length ? attempts : singleAttemptOf(job) };
 }
 
-/**
- * The one attempt of a finished job archived without attempt rows (the flush writes them only for
- * jobs with more than one attempt), rebuilt from the job's row.
- */
-export function singleAttemptOf(job: JobRow): AttemptRow[] {
-  if (job.attempt < 1 || job.executedAt == null || !isTerminal(job.status)) return [];
-  return [
-    {
-      jobId: job.id,
-      attempt: job.attempt,
-      status: job.status,
-      startedAt: job.executedAt,
-      completedAt: job.completedAt,
-      durationMs: job.completedAt == null ? null : job.completedAt - job.executedAt,
-      error: job.error,
-      retryAt: null,
-    },
-  ];
-}
-
-function isTerminal(status: JobRow["status"]): status is "completed" | "failed" | "cancelled" {
-  return TERMINAL_STATUSES.includes(status);
-}
-
 // ---- lists
 
 /**
@@ -248,8 +219,8 @@ async function archivedPage(env: Env, filter: JobFilter, liveIds: string[], offs
 
 function countSql(filter: JobFilter, where: SQL | undefined, live: string, hasLive: boolean): SQL {
   if (!countableByCounters(filter)) return sql`SELECT COUNT(*) AS n FROM jobs ${whereClause(where)}`;
-  const terminal = filter.status ? (isTerminal(filter.status) ? [filter.status] : []) : [...TERMINAL_STATUSES];
-  const legacy = filter.status ? (isTerminal(filter.status) ? [] : [filter.status]) : [...LIVE_STATUSES];
+  const terminal = filter.status ? (isTerminalStatus(filter.status) ? [filter.status] : []) : [...TERMINAL_STATUSES];
+  const legacy = filter.status ? (isTerminalStatus(filter.status) ? [] : [filter.status]) : [...LIVE_STATUSES];
   const queue = filter.queue === undefined ? sql`` : sql` AND queue = ${filter.queue}`;
   const counted = terminal.length
     ? sql`(SELECT COALESCE(SUM(n), 0) FROM job_counts WHERE status IN (SELECT value FROM json_each(${JSON.stringify(terminal)}))${queue})`
@@ -276,7 +247,7 @@ export function statusLiteral(filter: Pick<JobFilter, "status">): SQL | undefine
   if (!filter.status) return undefined;
   const status = JobStatusSchema.parse(filter.status);
   // Pending and running rows (left by the previous engine) have theirs as `status IN (...)`.
-  return sql.raw(isTerminal(status) ? `jobs.status = '${status}'` : `jobs.${LEFT_LIVE_TERM} AND jobs.status = '${status}'`);
+  return sql.raw(isTerminalStatus(status) ? `jobs.status = '${status}'` : `jobs.${LEFT_LIVE_TERM} AND jobs.status = '${status}'`);
 }
 
 function countableByCounters(f: JobFilter): boolean {
