@@ -1,5 +1,6 @@
 import type { DomainEvent } from "../model/events";
 import type { EventOutbox, Guard } from "./event-guards";
+import { chunkJsonRows } from "../lib/collections";
 import { packLogPages } from "./log-pages";
 import type { AttemptRow, JobRow } from "./schema";
 
@@ -114,7 +115,7 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
         )
         .bind(JSON.stringify(countsByQueueAndStatus(jobs)), ...guard.params),
     );
-    for (const chunk of chunkByJsonSize(jobs.map((j) => pick(j, JOB_COLUMNS)))) {
+    for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(pick(j, JOB_COLUMNS))))) {
       statements.push(
         db
           .prepare(
@@ -126,7 +127,7 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
     }
   }
   const attempts = input.jobs.filter((j) => j.job.attempt > 1 || j.attempts.length > 1).flatMap((j) => j.attempts);
-  for (const chunk of chunkByJsonSize(attempts.map((a) => pick(a, ATTEMPT_COLUMNS)))) {
+  for (const chunk of chunkJsonRows(attempts.map((a) => JSON.stringify(pick(a, ATTEMPT_COLUMNS))))) {
     statements.push(
       db
         .prepare(
@@ -137,7 +138,7 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
     );
   }
   const pages = input.jobs.flatMap((j) => packLogPages(j.job.id, j.logs));
-  for (const chunk of chunkByJsonSize(pages)) {
+  for (const chunk of chunkJsonRows(pages.map((p) => JSON.stringify(p)))) {
     statements.push(
       db
         .prepare(
@@ -168,25 +169,4 @@ function countsByQueueAndStatus(jobs: JobRow[]): [string, string, number][] {
 
 function pick<T extends object>(row: T, cols: [keyof T, string][]): Record<string, unknown> {
   return Object.fromEntries(cols.map(([k]) => [k, row[k] ?? null]));
-}
-
-/** JSON rows bound as one `json_each` parameter per statement, each well under D1's 2 MB value limit. */
-const JSON_CHUNK_BYTES = 900_000;
-
-function chunkByJsonSize(rows: object[]): string[] {
-  const out: string[] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const r of rows) {
-    const s = JSON.stringify(r);
-    if (size + s.length > JSON_CHUNK_BYTES && current.length) {
-      out.push(`[${current.join(",")}]`);
-      current = [];
-      size = 0;
-    }
-    current.push(s);
-    size += s.length + 1;
-  }
-  if (current.length) out.push(`[${current.join(",")}]`);
-  return out;
 }

@@ -1,4 +1,5 @@
 import { readSettings } from "../config";
+import { groupBy } from "../lib/collections";
 import type { Settings } from "../config";
 import type { JobRow } from "../db/schema";
 import type { AttemptOutcome, AttemptProgress, LogLine } from "../model/attempt";
@@ -96,10 +97,8 @@ export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env:
  * an outcome that was never recorded is never acked as if it had been.
  */
 async function recordEnds(env: Env, settings: Settings, ended: Ended[]): Promise<void> {
-  const byQueue = new Map<string, Ended[]>();
-  for (const e of ended) byQueue.set(e.queue, [...(byQueue.get(e.queue) ?? []), e]);
   await Promise.all(
-    [...byQueue].map(async ([queue, group]) => {
+    [...groupBy(ended, (e) => e.queue)].map(async ([queue, group]) => {
       let statuses: Map<string, JobStatus>;
       try {
         statuses = await withBackoff(RESULT_WRITE_BACKOFF_MS, () => {

@@ -1,5 +1,6 @@
 import type { JobFilter } from "../db/jobs";
 import type { JobStatus } from "../model/job";
+import { groupBy } from "../lib/collections";
 import { liveQueuesFor } from "./job-ids";
 import type {
   CancelOutput,
@@ -25,14 +26,9 @@ export function schedulerFor(env: Env, queue: string) {
   return env.QUEUE_SCHEDULER.get(env.QUEUE_SCHEDULER.idFromName(queue));
 }
 
-function byQueue<T>(entries: { queue: string; item: T }[]): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const { queue, item } of entries) {
-    const list = out.get(queue) ?? [];
-    list.push(item);
-    out.set(queue, list);
-  }
-  return out;
+/** Items of many queues, one list per queue, without the queue field (each call names its queue). */
+function byQueue<T extends { queue: string }>(items: T[]): Map<string, Omit<T, "queue">[]> {
+  return new Map([...groupBy(items, (i) => i.queue)].map(([queue, list]) => [queue, list.map(({ queue: _, ...item }) => item)]));
 }
 
 /**
@@ -41,7 +37,7 @@ function byQueue<T>(entries: { queue: string; item: T }[]): Map<string, T[]> {
  */
 export async function createLiveJobs(env: Env, jobs: NewLiveJob[]): Promise<CreateOutput> {
   const results = await Promise.all(
-    [...byQueue(jobs.map((j) => ({ queue: j.queue, item: j })))].map(([queue, items]) => schedulerFor(env, queue).create({ queue, jobs: items })),
+    [...groupBy(jobs, (j) => j.queue)].map(([queue, items]) => schedulerFor(env, queue).create({ queue, jobs: items })),
   );
   return { created: results.flatMap((r) => r.created), skipped: results.flatMap((r) => r.skipped) };
 }
@@ -54,7 +50,7 @@ export async function claimLiveJobs(env: Env, queue: string, token: string, jobs
 /** Tells the schedulers these claimed attempts' handlers started (an expired lease then counts as a retry). */
 export async function markLiveStarted(env: Env, attempts: { queue: string; id: string; attempt: number }[]): Promise<void> {
   await Promise.all(
-    [...byQueue(attempts.map(({ queue, id, attempt }) => ({ queue, item: { id, attempt } })))].map(([queue, items]) =>
+    [...byQueue(attempts)].map(([queue, items]) =>
       schedulerFor(env, queue).started({ queue, attempts: items }),
     ),
   );
@@ -63,7 +59,7 @@ export async function markLiveStarted(env: Env, attempts: { queue: string; id: s
 /** Records the ends of attempts, one call per queue; returns the status each recorded job now has. */
 export async function finishLiveAttempts(env: Env, ended: (EndedAttempt & { queue: string })[]): Promise<Map<string, JobStatus>> {
   const results = await Promise.all(
-    [...byQueue(ended.map(({ queue, ...item }) => ({ queue, item })))].map(([queue, items]) => schedulerFor(env, queue).finish({ queue, ended: items })),
+    [...byQueue(ended)].map(([queue, items]) => schedulerFor(env, queue).finish({ queue, ended: items })),
   );
   return new Map(results.flatMap((r) => Object.entries(r.statuses)));
 }
@@ -74,7 +70,7 @@ export async function heartbeatLive(
   running: { queue: string; id: string; attempt: number; progress?: { percent: number; message: string | null } }[],
 ): Promise<Set<string>> {
   const results = await Promise.all(
-    [...byQueue(running.map(({ queue, ...item }) => ({ queue, item })))].map(([queue, items]) => schedulerFor(env, queue).heartbeat({ queue, running: items })),
+    [...byQueue(running)].map(([queue, items]) => schedulerFor(env, queue).heartbeat({ queue, running: items })),
   );
   return new Set(results.flatMap((r) => r.cancel));
 }
@@ -114,10 +110,9 @@ const GET_LIMIT = 1000;
  * queue for an untagged id). Ids not live anywhere are absent from the result.
  */
 export async function findLiveJobs(env: Env, ids: string[]): Promise<Map<string, LiveJobDetail>> {
-  const wanted = new Map<string, string[]>();
-  for (const id of new Set(ids)) {
-    for (const queue of await liveQueuesFor(env, id)) wanted.set(queue, [...(wanted.get(queue) ?? []), id]);
-  }
+  const routed: { queue: string; id: string }[] = [];
+  for (const id of new Set(ids)) for (const queue of await liveQueuesFor(env, id)) routed.push({ queue, id });
+  const wanted = new Map([...groupBy(routed, (r) => r.queue)].map(([queue, list]) => [queue, list.map((r) => r.id)]));
   const results = await Promise.all([...wanted].map(([queue, list]) => getLiveJobs(env, queue, list)));
   return new Map(results.flatMap((r) => r.jobs.map((d) => [d.job.id, d] as const)));
 }

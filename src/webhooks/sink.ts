@@ -1,5 +1,6 @@
 import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
 import type { DomainEvent } from "../model/events";
+import { chunkJsonRows } from "../lib/collections";
 import { enqueueDeliveries } from "./dispatch";
 import { isWebhookEvent } from "./model";
 
@@ -15,7 +16,7 @@ function outboxStatement(env: Env, rows: { event: DomainEvent; g?: unknown[] }[]
   return outboxStatements(env, rows, now, guard)[0];
 }
 
-/** The outbox for many events: one statement per JSON parameter of at most OUTBOX_CHUNK_BYTES (D1 takes values up to 2 MB). */
+/** The outbox for many events: one statement per JSON parameter of at most JSON_CHUNK_BYTES (D1 takes values up to 2 MB). */
 function outboxStatements(env: Env, rows: { event: DomainEvent; g?: unknown[] }[], now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement[] {
   const encoded = rows.map(({ event, g }) =>
     JSON.stringify({
@@ -27,20 +28,8 @@ function outboxStatements(env: Env, rows: { event: DomainEvent; g?: unknown[] }[
       g,
     }),
   );
-  const chunks: string[][] = [[]];
-  let size = 0;
-  for (const e of encoded) {
-    if (size + e.length > OUTBOX_CHUNK_BYTES && chunks[chunks.length - 1].length) {
-      chunks.push([]);
-      size = 0;
-    }
-    chunks[chunks.length - 1].push(e);
-    size += e.length + 1;
-  }
-  return chunks.map((chunk) => outboxInsert(env, `[${chunk.join(",")}]`, now, guard));
+  return chunkJsonRows(encoded).map((json) => outboxInsert(env, json, now, guard));
 }
-
-const OUTBOX_CHUNK_BYTES = 900_000;
 
 function outboxInsert(env: Env, json: string, now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement {
   return env.DB.prepare(
