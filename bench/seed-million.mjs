@@ -43,7 +43,7 @@ const bucketCase = (d) => `CASE ${DURATION_BUCKETS_SECONDS.map((b, i) => `WHEN $
 const buckets = DURATION_BUCKETS_SECONDS.map((_, i) => `b${i}`);
 
 const sql = `
-INSERT INTO jobs (id, queue, type, name, status, priority, parameters, result, error, run_at, attempt, retry_count, max_retries,
+INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, result, error, run_at, attempt, retry_count, max_retries,
   timeout_ms, cancel_requested, lease_until, created_at, updated_at, executed_at, completed_at)
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${JOBS - 1}),
 r AS (

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import "../src/index";
+import { archiveTableFor, ensureArchiveTable } from "../src/db/archive-days";
 import { archiveFlushStatements, type ArchivedJob, type ArchiveFlushInput } from "../src/db/archive";
 import { readArchivedJobLogs } from "../src/db/log-pages";
 import type { JobRow } from "../src/db/schema";
@@ -52,12 +53,12 @@ const eventFor = (job: JobRow) =>
     jobEventData(job, { status: job.status, previousStatus: "running", completedAt: job.completedAt, error: job.error }),
   );
 
-function flushOf(queue: string, seq: number, jobs: ArchivedJob[]): ArchiveFlushInput {
-  return { queue, seq, at: Date.now(), jobs, events: jobs.map((j) => eventFor(j.job)) };
+function flushOf(queue: string, seq: number, jobs: ArchivedJob[], at = Date.now()): ArchiveFlushInput {
+  return { queue, seq, at, jobs, events: jobs.map((j) => eventFor(j.job)) };
 }
 
 async function runFlush(input: ArchiveFlushInput) {
-  const statements = archiveFlushStatements(env, input, eventOutbox);
+  const statements = archiveFlushStatements(env, input, eventOutbox, await ensureArchiveTable(env, input.at));
   const results = await env.DB.batch(statements);
   return {
     statements: statements.length,
@@ -139,14 +140,19 @@ describe("archive flush", () => {
     expect(await counts(queue)).toEqual({ completed: 451, failed: 50 });
   });
 
-  it("overwrites a revived job's archived row and moves it between status counts", async () => {
+  it("moves a revived job's archived row from its earlier day's table to today's and between status counts", async () => {
     const queue = uniqueQueue("revive");
     const failed = finishedJob(queue, 1, { status: "failed", error: "boom" });
-    await runFlush(flushOf(queue, 1, [{ job: failed, attempts: [], logs: [] }]));
+    const earlier = Date.now() - 3 * 86_400_000;
+    await runFlush(flushOf(queue, 1, [{ job: failed, attempts: [], logs: [] }], earlier));
     expect(await counts(queue)).toEqual({ failed: 1 });
+    expect(await count(`${archiveTableFor(earlier)} WHERE id = ?1`, failed.id)).toBe(1);
     const revived = { ...failed, status: "completed" as const, error: null, attempt: 2, updatedAt: failed.updatedAt + 1000 };
     await runFlush(flushOf(queue, 2, [{ job: revived, attempts: [], logs: [] }]));
     expect(await counts(queue)).toEqual({ failed: 0, completed: 1 });
+    expect(await count(`${archiveTableFor(earlier)} WHERE id = ?1`, failed.id)).toBe(0);
+    expect(await count(`${archiveTableFor(Date.now())} WHERE id = ?1`, failed.id)).toBe(1);
+    expect(await count(`jobs WHERE id = ?1`, failed.id)).toBe(1);
     const row = await env.DB.prepare(`SELECT status, error, attempt FROM jobs WHERE id = ?1`).bind(failed.id).first();
     expect(row).toEqual({ status: "completed", error: null, attempt: 2 });
     // The same job twice in one flush: its last row, counted once.
@@ -173,11 +179,12 @@ describe("archive flush", () => {
     expect(await readArchivedJobLogs(env, job.id, 2)).toHaveLength(2);
   });
 
-  // The bound: a completed job's row, its primary-key entry and its two index entries (created_at,
-  // queue+created_at) are 4; a log line adds its attempt's packed page (1); the flush's shared rows
-  // (marker and its index entry, counters, rollups, totals) spread over the flush's jobs. A failed
-  // job is also in the failed/cancelled status index and the failed completion-time index (6).
-  it("writes at most 4.1 rows per archived simple job, and one more with a log line", async () => {
+  // The bound: a completed job's row in its day table (WITHOUT ROWID: the row is its primary-key
+  // entry) and its created_at index entry are 2; a log line adds its attempt's packed page (1); the
+  // flush's shared rows (marker and its index entry, counters, rollups, totals) spread over the
+  // flush's jobs. A failed job is also in the failed/cancelled status index and the failed
+  // completion-time index (4).
+  it("writes at most 2.1 rows per archived simple job, and one more with a log line", async () => {
     const queue = uniqueQueue("rows");
     const n = 500;
     const sizeBefore = (await env.DB.prepare(`SELECT 1`).run()).meta.size_after ?? 0;
@@ -201,9 +208,9 @@ describe("archive flush", () => {
       `rows written per archived job: ${(plain.rowsWritten / n).toFixed(3)} simple, ${(withLog.rowsWritten / n).toFixed(3)} with one log line, ${(failed.rowsWritten / n).toFixed(3)} failed, ${single.rowsWritten} for a flush of one job; ` +
         `a flush of ${n} simple jobs took ${plain.durationMs.toFixed(1)} ms of SQL (local) and grew the database by about ${Math.round((plain.sizeAfter - sizeBefore) / n)} bytes per job`,
     );
-    expect(plain.rowsWritten / n).toBeLessThanOrEqual(3.1);
-    expect(withLog.rowsWritten / n).toBeLessThanOrEqual(4.1);
-    expect(failed.rowsWritten / n).toBeLessThanOrEqual(5.1);
+    expect(plain.rowsWritten / n).toBeLessThanOrEqual(2.1);
+    expect(withLog.rowsWritten / n).toBeLessThanOrEqual(3.1);
+    expect(failed.rowsWritten / n).toBeLessThanOrEqual(4.1);
   });
 
   it("sends the webhook outbox rows a flush wrote once the flush has committed", async () => {

@@ -150,7 +150,7 @@ describe("reconciler", () => {
     const id = `job_legacy${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
     const now = Date.now();
     await env.DB.prepare(
-      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
+      `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
        VALUES (?1, ?2, 'echo', 'echo', 'pending', 1, '{}', ?3, 3, ?3, ?3)`,
     )
       .bind(id, queue, now - 120_000)

@@ -25,7 +25,7 @@ describe("event sink guards", () => {
     const queue = uniqueQueue("jobstate");
     const now = Date.now();
     await env.DB.prepare(
-      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
+      `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
        VALUES (?1 || '_a', ?1, 'echo', 'a', 'completed', 1, '{}', ?2, 1, 3, ?2, ?2, ?2, ?2)`,
     )
       .bind(`job_${queue}`, now)

@@ -10,7 +10,7 @@ const text = async (res: Response) => new TextDecoder().decode(await res.arrayBu
 
 async function seedFinishedJobs(queue: string, count: number, start: number) {
   await env.DB.prepare(
-    `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, retry_count, max_retries, created_at, updated_at, executed_at, completed_at)
+    `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, retry_count, max_retries, created_at, updated_at, executed_at, completed_at)
      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
      SELECT printf('job_%s_%06d', ?1, i), ?1, 'echo', printf('Export %d', i), 'completed', 1, '{}', ?2 + i, 1, 0, 3, ?2 + i, ?2 + i, ?2 + i, ?2 + i + 7 FROM n`,
   )
@@ -49,7 +49,7 @@ describe("GET /export/jobs", () => {
     const queue = uniqueQueue("json");
     const start = Date.now() - 60_000;
     await seedFinishedJobs(queue, 5, start);
-    await env.DB.prepare(`UPDATE jobs SET status = 'failed', error = 'boom' WHERE id = ?`).bind(`job_${queue}_000002`).run();
+    await env.DB.prepare(`UPDATE jobs_legacy SET status = 'failed', error = 'boom' WHERE id = ?`).bind(`job_${queue}_000002`).run();
 
     const json = await get(`/export/jobs?queue=${queue}&format=json`);
     expect(json.headers.get("content-type")).toBe("application/json; charset=utf-8");
@@ -100,7 +100,7 @@ describe("GET /export/jobs", () => {
         if (chunks++ === 0) {
           // Archived after the response started: only an export that reads D1 as it goes can include it.
           await env.DB.prepare(
-            `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
+            `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
              VALUES (?1, ?2, 'echo', 'late', 'completed', 1, '{}', ?3, 1, 3, ?3, ?3, ?3, ?3)`,
           )
             .bind(`job_${queue}_late`, queue, start + 10_000_000)

@@ -144,7 +144,7 @@ describe("rows the previous engine left live in D1", () => {
     await env.DB.batch([
       env.DB.prepare(`INSERT INTO queues (name, created_at, updated_at) VALUES (?1, ?2, ?2)`).bind(queue, now),
       env.DB.prepare(
-        `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
+        `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, max_retries, created_at, updated_at)
          VALUES (?1, ?2, 'echo', 'left pending', 'pending', 1, '{}', ?3, 3, ?4, ?4)`,
       ).bind(id, queue, now + 3600_000, now - 1000),
     ]);

@@ -13,11 +13,11 @@ async function writeOldRows(queue: string, ids = { pending: newId("job"), runnin
   const now = Date.now();
   await env.DB.batch([
     env.DB.prepare(
-      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, retry_count, max_retries, timeout_ms, cancel_requested, created_at, updated_at)
+      `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, retry_count, max_retries, timeout_ms, cancel_requested, created_at, updated_at)
        VALUES (?1, ?2, 'echo', 'old pending', 'pending', 1, '{}', ?3, 0, 0, 3, NULL, 0, ?3, ?3)`,
     ).bind(ids.pending, queue, now - 5_000),
     env.DB.prepare(
-      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, retry_count, max_retries, timeout_ms, cancel_requested, lease_until, created_at, updated_at, executed_at)
+      `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, retry_count, max_retries, timeout_ms, cancel_requested, lease_until, created_at, updated_at, executed_at)
        VALUES (?1, ?2, 'echo', 'old running', 'running', 1, '{}', ?3, 1, 0, 3, 1000, 0, ?4, ?3, ?3, ?3)`,
     ).bind(ids.running, queue, now - 4_000, now + 31_000),
     env.DB.prepare(`INSERT INTO job_attempts (job_id, attempt, status, started_at, handler_started_at) VALUES (?, 1, 'running', ?, ?)`).bind(ids.running, now - 4_000, now - 3_999),

@@ -11,12 +11,12 @@ const exportCall = async (path: string) => (await exports.default.fetch(new Requ
 
 const DAY = 86_400_000;
 
-/** Jobs that finished `ageDays` ago, with an attempt and a log line each, counted in job_counts as the archive flush counts them. */
+/** Rows the earlier engines wrote (`jobs_legacy`): jobs that finished `ageDays` ago, with an attempt and a log line each, counted in job_counts. */
 async function seedOldJobs(queue: string, count: number, ageDays: number, status = "completed", tag = "") {
   const at = Date.now() - ageDays * DAY;
   await env.DB.batch([
     env.DB.prepare(
-      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
+      `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
        SELECT printf('job_%s%s_%05d', ?1, ?5, i), ?1, 'echo', 'old', ?4, 1, '{}', ?2, 1, 3, ?2, ?2, ?2, CASE WHEN ?4 IN ('completed', 'failed', 'cancelled') THEN ?2 + 5 END FROM n`,
     ).bind(queue, at, count, status, tag),
@@ -39,7 +39,7 @@ const countWhere = async (sql: string, queue: string) =>
   (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${sql}`).bind(queue).first<{ n: number }>())!.n;
 
 describe("retention", () => {
-  it("purges finished jobs past the retention age with their attempts and logs, in bounded transactions", async () => {
+  it("purges the earlier engines' finished jobs past the retention age with their attempts and logs, in bounded transactions", async () => {
     const queue = uniqueQueue("purge");
     await seedOldJobs(queue, PURGE_BATCH * 2 + 100, 40);
     const keep = uniqueQueue("keep");
@@ -102,7 +102,7 @@ describe("retention", () => {
     expect(await runDueMaintenance(env)).toMatchObject({ more: false });
   });
 
-  it("moves expired history to R2 as NDJSON per queue and day, with attempts and logs, then deletes it from D1", async () => {
+  it("moves the earlier engines' expired history to R2 as NDJSON per queue and day, with attempts and logs, then deletes it from D1", async () => {
     const queue = uniqueQueue("r2");
     await seedOldJobs(queue, 4, 40);
     await seedOldJobs(queue, 2, 41, "failed", "f");
@@ -110,7 +110,7 @@ describe("retention", () => {
     const old = Date.now() - 40 * DAY;
     await env.DB.batch([
       env.DB.prepare(
-        `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
+        `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
          VALUES (?1, ?2, 'echo', 'packed', 'completed', 1, '{}', ?3, 2, 3, ?3, ?3, ?3, ?3 + 5)`,
       ).bind(packed, queue, old),
       env.DB.prepare(`INSERT INTO job_log_pages (job_id, attempt, page, lines) VALUES (?1, 2, 0, '[{"level":"Info","message":"packed line","details":null,"stepName":null,"createdAt":1}]')`).bind(packed),
@@ -152,7 +152,7 @@ describe("retention", () => {
   it("keeps a job created long ago that finished within the retention age", async () => {
     const queue = uniqueQueue("late");
     await seedOldJobs(queue, 1, 40);
-    await env.DB.prepare(`UPDATE jobs SET completed_at = ?2 WHERE queue = ?1`).bind(queue, Date.now() - DAY).run();
+    await env.DB.prepare(`UPDATE jobs_legacy SET completed_at = ?2 WHERE queue = ?1`).bind(queue, Date.now() - DAY).run();
     await purgeFinishedJobs(withoutBucket(), Date.now() - 30 * DAY, 5);
     expect(await countWhere(`jobs WHERE queue = ?1`, queue)).toBe(1);
     await env.DB.prepare(`DELETE FROM jobs WHERE queue = ?1`).bind(queue).run();
@@ -170,11 +170,11 @@ describe("retention", () => {
     expect((await env.DB.prepare(`SELECT key FROM idempotency_keys WHERE key LIKE ?1 || '%'`).bind(queue).all()).results).toEqual([{ key: `${queue}-new` }]);
   });
 
-  it("writes about one row per purged job", async () => {
+  it("writes about one row per purged job of the earlier engines' table", async () => {
     const queue = uniqueQueue("cost");
     const n = 400;
     await env.DB.prepare(
-      `INSERT INTO jobs (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
+      `INSERT INTO jobs_legacy (id, queue, type, name, status, priority, parameters, run_at, attempt, max_retries, created_at, updated_at, executed_at, completed_at)
        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
        SELECT printf('job_%s_%05d', ?1, i), ?1, 'echo', 'old', 'completed', 1, '{}', ?2, 1, 3, ?2, ?2, ?2, ?2 + 5 FROM n`,
     )

@@ -1,6 +1,7 @@
 import type { DomainEvent } from "../model/events";
 import type { EventOutbox, Guard } from "./event-guards";
 import { chunkJsonRows } from "../lib/collections";
+import { ensureArchiveTable, forgetArchiveTables } from "./archive-days";
 import { packLogPages } from "./log-pages";
 import type { AttemptRow, JobRow } from "./schema";
 
@@ -81,14 +82,15 @@ const updates = (cols: [string, string][], key: string[]) =>
  * statement carries the flush's marker guard and the marker is inserted last, so a flush replayed
  * after a crash (same queue, seq and content) writes nothing the second time.
  *
- * - `jobs`: the final rows, upserted by id (a revived job that ends again overwrites its old row;
- *   an update, never a delete, so rows that reference the job stay).
- * - `job_counts`: archived jobs per (queue, status); a row that is overwritten leaves its old status.
+ * - `table` (the day table of the flush, see archive-days.ts): the final rows. A job revived and
+ *   ended again had a row in this or an earlier day's table: that row is deleted first (through
+ *   the `jobs` view, which finds it wherever it is; the rows that reference the job stay).
+ * - `job_counts`: archived jobs per (queue, status); a row that is replaced leaves its old status.
  * - `job_attempts`: only for jobs with more than one attempt; a one-attempt job's history is its row.
  * - `job_log_pages`: log lines packed per job attempt (see log-pages.ts).
  * - the event sinks' statements (webhook outbox, metric rollups) under the same guard.
  */
-export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbox: Pick<EventOutbox, "statements">): D1PreparedStatement[] {
+export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbox: Pick<EventOutbox, "statements">, table: string): D1PreparedStatement[] {
   const guard = flushGuard(input.queue, input.seq);
   const g = guard.sql;
   const db = env.DB;
@@ -114,12 +116,14 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
            ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
         )
         .bind(JSON.stringify(countsByQueueAndStatus(jobs)), ...guard.params),
+      // Reads only, unless a job was archived before: one primary-key probe per day table and job.
+      db.prepare(`DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND ${g}`).bind(ids, ...guard.params),
     );
     for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(pick(j, JOB_COLUMNS))))) {
       statements.push(
         db
           .prepare(
-            `INSERT INTO jobs (${names(JOB_COLUMNS)}) SELECT ${extract(JOB_COLUMNS)} FROM json_each(?1) v WHERE ${g}
+            `INSERT INTO ${table} (${names(JOB_COLUMNS)}) SELECT ${extract(JOB_COLUMNS)} FROM json_each(?1) v WHERE ${g}
              ON CONFLICT (id) DO UPDATE SET ${updates(JOB_COLUMNS, ["id"])}`,
           )
           .bind(chunk, ...guard.params),
@@ -152,6 +156,24 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
   statements.push(...outbox.statements(env, input.events.map((event) => ({ event, guard }))));
   statements.push(db.prepare(`INSERT OR IGNORE INTO archive_flushes (queue, seq, at) VALUES (?, ?, ?)`).bind(input.queue, input.seq, input.at));
   return statements;
+}
+
+/**
+ * Writes one archive flush into the day table of its time (`input.at`, so a replay goes where the
+ * first try went), creating the table on first use. A table this isolate thought existed but was
+ * dropped (only tests and the benchmark drop today's) is created again.
+ */
+export async function writeArchiveFlush(env: Env, input: ArchiveFlushInput, outbox: Pick<EventOutbox, "statements">): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const table = await ensureArchiveTable(env, input.at);
+    try {
+      await env.DB.batch(archiveFlushStatements(env, input, outbox, table));
+      return;
+    } catch (err) {
+      if (attempt > 1 || !/no such table/i.test(String(err))) throw err;
+      forgetArchiveTables();
+    }
+  }
 }
 
 /** `[queue, status, n]` for the archived statuses among these rows. */

@@ -170,13 +170,14 @@ export async function deleteArchivedFailedJobs(env: Env, queue: string, limit: n
   if (!ids.length) return { selected: 0, deleted: [] };
   const stillFailed = `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'failed'`;
   const args = JSON.stringify(ids);
-  const [, , , , jobsDeleted] = await env.DB.batch([
+  const batch = await env.DB.batch([
     env.DB.prepare(`UPDATE job_counts SET n = n - (SELECT COUNT(*) FROM (${stillFailed})) WHERE queue = ?2 AND status = 'failed'`).bind(args, queue),
-    env.DB.prepare(`DELETE FROM job_logs WHERE job_id IN (${stillFailed})`).bind(args),
-    env.DB.prepare(`DELETE FROM job_log_pages WHERE job_id IN (${stillFailed})`).bind(args),
-    env.DB.prepare(`DELETE FROM job_attempts WHERE job_id IN (${stillFailed})`).bind(args),
+    ...["job_logs", "job_log_pages", "job_attempts", "http_job_definitions", "http_job_callbacks"].map((child) =>
+      env.DB.prepare(`DELETE FROM ${child} WHERE job_id IN (${stillFailed})`).bind(args),
+    ),
     env.DB.prepare(`DELETE FROM jobs WHERE id IN (${stillFailed}) RETURNING id`).bind(args),
   ]);
+  const jobsDeleted = batch[batch.length - 1];
   return { selected: ids.length, deleted: jobsDeleted.results.map((r) => IdRow.parse(r).id) };
 }
 

@@ -59,12 +59,12 @@ function exported(r: JobRow): ExportedJob {
 }
 
 /**
- * Archived rows matching the filters, oldest first, a page per D1 query. The index is named
- * because the planner might otherwise sort every job of a status or queue for each page.
+ * Archived rows matching the filters, oldest first, a page per D1 query. `jobs` is a view over the
+ * archive's tables: SQLite merges them in order, each walked by its `created_at` index (or its
+ * failed-and-cancelled index when the status is one of those, named literally).
  */
 async function* archivedPages(env: Env, filter: JobFilter): AsyncGenerator<JobRow[]> {
   const db = getDb(env);
-  const index = archiveIndexFor(filter);
   let cursor: { createdAt: number; id: string } | null = null;
   for (;;) {
     const after = cursor
@@ -72,7 +72,7 @@ async function* archivedPages(env: Env, filter: JobFilter): AsyncGenerator<JobRo
       : undefined;
     const where = and(jobFilterSql(filter), statusLiteral(filter), after);
     const raw = await db.all(
-      sql`SELECT * FROM jobs ${index ? sql`INDEXED BY ${sql.raw(index)}` : sql``} ${where ? sql`WHERE ${where}` : sql``} ORDER BY created_at, id LIMIT ${EXPORT_PAGE_SIZE}`,
+      sql`SELECT * FROM jobs ${where ? sql`WHERE ${where}` : sql``} ORDER BY created_at, id LIMIT ${EXPORT_PAGE_SIZE}`,
     );
     const rows = raw.map((r) => JobRowSchema.parse(r));
     if (rows.length) yield rows;
@@ -82,10 +82,3 @@ async function* archivedPages(env: Env, filter: JobFilter): AsyncGenerator<JobRo
   }
 }
 
-/** Failed and cancelled rows have their own (partial) index; the rest are walked in creation order (a queue filter skips other queues' rows). */
-function archiveIndexFor(filter: JobFilter): string | null {
-  if (filter.status === "failed" || filter.status === "cancelled") return "jobs_status_created_at";
-  // Pending and running rows are the few the previous engine left: any plan will do.
-  if (filter.status === "pending" || filter.status === "running") return null;
-  return "jobs_created_at";
-}

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Settings } from "../config";
 import { DAY_MS } from "../metrics/rollups";
 import { readArchivedLogsOf } from "../db/log-pages";
+import { archiveDayTables, archiveTableEnd, dropArchiveTable, LEGACY_JOBS_TABLE } from "../db/archive-days";
 import { purgeEndpointRollups } from "./endpoint-retention";
 import { writeHistory, type RawHistoryRecord } from "./history-archive";
 
@@ -15,7 +16,7 @@ const MAX_ROLLUP_DAYS_PER_RUN = 60;
  * Rows that belong to a job and go with it. A feature that keeps more per-job rows (webhook
  * deliveries, for instance) adds its table here.
  */
-const JOB_CHILD_TABLES = ["job_logs", "job_log_pages", "job_attempts", "wbt_jobs"] as const;
+const JOB_CHILD_TABLES = ["job_logs", "job_log_pages", "job_attempts", "wbt_jobs", "http_job_definitions", "http_job_callbacks"] as const;
 /** Flush markers only stop a replay, which comes from an object's journal within minutes; a week is ample. */
 const FLUSH_MARKER_RETENTION_MS = 7 * DAY_MS;
 /** Idempotency keys are honoured for 24 hours; a day more keeps clocks and races out of it. */
@@ -44,20 +45,81 @@ export async function runRetention(env: Env, now: number, settings: Pick<Setting
 const TERMINAL = `status IN ('completed', 'failed', 'cancelled')`;
 
 /**
- * Deletes jobs created and finished before `cutoff` with their logs and attempts, PURGE_BATCH per
- * transaction, oldest first (an index seek on created_at: archived jobs finish shortly after they
- * are created, and one finished recently is kept until it too is past the cutoff). With an
- * `ARCHIVE_BUCKET`, each batch is first written to R2 as NDJSON per queue and day, so the history
- * stays exportable after it leaves D1. A job picked for deletion that was revived and archived
- * again in between is no longer old, so every statement re-checks that and leaves it alone; the
- * archived counts (`job_counts`) lose exactly the rows deleted.
+ * Removes the jobs that finished before `cutoff`, with their logs, attempts and other rows: whole
+ * day tables of the archive whose day ended by then (see db/archive-days.ts), then the rows the
+ * earlier engines left in `jobs_legacy`. With an `ARCHIVE_BUCKET`, each is first written to R2 as
+ * NDJSON per queue and day, so the history stays exportable after it leaves D1. `maxRounds`
+ * bounds the work of one run (a round is a page of PURGE_BATCH jobs or one dropped table).
  */
 export async function purgeFinishedJobs(env: Env, cutoff: number, maxRounds: number): Promise<{ deleted: number; more: boolean; rowsWritten: number }> {
+  const days = await dropExpiredDays(env, cutoff, maxRounds);
+  if (days.more) return days;
+  const legacy = await purgeLegacyJobs(env, cutoff, maxRounds);
+  return { deleted: days.deleted + legacy.deleted, more: legacy.more, rowsWritten: days.rowsWritten + legacy.rowsWritten };
+}
+
+/**
+ * Drops each day table whose day ended before `cutoff`: a job is kept RETENTION_DAYS after it
+ * finished, and up to a day more. Dropping costs a few written rows per table, not one per job;
+ * only jobs with rows elsewhere (attempts of a retried job, log pages, an HTTP definition) cost
+ * those rows' deletes. The archived counts lose the table's rows in the same transaction.
+ */
+async function dropExpiredDays(env: Env, cutoff: number, maxRounds: number): Promise<{ deleted: number; more: boolean; rowsWritten: number }> {
+  let deleted = 0;
+  let rowsWritten = 0;
+  let rounds = 0;
+  for (const table of await archiveDayTables(env)) {
+    if (archiveTableEnd(table)! > cutoff) continue;
+    if (env.ARCHIVE_BUCKET) {
+      const copy = await copyDayToR2(env, env.ARCHIVE_BUCKET, table, maxRounds - rounds);
+      rounds += copy.rounds;
+      if (!copy.done) return { deleted, more: true, rowsWritten };
+    }
+    if (++rounds > maxRounds) return { deleted, more: true, rowsWritten };
+    const n = z.object({ n: z.number() }).parse(await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first()).n;
+    const ofTable = `SELECT id FROM ${table}`;
+    rowsWritten += await dropArchiveTable(env, table, [
+      env.DB.prepare(
+        `INSERT INTO job_counts (queue, status, n) SELECT queue, status, -COUNT(*) FROM ${table} WHERE ${TERMINAL} GROUP BY queue, status
+         ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
+      ),
+      ...JOB_CHILD_TABLES.map((child) => env.DB.prepare(`DELETE FROM ${child} WHERE job_id IN (${ofTable})`)),
+      env.DB.prepare(`DELETE FROM archive_day_exports WHERE name = ?1`).bind(table),
+    ]);
+    deleted += n;
+  }
+  return { deleted, more: false, rowsWritten };
+}
+
+/** Copies a day table to R2 a page at a time from where the last run stopped; done once every row is copied. */
+async function copyDayToR2(env: Env, bucket: R2Bucket, table: string, maxRounds: number): Promise<{ done: boolean; rounds: number }> {
+  const cursor = await env.DB.prepare(`SELECT after_id FROM archive_day_exports WHERE name = ?1`).bind(table).first<{ after_id: string }>();
+  let after = cursor?.after_id ?? "";
+  for (let round = 0; round < maxRounds; round++) {
+    const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE id > ?1 ORDER BY id LIMIT ?2`).bind(after, PURGE_BATCH).all();
+    if (!results.length) return { done: true, rounds: round };
+    await writeHistory(bucket, await historyOf(env, results as RawHistoryRecord["job"][]));
+    after = z.object({ id: z.string() }).parse(results[results.length - 1]).id;
+    await env.DB.prepare(`INSERT INTO archive_day_exports (name, after_id) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET after_id = excluded.after_id`)
+      .bind(table, after)
+      .run();
+    if (results.length < PURGE_BATCH) return { done: true, rounds: round + 1 };
+  }
+  return { done: false, rounds: maxRounds };
+}
+
+/**
+ * Deletes rows of `jobs_legacy` (written by the earlier engines) created and finished before
+ * `cutoff` with the rows that belong to them, PURGE_BATCH per transaction, oldest first. A job
+ * picked for deletion that was revived meanwhile is no longer there (its flush moved it to a day
+ * table), so every statement re-checks; the archived counts lose exactly the rows deleted.
+ */
+async function purgeLegacyJobs(env: Env, cutoff: number, maxRounds: number): Promise<{ deleted: number; more: boolean; rowsWritten: number }> {
   let deleted = 0;
   let rowsWritten = 0;
   for (let round = 0; round < maxRounds; round++) {
     const { results } = await env.DB.prepare(
-      `SELECT ${env.ARCHIVE_BUCKET ? "*" : "id"} FROM jobs WHERE created_at < ?1 AND completed_at < ?1 AND ${TERMINAL} ORDER BY created_at, id LIMIT ?2`,
+      `SELECT ${env.ARCHIVE_BUCKET ? "*" : "id"} FROM ${LEGACY_JOBS_TABLE} WHERE created_at < ?1 AND completed_at < ?1 AND ${TERMINAL} ORDER BY created_at, id LIMIT ?2`,
     )
       .bind(cutoff, PURGE_BATCH)
       .all();
@@ -65,14 +127,14 @@ export async function purgeFinishedJobs(env: Env, cutoff: number, maxRounds: num
     if (!ids.length) return { deleted, more: false, rowsWritten };
     if (env.ARCHIVE_BUCKET) await writeHistory(env.ARCHIVE_BUCKET, await historyOf(env, results as RawHistoryRecord["job"][]));
     const json = JSON.stringify(ids);
-    const stillExpired = `SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND ${TERMINAL} AND completed_at < ?2`;
+    const stillExpired = `SELECT id FROM ${LEGACY_JOBS_TABLE} WHERE id IN (SELECT value FROM json_each(?1)) AND ${TERMINAL} AND completed_at < ?2`;
     const batch = await env.DB.batch([
       env.DB.prepare(
-        `INSERT INTO job_counts (queue, status, n) SELECT queue, status, -COUNT(*) FROM jobs WHERE id IN (${stillExpired}) GROUP BY queue, status
+        `INSERT INTO job_counts (queue, status, n) SELECT queue, status, -COUNT(*) FROM ${LEGACY_JOBS_TABLE} WHERE id IN (${stillExpired}) GROUP BY queue, status
          ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
       ).bind(json, cutoff),
       ...JOB_CHILD_TABLES.map((table) => env.DB.prepare(`DELETE FROM ${table} WHERE job_id IN (${stillExpired})`).bind(json, cutoff)),
-      env.DB.prepare(`DELETE FROM jobs WHERE id IN (${stillExpired})`).bind(json, cutoff),
+      env.DB.prepare(`DELETE FROM ${LEGACY_JOBS_TABLE} WHERE id IN (${stillExpired})`).bind(json, cutoff),
     ]);
     deleted += batch[batch.length - 1].meta.changes;
     rowsWritten += batch.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0);

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { readSettings } from "../config";
-import { archiveFlushStatements } from "../db/archive";
+import { writeArchiveFlush } from "../db/archive";
 import type { AttemptRow, JobRow } from "../db/schema";
 import { deliverEvents, deliverFlushedEvents, eventOutbox } from "../events/publisher";
 import { migrateSqlite } from "../lib/sqlite-migrations";
@@ -773,7 +773,7 @@ export class QueueScheduler extends DurableObject<Env> {
     }
     const { seq, entry } = this.#activeFlush;
     const { through, ...input } = entry;
-    await this.env.DB.batch(archiveFlushStatements(this.env, input, eventOutbox));
+    await writeArchiveFlush(this.env, input, eventOutbox);
     if (this.#faults.take("after-flush-commit")) this.ctx.abort("fault injected: after the archive flush committed in D1");
     // Done: the jobs leave the object; rows that name only archived jobs go in the same transaction.
     const ids = entry.jobs.map((j) => j.job.id);
