@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { uniqueQueue } from "./helpers";
-import { completed, liveRows, newJob, storedRows, withObject } from "./live-helpers";
+import { completed, countSetAlarm, liveRows, newJob, storedRows, withObject } from "./live-helpers";
 import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
 import type { ExecMessage } from "../src/scheduler/messages";
 
@@ -61,6 +61,27 @@ describe("QueueScheduler storage cost", () => {
       const rows = (await object.stats({ queue })).rowsWritten - before;
       console.log(`live store, 100 concurrent single creates: ${segments} segment rows, ${messages} messages, ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
       expect(rows / 100).toBeLessThan(0.5);
+    });
+  });
+
+  it("sets the alarm a few times for 600 jobs created, claimed and finished, not once per job (an alarm already due is left as it is)", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 1000 });
+      const alarms = countSetAlarm(state);
+      try {
+        for (let i = 0; i < 6; i++) await object.create({ queue, jobs: Array.from({ length: 100 }, () => newJob(queue)) });
+        // Past ARCHIVE_FLUSH_JOBS ended jobs the flush is due at once: every later change used to set the alarm again.
+        await runAll(object, queue, sent);
+        console.log(`600 jobs: ${alarms.calls} setAlarm calls`);
+        expect(alarms.calls).toBeLessThanOrEqual(6);
+        const due = await state.storage.getAlarm();
+        expect(due).not.toBeNull();
+        expect(due!).toBeLessThanOrEqual(Date.now());
+        expect(await object.flush({ queue })).toEqual({ archived: 600 });
+      } finally {
+        alarms.restore();
+      }
     });
   });
 });

@@ -719,19 +719,27 @@ export class QueueScheduler extends DurableObject<Env> {
     else if (this.#waitingSince != null) times.push(this.#waitingCount() >= ARCHIVE_FLUSH_JOBS ? now : this.#waitingSince + ARCHIVE_FLUSH_MS);
     const next = times.length ? Math.max(now, times.reduce((a, b) => Math.min(a, b))) : null;
     if (next == null) {
-      if (this.#alarmAt != null) {
-        await this.ctx.storage.deleteAlarm();
-        this.#alarmAt = null;
-      }
-    } else if (this.#alarmAt == null || next < this.#alarmAt || this.#alarmAt < now) {
-      // An alarm set later than needed only wakes the object for nothing: only an earlier moment moves it.
+      if (this.#alarmAt != null) await this.#deleteAlarm();
+    } else if (this.#alarmAt == null || next < this.#alarmAt) {
+      // An alarm set later than needed only wakes the object for nothing: only an earlier moment
+      // moves it. One already due (even past) fires anyway, and each setAlarm is billed as a
+      // storage write, so a due alarm is left as it is.
       await this.#setAlarm(next);
     }
   }
 
+  /**
+   * The time is noted before the write is awaited: calls that run meanwhile see the alarm the
+   * storage will hold once the writes issued so far apply (they apply in the order issued).
+   */
   async #setAlarm(at: number) {
-    await this.ctx.storage.setAlarm(at);
     this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  async #deleteAlarm() {
+    this.#alarmAt = null;
+    await this.ctx.storage.deleteAlarm();
   }
 
   // ---- internals: the flush to D1
