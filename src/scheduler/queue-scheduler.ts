@@ -11,6 +11,7 @@ import { INFLIGHT_SET_MIGRATION } from "./inflight";
 import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-import";
 import { applyChange, changedFields, detailOf, fromHeld, heldOf, matchesFilter, newLiveJob, type LiveJob } from "./live-jobs";
 import * as P from "./live-protocol";
+import { LivePublisher } from "./live-publisher";
 import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
@@ -30,6 +31,8 @@ const ENTRY_MAX_CHANGES = 200;
 const RETRY_MS = 1000;
 /** Messages per sendBatch call (the Queues limit; 100 messages of 25 jobs are about 100 KB, under its 256 KB). */
 const SEND_BATCH_LIMIT = 100;
+/** Live events of the changes made within this long of each other are published together (see LivePublisher). */
+export const LIVE_PUBLISH_MS = 50;
 /** A recurring occurrence created within this long is not created again. */
 const RECURRING_SLOT_MS = 24 * 3600_000;
 
@@ -103,6 +106,7 @@ export class QueueScheduler extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #retryAfter = 0;
   #faults = new ObjectFaults();
+  #live: LivePublisher;
   /** Names this instance, so the fault suite can tell that a kill really restarted the object. */
   #instance = crypto.randomUUID();
 
@@ -110,6 +114,7 @@ export class QueueScheduler extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new LiveStore(ctx.storage);
     this.#settings = new QueueSettings(this.#store, ctx.storage.sql);
+    this.#live = new LivePublisher((events) => deliverEvents(env, events), (work) => ctx.waitUntil(work), LIVE_PUBLISH_MS);
     // Storage calls are synchronous: the index is whole before the constructor returns.
     migrateSqlite(ctx.storage, MIGRATIONS);
     this.#rebuild();
@@ -612,7 +617,7 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   #publish(events: DomainEvent[]) {
-    if (events.length) this.ctx.waitUntil(deliverEvents(this.env, events));
+    this.#live.publish(events);
   }
 
   async #revive(prior: JobRow, attempts: AttemptRow[], change: { from: JobStatus[]; runAt: number; priority?: number; resetRetryCount: boolean }): Promise<P.RequeueOutput> {
