@@ -216,24 +216,43 @@ export class QueueScheduler extends DurableObject<Env> {
   async claim(input: P.ClaimInput): Promise<P.ClaimOutput> {
     const { token, jobs, queue } = P.ClaimInput.parse(input);
     this.#setQueueName(queue);
+    const [claimed] = await this.#claim([{ token, jobs }]);
+    return { claimed };
+  }
+
+  /** Claims for several exec messages at once: as many `claim` calls in a row, journaled as one group. */
+  async claimMessages(input: P.ClaimMessagesInput): Promise<P.ClaimMessagesOutput> {
+    const { messages, queue } = P.ClaimMessagesInput.parse(input);
+    this.#setQueueName(queue);
+    return { claimed: await this.#claim(messages) };
+  }
+
+  /** Claims each message's jobs (a job once, for the first message that may claim it); returns what each claimed. */
+  async #claim(messages: { token: string; jobs: [string, number][] }[]): Promise<JobRow[][]> {
     const now = Date.now();
     const claims: T.Transition[] = [];
+    const claimedIds: string[][] = [];
     const seen = new Set<string>();
     let freed = false;
-    for (const [id, attempt] of jobs) {
-      const job = this.#jobs.get(id);
-      const dispatch = this.#dispatched.get(id);
-      if (!job || (dispatch && dispatch.token !== token) || seen.has(id)) continue;
-      if (!T.canClaim(job, attempt, now)) {
-        // This dispatch's own message that can no longer claim its job gives the slot back.
-        if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
-          freed = true;
-          if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+    for (const { token, jobs } of messages) {
+      const ids: string[] = [];
+      for (const [id, attempt] of jobs) {
+        const job = this.#jobs.get(id);
+        const dispatch = this.#dispatched.get(id);
+        if (!job || (dispatch && dispatch.token !== token) || seen.has(id)) continue;
+        if (!T.canClaim(job, attempt, now)) {
+          // This dispatch's own message that can no longer claim its job gives the slot back.
+          if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
+            freed = true;
+            if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+          }
+          continue;
         }
-        continue;
+        seen.add(id);
+        ids.push(id);
+        claims.push(T.claim(job, now));
       }
-      seen.add(id);
-      claims.push(T.claim(job, now));
+      claimedIds.push(ids);
     }
     if (claims.length) {
       this.#journal(claims);
@@ -246,7 +265,7 @@ export class QueueScheduler extends DurableObject<Env> {
       await this.#schedule();
     }
     if (freed) this.#kick();
-    return { claimed: claims.map(({ change }) => ({ ...this.#jobs.get(change.id)!.row })) };
+    return claimedIds.map((ids) => ids.map((id) => ({ ...this.#jobs.get(id)!.row })));
   }
 
   /**
