@@ -33,6 +33,12 @@ const RETRY_MS = 1000;
 const SEND_BATCH_LIMIT = 100;
 /** Live events of the changes made within this long of each other are published together (see LivePublisher). */
 export const LIVE_PUBLISH_MS = 50;
+/**
+ * A create that finds no commit under way waits this long for others before committing: single
+ * creates sent together reach the object a few ms apart, and each segment row, exec message,
+ * claim and live publish is paid once per group, not per create.
+ */
+export const CREATE_WINDOW_MS = 5;
 /** A recurring occurrence created within this long is not created again. */
 const RECURRING_SLOT_MS = 24 * 3600_000;
 
@@ -129,10 +135,10 @@ export class QueueScheduler extends DurableObject<Env> {
 
   /**
    * Makes jobs live. Returns once their segment is committed (so a 2xx means the job will run) and
-   * what was due was handed to the exec queue. Creates are group-committed: one arriving while an
-   * earlier one is being committed and dispatched waits for it and shares the next segment row and
-   * dispatch with every other create that arrived meanwhile (fewer rows, fewer and fuller
-   * messages), so a lone create waits for nothing and a busy queue writes a row per group.
+   * what was due was handed to the exec queue. Creates are group-committed: the first waits
+   * CREATE_WINDOW_MS for others, and one arriving while an earlier group is being committed and
+   * dispatched waits for it and shares the next segment row and dispatch with every other create
+   * that arrived meanwhile (fewer rows, fewer and fuller messages): a busy queue writes a row per group.
    */
   async create(input: P.CreateInput): Promise<P.CreateOutput> {
     const { queue, jobs } = P.CreateInput.parse(input);
@@ -177,6 +183,8 @@ export class QueueScheduler extends DurableObject<Env> {
   async #drainCreates(): Promise<void> {
     this.#committingCreates = true;
     try {
+      await new Promise((resolve) => setTimeout(resolve, CREATE_WINDOW_MS));
+      // Each commit (and its dispatch) takes time too: what arrives meanwhile is the next group.
       while (this.#createBatch) {
         const batch = this.#createBatch;
         this.#createBatch = null;
