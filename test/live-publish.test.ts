@@ -56,6 +56,20 @@ describe("LivePublisher", () => {
     expect(order).toEqual(["1", "2,3"]);
   });
 
+  it("sends at once what is published now, with whatever waits, still after the batch being sent", async () => {
+    const batches: number[][] = [];
+    const kept: Promise<void>[] = [];
+    const live = new LivePublisher(async (events) => void batches.push(events.map((e) => (e.data as { n: number }).n)), (p) => kept.push(p), 10_000);
+    live.publish([event(1)]);
+    live.publish([event(2)], { now: true });
+    await Promise.all(kept);
+    expect(batches).toEqual([[1, 2]]);
+    live.publish([event(3)], { now: true });
+    live.publish([event(4)]);
+    await Promise.all(kept);
+    expect(batches).toEqual([[1, 2], [3, 4]]);
+  });
+
   it("keeps sending after a delivery fails", async () => {
     const sent: number[] = [];
     const kept: Promise<void>[] = [];

@@ -209,7 +209,8 @@ export class QueueScheduler extends DurableObject<Env> {
       return;
     }
     for (const row of batch.rows) this.#hold(newLiveJob(row, ++this.#arrival));
-    this.#publish(batch.rows.map((row) => T.createdEvent(row, now)));
+    // Announced before the creators are answered, as when each publish went at once.
+    this.#live.publish(batch.rows.map((row) => T.createdEvent(row, now)), { now: true });
     if (this.#faults.take("after-create-commit")) {
       batch.settle.resolve();
       this.#dieSoon("after a create committed, before its dispatch");
