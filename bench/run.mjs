@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --peers]`: the platform floor and the scheduler's figures under the
+// `npm run bench [-- --quick] [-- --peers] [-- --cost]`: the platform floor and the scheduler's figures under the
 // same `wrangler dev`, each API figure also as a ratio to the floor, the operations a job costs, and
 // with --peers BullMQ on the same machine. One JSON object per scenario on stdout; all of them in
-// bench/results/<date>.json.
+// bench/results/<date>.json. --cost runs only the cost block (the metered server, both creation
+// modes), prints its rows and exits.
 import autocannon from "autocannon";
 import { execSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,8 +11,9 @@ import { parseArgs } from "node:util";
 import { costPerMillion } from "./lib/cost.mjs";
 import { sleep, startDevServer } from "./lib/dev-server.mjs";
 
-const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, peers: { type: "boolean", default: false } } });
+const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, peers: { type: "boolean", default: false }, cost: { type: "boolean", default: false } } });
 const Q = opts.quick;
+const COST_ONLY = opts.cost;
 const RUNS = Q ? 1 : 3;
 const DURATION = Q ? 3 : 10;
 const E2E_JOBS = Q ? 2_000 : 20_000;
@@ -73,16 +75,20 @@ const devServerCpuMs = (pgid) =>
   );
 
 // 1. Floor: one D1 insert, one DO RPC, one Queue send per request.
-const floor = await startDevServer({ config: "bench/floor/wrangler.toml" });
-const floorRuns = [];
-try {
-  await load(`${floor.url}/all`, { duration: 2 });
-  for (let i = 0; i < RUNS; i++) floorRuns.push(await load(`${floor.url}/all`));
-} finally {
-  await floor.stop();
+async function measureFloor() {
+  const floor = await startDevServer({ config: "bench/floor/wrangler.toml" });
+  const floorRuns = [];
+  try {
+    await load(`${floor.url}/all`, { duration: 2 });
+    for (let i = 0; i < RUNS; i++) floorRuns.push(await load(`${floor.url}/all`));
+  } finally {
+    await floor.stop();
+  }
+  const rps = median(floorRuns.map((r) => r.rps));
+  emit("floor", { rate: rps, median: median(floorRuns.map((r) => r.p50)), p97_5: median(floorRuns.map((r) => r.p97_5)), p99: median(floorRuns.map((r) => r.p99)), unit: "req/s; latency ms" });
+  return rps;
 }
-const floorRps = median(floorRuns.map((r) => r.rps));
-emit("floor", { rate: floorRps, median: median(floorRuns.map((r) => r.p50)), p97_5: median(floorRuns.map((r) => r.p97_5)), p99: median(floorRuns.map((r) => r.p99)), unit: "req/s; latency ms" });
+const floorRps = COST_ONLY ? null : await measureFloor();
 
 /** The API of one dev server, with the waits and read-backs the scenarios share. */
 function clientFor(srv) {
@@ -161,6 +167,7 @@ try {
 } finally {
   await metered.stop();
 }
+if (COST_ONLY) process.exit(0);
 
 const server = await startDevServer();
 const { headers, api, exportRows, waitUntilDone } = clientFor(server);

@@ -85,6 +85,7 @@ describe("the heartbeat", () => {
         const stub = ns.get(id);
         return {
           claim: (input: Parameters<typeof stub.claim>[0]) => stub.claim(input),
+          claimMessages: (input: Parameters<typeof stub.claimMessages>[0]) => stub.claimMessages(input),
           started: (input: Parameters<typeof stub.started>[0]) => stub.started(input),
           finish: (input: Parameters<typeof stub.finish>[0]) => stub.finish(input),
           get: (input: Parameters<typeof stub.get>[0]) => stub.get(input),

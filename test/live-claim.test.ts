@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { schedulerFor } from "../src/scheduler/client";
 import { LOST_AFTER_MS } from "../src/scheduler/queue-scheduler";
 import { uniqueQueue } from "./helpers";
-import { newJob, withObject } from "./live-helpers";
+import { liveRows, newJob, withObject } from "./live-helpers";
 
 describe("QueueScheduler claim", () => {
   it("claims a dispatched job once, only under its dispatch's token and attempt", async () => {
@@ -80,6 +80,36 @@ describe("QueueScheduler claim", () => {
       expect(again.token).not.toBe(lost.token);
       expect((await object.claim({ queue, token: lost.token, jobs: lost.jobs })).claimed).toEqual([]);
       expect((await object.claim({ queue, token: again.token, jobs: again.jobs })).claimed).toHaveLength(1);
+    });
+  });
+
+  it("claims several messages in one call as one journal row, each job once, each message's own jobs only", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 100 });
+      const jobs = Array.from({ length: 3 }, () => newJob(queue));
+      for (const job of jobs) await object.create({ queue, jobs: [job] });
+      expect(sent).toHaveLength(3);
+      const [a, b, c] = sent;
+      const journalRows = () => liveRows(state.storage.sql).filter((r) => r.kind === "j").length;
+      const before = journalRows();
+      const { claimed } = await object.claimMessages({
+        queue,
+        messages: [
+          a,
+          // A second copy of the same dispatch in the same batch claims nothing more.
+          a,
+          // A message that names another dispatch's job claims nothing of it.
+          { token: b.token, jobs: [...b.jobs, ...c.jobs] },
+          c,
+        ],
+      });
+      expect(claimed.map((list) => list.map((j) => j.id))).toEqual([[jobs[0].id], [], [jobs[1].id], [jobs[2].id]]);
+      for (const job of claimed.flat()) expect(job).toMatchObject({ status: "running", attempt: 1 });
+      expect(journalRows() - before).toBe(1);
+      expect(object.status()).toMatchObject({ inflight: 3, due: 0 });
+      // A redelivery of the whole batch claims nothing.
+      expect((await object.claimMessages({ queue, messages: [a, b, c] })).claimed).toEqual([[], [], []]);
     });
   });
 });

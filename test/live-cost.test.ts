@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { uniqueQueue } from "./helpers";
-import { completed, liveRows, newJob, storedRows, withObject } from "./live-helpers";
+import { completed, countSetAlarm, liveRows, newJob, restarted, storedRows, withObject } from "./live-helpers";
 import type { QueueScheduler } from "../src/scheduler/queue-scheduler";
 import type { ExecMessage } from "../src/scheduler/messages";
 
@@ -61,6 +61,57 @@ describe("QueueScheduler storage cost", () => {
       const rows = (await object.stats({ queue })).rowsWritten - before;
       console.log(`live store, 100 concurrent single creates: ${segments} segment rows, ${messages} messages, ${rows} SQLite rows written, ${(rows / 100).toFixed(2)} per job`);
       expect(rows / 100).toBeLessThan(0.5);
+    });
+  });
+
+  it("sets the alarm a few times for 600 jobs created, claimed and finished, not once per job (an alarm already due is left as it is)", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 1000 });
+      const alarms = countSetAlarm(state);
+      try {
+        for (let i = 0; i < 6; i++) await object.create({ queue, jobs: Array.from({ length: 100 }, () => newJob(queue)) });
+        // Past ARCHIVE_FLUSH_JOBS ended jobs the flush is due at once: every later change used to set the alarm again.
+        await runAll(object, queue, sent);
+        console.log(`600 jobs: ${alarms.calls} setAlarm calls`);
+        expect(alarms.calls).toBeLessThanOrEqual(6);
+        const due = await state.storage.getAlarm();
+        expect(due).not.toBeNull();
+        expect(due!).toBeLessThanOrEqual(Date.now());
+        expect(await object.flush({ queue })).toEqual({ archived: 600 });
+      } finally {
+        alarms.restore();
+      }
+    });
+  });
+
+  it("single creates arriving a few ms apart share a segment row; after a restart every acknowledged job is there and runs exactly once", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 100 });
+      const segments = () => liveRows(state.storage.sql).filter((r) => r.kind === "s").length;
+      const before = segments();
+      const jobs = Array.from({ length: 8 }, () => newJob(queue));
+      // Staggered, as requests sent together reach the object: each would otherwise commit alone.
+      const results = await Promise.all(jobs.map((job, i) => new Promise((r) => setTimeout(r, i % 3)).then(() => object.create({ queue, jobs: [job] }))));
+      expect(results.map((r) => r.created)).toEqual(jobs.map((j) => [j.id]));
+      const written = segments() - before;
+      console.log(`8 staggered single creates: ${written} segment rows, ${sent.length} messages`);
+      expect(written).toBeLessThanOrEqual(2);
+
+      // The object dies after the replies: a new instance rebuilds every acknowledged job from the segment.
+      const resent: typeof sent = [];
+      const fresh = restarted(state, resent);
+      const held = await fresh.get({ queue, ids: jobs.map((j) => j.id) });
+      expect(held.jobs.map((d) => d.job.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+      for (const d of held.jobs) expect(d.job.status).toBe("pending");
+      await fresh.alarm();
+      expect(resent.flatMap((m) => m.jobs.map(([id]) => id)).sort()).toEqual(jobs.map((j) => j.id).sort());
+      await runAll(fresh, queue, resent);
+      // The first instance's messages claim nothing now: every job ran once.
+      for (const m of sent) expect((await fresh.claim({ queue, token: m.token, jobs: m.jobs })).claimed).toEqual([]);
+      const done = await fresh.get({ queue, ids: jobs.map((j) => j.id) });
+      for (const d of done.jobs) expect(d.job).toMatchObject({ status: "completed", attempt: 1 });
     });
   });
 });

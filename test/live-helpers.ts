@@ -73,3 +73,23 @@ export function restarted(state: DurableObjectState, sent: ExecMessage[] = []): 
   };
   return new QueueScheduler(state, { ...env, EXEC_QUEUE: recorder as unknown as Env["EXEC_QUEUE"] });
 }
+
+/** Counts the object's `setAlarm` calls (each is billed as a storage write) until `restore` is called. */
+export function countSetAlarm(state: DurableObjectState): { readonly calls: number; restore: () => void } {
+  const storage = state.storage;
+  const real = storage.setAlarm;
+  let calls = 0;
+  Object.defineProperty(storage, "setAlarm", {
+    value: (...args: Parameters<DurableObjectStorage["setAlarm"]>) => {
+      calls++;
+      return real.apply(storage, args);
+    },
+    configurable: true,
+  });
+  return {
+    get calls() {
+      return calls;
+    },
+    restore: () => Object.defineProperty(storage, "setAlarm", { value: real, configurable: true }),
+  };
+}

@@ -147,6 +147,38 @@ describe("the consumer runs a message of many jobs", () => {
     }
   });
 
+  it("claims the messages of one queue in a batch with one call per queue, and runs each of their jobs once", async () => {
+    const [queue, other] = [uniqueQueue(), uniqueQueue()];
+    const ids = [await dueButHeldJob(queue, { ledger: true }), await dueButHeldJob(queue, { ledger: true }), await dueButHeldJob(queue, { ledger: true })];
+    const elsewhere = await dueButHeldJob(other, { ledger: true });
+    const calls: { queue: string; messages: number }[] = [];
+    const ns = env.QUEUE_SCHEDULER;
+    const counting = {
+      idFromName: (name: string) => ns.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = ns.get(id);
+        return {
+          claimMessages: (input: Parameters<typeof stub.claimMessages>[0]) => {
+            calls.push({ queue: input.queue, messages: input.messages.length });
+            return stub.claimMessages(input);
+          },
+          started: (input: Parameters<typeof stub.started>[0]) => stub.started(input),
+          finish: (input: Parameters<typeof stub.finish>[0]) => stub.finish(input),
+          heartbeat: (input: Parameters<typeof stub.heartbeat>[0]) => stub.heartbeat(input),
+        };
+      },
+    };
+    const result = await deliverBatch([...ids.map((id) => execMessage(queue, [[id, 0]])), execMessage(other, [[elsewhere, 0]])], {
+      withEnv: { ...env, QUEUE_SCHEDULER: counting } as unknown as Env,
+    });
+    expect(result.explicitAcks).toHaveLength(4);
+    expect(calls.sort((x, y) => y.messages - x.messages)).toEqual([{ queue, messages: 3 }, { queue: other, messages: 1 }]);
+    for (const id of [...ids, elsewhere]) {
+      expect((await api(`/jobs/${id}`)).json).toMatchObject({ status: "completed", attempts: 1 });
+      expect(await ledgerRuns(id)).toEqual([{ attempt: 1, n: 1 }]);
+    }
+  });
+
   it("claims a job once when a second copy of the same dispatch arrives in the same batch", async () => {
     const queue = uniqueQueue();
     const ids = [await dueButHeldJob(queue, { ledger: true }), await dueButHeldJob(queue, { ledger: true })];

@@ -4,7 +4,7 @@ import type { Settings } from "../config";
 import type { JobRow } from "../db/schema";
 import type { AttemptOutcome, AttemptProgress, LogLine } from "../model/attempt";
 import type { JobStatus } from "../model/job";
-import { claimLiveJobs, finishLiveAttempts, markLiveStarted } from "../scheduler/client";
+import { claimLiveMessages, finishLiveAttempts, markLiveStarted } from "../scheduler/client";
 import { asExecMessage, type ExecMessageBody } from "../scheduler/messages";
 import { recordHandOff } from "../http-types/hand-off";
 import { takeResultWriteFault } from "./fault-hooks";
@@ -32,33 +32,15 @@ type Ended = {
 };
 
 /**
- * The `exec` queue consumer. Each message's jobs are claimed from their queue's scheduler (all
- * messages at once), the claimed attempts run concurrently under one heartbeat, and attempts that
+ * The `exec` queue consumer. The messages' jobs are claimed from their queues' schedulers, one call
+ * per queue for all its messages, the claimed attempts run concurrently under one heartbeat, and attempts that
  * end close together are recorded together, one call per queue. A message is acked once all of
  * its jobs are settled; the schedulers announce every state change and free the slots themselves.
  */
 export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env: Env): Promise<void> {
   const settings = readSettings(env);
-  const claimedPerMessage = await Promise.all(
-    batch.messages.map(async (message): Promise<Claimed[]> => {
-      const { queue, token, jobs } = asExecMessage(message.body);
-      if (message.attempts > 1) console.warn(`exec message ${token} delivered again (delivery ${message.attempts}); its claims refuse what already ran`);
-      let claimed: JobRow[];
-      try {
-        ({ claimed } = await claimLiveJobs(env, queue, token, jobs));
-      } catch (err) {
-        console.error(`claim failed; the queue will redeliver message ${token}`, err);
-        message.retry({ delaySeconds: 1 });
-        return [];
-      }
-      // Jobs of the message that claimed nothing (duplicate, stale, not yet due) need nothing: the
-      // scheduler still holds them and sends them again if their dispatch was lost.
-      const settlement = new MessageSettlement(message, jobs.length);
-      for (let i = claimed.length; i < jobs.length; i++) settlement.done();
-      return claimed.map((job) => ({ job, settlement }));
-    }),
-  );
-  const claimed = claimedPerMessage.flat();
+  const claimedPerQueue = await Promise.all([...groupBy(batch.messages, (m) => asExecMessage(m.body).queue)].map(([queue, messages]) => claimMessages(env, queue, messages)));
+  const claimed = claimedPerQueue.flat();
   if (!claimed.length) return;
 
   // Recorded before any handler runs: a lease that expires without this mark lost a consumer
@@ -87,6 +69,31 @@ export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env:
       });
     }),
   );
+}
+
+/**
+ * Claims the jobs of a batch's messages for one queue in one call (one journal row in its
+ * scheduler). Jobs of a message that claimed nothing (duplicate, stale, not yet due) need nothing:
+ * the scheduler still holds them and sends them again if their dispatch was lost.
+ */
+async function claimMessages(env: Env, queue: string, messages: readonly Message<ExecMessageBody>[]): Promise<Claimed[]> {
+  const bodies = messages.map((m) => asExecMessage(m.body));
+  messages.forEach((m, i) => {
+    if (m.attempts > 1) console.warn(`exec message ${bodies[i].token} delivered again (delivery ${m.attempts}); its claims refuse what already ran`);
+  });
+  let claimed: JobRow[][];
+  try {
+    ({ claimed } = await claimLiveMessages(env, queue, bodies.map(({ token, jobs }) => ({ token, jobs }))));
+  } catch (err) {
+    console.error(`claim failed; the queue will redeliver messages ${bodies.map((b) => b.token).join(", ")}`, err);
+    for (const m of messages) m.retry({ delaySeconds: 1 });
+    return [];
+  }
+  return messages.flatMap((message, i) => {
+    const settlement = new MessageSettlement(message, bodies[i].jobs.length);
+    for (let j = claimed[i].length; j < bodies[i].jobs.length; j++) settlement.done();
+    return claimed[i].map((job) => ({ job, settlement }));
+  });
 }
 
 /**

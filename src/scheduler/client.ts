@@ -4,6 +4,7 @@ import { groupBy } from "../lib/collections";
 import { liveQueuesFor } from "./job-ids";
 import type {
   CancelOutput,
+  ClaimMessagesOutput,
   ClaimOutput,
   CreateOutput,
   EndedAttempt,
@@ -45,6 +46,11 @@ export async function createLiveJobs(env: Env, jobs: NewLiveJob[]): Promise<Crea
 /** Claims the attempts of one exec message: [id, attempt the claim starts from]. */
 export async function claimLiveJobs(env: Env, queue: string, token: string, jobs: [string, number][]): Promise<ClaimOutput> {
   return schedulerFor(env, queue).claim({ queue, token, jobs });
+}
+
+/** Claims the attempts of several exec messages of one queue in one call; `claimed[i]` is what messages[i] claimed. */
+export async function claimLiveMessages(env: Env, queue: string, messages: { token: string; jobs: [string, number][] }[]): Promise<ClaimMessagesOutput> {
+  return schedulerFor(env, queue).claimMessages({ queue, messages });
 }
 
 /** Tells the schedulers these claimed attempts' handlers started (an expired lease then counts as a retry). */

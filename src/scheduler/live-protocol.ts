@@ -93,14 +93,21 @@ export type CreateOutput = { created: string[]; skipped: string[] };
 
 // ---- claim
 /** `jobs`: [id, attempt] as the exec message carries them: the attempt each claim starts from (JobRow.attempt before the claim). */
-export const ClaimInput = z.object({
-  queue: queueName,
+/** One exec message's claim: its dispatch token and [id, attempt the claim starts from] per job. */
+const MessageClaim = z.object({
   token: z.string().min(1).max(100),
   jobs: z.array(z.tuple([id, int.min(0)])).max(10_000),
 });
+export const ClaimInput = MessageClaim.extend({ queue: queueName });
 export type ClaimInput = z.input<typeof ClaimInput>;
 /** `claimed`: each job after its claim (running, attempt + 1, executedAt, leaseUntil). */
 export type ClaimOutput = { claimed: JobRow[] };
+
+/** The claims of several messages of one consumer batch, in one call (and one journal row). */
+export const ClaimMessagesInput = z.object({ queue: queueName, messages: z.array(MessageClaim).min(1).max(100) });
+export type ClaimMessagesInput = z.input<typeof ClaimMessagesInput>;
+/** `claimed[i]`: what messages[i] claimed, as ClaimOutput. */
+export type ClaimMessagesOutput = { claimed: JobRow[][] };
 
 // ---- started
 export const StartedInput = z.object({ queue: queueName, attempts: z.array(z.object({ id, attempt: int.min(1) })).max(10_000) });

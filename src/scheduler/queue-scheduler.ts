@@ -11,6 +11,7 @@ import { INFLIGHT_SET_MIGRATION } from "./inflight";
 import { deleteLegacyRows, LEGACY_IMPORT_BATCH, readLegacyJobs } from "./legacy-import";
 import { applyChange, changedFields, detailOf, fromHeld, heldOf, matchesFilter, newLiveJob, type LiveJob } from "./live-jobs";
 import * as P from "./live-protocol";
+import { LivePublisher } from "./live-publisher";
 import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
@@ -30,6 +31,14 @@ const ENTRY_MAX_CHANGES = 200;
 const RETRY_MS = 1000;
 /** Messages per sendBatch call (the Queues limit; 100 messages of 25 jobs are about 100 KB, under its 256 KB). */
 const SEND_BATCH_LIMIT = 100;
+/** Live events of the changes made within this long of each other are published together (see LivePublisher). */
+export const LIVE_PUBLISH_MS = 50;
+/**
+ * A create that finds no commit under way waits this long for others before committing: single
+ * creates sent together reach the object a few ms apart, and each segment row, exec message,
+ * claim and live publish is paid once per group, not per create.
+ */
+export const CREATE_WINDOW_MS = 5;
 /** A recurring occurrence created within this long is not created again. */
 const RECURRING_SLOT_MS = 24 * 3600_000;
 
@@ -103,6 +112,7 @@ export class QueueScheduler extends DurableObject<Env> {
   #alarmAt: number | null = null;
   #retryAfter = 0;
   #faults = new ObjectFaults();
+  #live: LivePublisher;
   /** Names this instance, so the fault suite can tell that a kill really restarted the object. */
   #instance = crypto.randomUUID();
 
@@ -110,6 +120,7 @@ export class QueueScheduler extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new LiveStore(ctx.storage);
     this.#settings = new QueueSettings(this.#store, ctx.storage.sql);
+    this.#live = new LivePublisher((events) => deliverEvents(env, events), (work) => ctx.waitUntil(work), LIVE_PUBLISH_MS);
     // Storage calls are synchronous: the index is whole before the constructor returns.
     migrateSqlite(ctx.storage, MIGRATIONS);
     this.#rebuild();
@@ -124,10 +135,10 @@ export class QueueScheduler extends DurableObject<Env> {
 
   /**
    * Makes jobs live. Returns once their segment is committed (so a 2xx means the job will run) and
-   * what was due was handed to the exec queue. Creates are group-committed: one arriving while an
-   * earlier one is being committed and dispatched waits for it and shares the next segment row and
-   * dispatch with every other create that arrived meanwhile (fewer rows, fewer and fuller
-   * messages), so a lone create waits for nothing and a busy queue writes a row per group.
+   * what was due was handed to the exec queue. Creates are group-committed: the first waits
+   * CREATE_WINDOW_MS for others, and one arriving while an earlier group is being committed and
+   * dispatched waits for it and shares the next segment row and dispatch with every other create
+   * that arrived meanwhile (fewer rows, fewer and fuller messages): a busy queue writes a row per group.
    */
   async create(input: P.CreateInput): Promise<P.CreateOutput> {
     const { queue, jobs } = P.CreateInput.parse(input);
@@ -172,6 +183,8 @@ export class QueueScheduler extends DurableObject<Env> {
   async #drainCreates(): Promise<void> {
     this.#committingCreates = true;
     try {
+      await new Promise((resolve) => setTimeout(resolve, CREATE_WINDOW_MS));
+      // Each commit (and its dispatch) takes time too: what arrives meanwhile is the next group.
       while (this.#createBatch) {
         const batch = this.#createBatch;
         this.#createBatch = null;
@@ -196,7 +209,8 @@ export class QueueScheduler extends DurableObject<Env> {
       return;
     }
     for (const row of batch.rows) this.#hold(newLiveJob(row, ++this.#arrival));
-    this.#publish(batch.rows.map((row) => T.createdEvent(row, now)));
+    // Announced before the creators are answered, as when each publish went at once.
+    this.#live.publish(batch.rows.map((row) => T.createdEvent(row, now)), { now: true });
     if (this.#faults.take("after-create-commit")) {
       batch.settle.resolve();
       this.#dieSoon("after a create committed, before its dispatch");
@@ -211,24 +225,43 @@ export class QueueScheduler extends DurableObject<Env> {
   async claim(input: P.ClaimInput): Promise<P.ClaimOutput> {
     const { token, jobs, queue } = P.ClaimInput.parse(input);
     this.#setQueueName(queue);
+    const [claimed] = await this.#claim([{ token, jobs }]);
+    return { claimed };
+  }
+
+  /** Claims for several exec messages at once: as many `claim` calls in a row, journaled as one group. */
+  async claimMessages(input: P.ClaimMessagesInput): Promise<P.ClaimMessagesOutput> {
+    const { messages, queue } = P.ClaimMessagesInput.parse(input);
+    this.#setQueueName(queue);
+    return { claimed: await this.#claim(messages) };
+  }
+
+  /** Claims each message's jobs (a job once, for the first message that may claim it); returns what each claimed. */
+  async #claim(messages: { token: string; jobs: [string, number][] }[]): Promise<JobRow[][]> {
     const now = Date.now();
     const claims: T.Transition[] = [];
+    const claimedIds: string[][] = [];
     const seen = new Set<string>();
     let freed = false;
-    for (const [id, attempt] of jobs) {
-      const job = this.#jobs.get(id);
-      const dispatch = this.#dispatched.get(id);
-      if (!job || (dispatch && dispatch.token !== token) || seen.has(id)) continue;
-      if (!T.canClaim(job, attempt, now)) {
-        // This dispatch's own message that can no longer claim its job gives the slot back.
-        if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
-          freed = true;
-          if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+    for (const { token, jobs } of messages) {
+      const ids: string[] = [];
+      for (const [id, attempt] of jobs) {
+        const job = this.#jobs.get(id);
+        const dispatch = this.#dispatched.get(id);
+        if (!job || (dispatch && dispatch.token !== token) || seen.has(id)) continue;
+        if (!T.canClaim(job, attempt, now)) {
+          // This dispatch's own message that can no longer claim its job gives the slot back.
+          if (dispatch && dispatch.attempt === attempt && this.#dispatched.delete(id)) {
+            freed = true;
+            if (job.row.status === "pending") this.#timeline.place(id, job.row.runAt, job.row.priority, job.arrival);
+          }
+          continue;
         }
-        continue;
+        seen.add(id);
+        ids.push(id);
+        claims.push(T.claim(job, now));
       }
-      seen.add(id);
-      claims.push(T.claim(job, now));
+      claimedIds.push(ids);
     }
     if (claims.length) {
       this.#journal(claims);
@@ -241,7 +274,7 @@ export class QueueScheduler extends DurableObject<Env> {
       await this.#schedule();
     }
     if (freed) this.#kick();
-    return { claimed: claims.map(({ change }) => ({ ...this.#jobs.get(change.id)!.row })) };
+    return claimedIds.map((ids) => ids.map((id) => ({ ...this.#jobs.get(id)!.row })));
   }
 
   /**
@@ -612,7 +645,7 @@ export class QueueScheduler extends DurableObject<Env> {
   }
 
   #publish(events: DomainEvent[]) {
-    if (events.length) this.ctx.waitUntil(deliverEvents(this.env, events));
+    this.#live.publish(events);
   }
 
   async #revive(prior: JobRow, attempts: AttemptRow[], change: { from: JobStatus[]; runAt: number; priority?: number; resetRetryCount: boolean }): Promise<P.RequeueOutput> {
@@ -719,19 +752,27 @@ export class QueueScheduler extends DurableObject<Env> {
     else if (this.#waitingSince != null) times.push(this.#waitingCount() >= ARCHIVE_FLUSH_JOBS ? now : this.#waitingSince + ARCHIVE_FLUSH_MS);
     const next = times.length ? Math.max(now, times.reduce((a, b) => Math.min(a, b))) : null;
     if (next == null) {
-      if (this.#alarmAt != null) {
-        await this.ctx.storage.deleteAlarm();
-        this.#alarmAt = null;
-      }
-    } else if (this.#alarmAt == null || next < this.#alarmAt || this.#alarmAt < now) {
-      // An alarm set later than needed only wakes the object for nothing: only an earlier moment moves it.
+      if (this.#alarmAt != null) await this.#deleteAlarm();
+    } else if (this.#alarmAt == null || next < this.#alarmAt) {
+      // An alarm set later than needed only wakes the object for nothing: only an earlier moment
+      // moves it. One already due (even past) fires anyway, and each setAlarm is billed as a
+      // storage write, so a due alarm is left as it is.
       await this.#setAlarm(next);
     }
   }
 
+  /**
+   * The time is noted before the write is awaited: calls that run meanwhile see the alarm the
+   * storage will hold once the writes issued so far apply (they apply in the order issued).
+   */
   async #setAlarm(at: number) {
-    await this.ctx.storage.setAlarm(at);
     this.#alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  async #deleteAlarm() {
+    this.#alarmAt = null;
+    await this.ctx.storage.deleteAlarm();
   }
 
   // ---- internals: the flush to D1
