@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --peers] [-- --cost]`: the platform floor and the scheduler's figures under the
+// `npm run bench [-- --quick] [-- --peers] [-- --cost | --latency]`: the platform floor and the scheduler's figures under the
 // same `wrangler dev`, each API figure also as a ratio to the floor, the operations a job costs, and
 // with --peers BullMQ on the same machine. One JSON object per scenario on stdout; all of them in
 // bench/results/<date>.json. --cost runs only the cost block (the metered server, both creation
@@ -11,9 +11,11 @@ import { parseArgs } from "node:util";
 import { costPerMillion } from "./lib/cost.mjs";
 import { sleep, startDevServer } from "./lib/dev-server.mjs";
 
-const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, peers: { type: "boolean", default: false }, cost: { type: "boolean", default: false } } });
+const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, peers: { type: "boolean", default: false }, cost: { type: "boolean", default: false }, latency: { type: "boolean", default: false } } });
 const Q = opts.quick;
 const COST_ONLY = opts.cost;
+// --latency: only the pickup and delayed-lateness scenarios (4 and 5).
+const LATENCY_ONLY = opts.latency;
 const RUNS = Q ? 1 : 3;
 const DURATION = Q ? 3 : 10;
 const E2E_JOBS = Q ? 2_000 : 20_000;
@@ -88,7 +90,7 @@ async function measureFloor() {
   emit("floor", { rate: rps, median: median(floorRuns.map((r) => r.p50)), p97_5: median(floorRuns.map((r) => r.p97_5)), p99: median(floorRuns.map((r) => r.p99)), unit: "req/s; latency ms" });
   return rps;
 }
-const floorRps = COST_ONLY ? null : await measureFloor();
+const floorRps = COST_ONLY || LATENCY_ONLY ? null : await measureFloor();
 
 /** The API of one dev server, with the waits and read-backs the scenarios share. */
 function clientFor(srv) {
@@ -120,111 +122,115 @@ function clientFor(srv) {
 // retention purge of every job made here, metered, and the D1 bytes the jobs occupy until it runs.
 const ours = {};
 const RETENTION_DAYS = 30;
-const metered = await startDevServer({ script: "src/metering/bench-entry.ts", vars: { RETENTION_DAYS: String(RETENTION_DAYS) } });
-try {
-  const m = clientFor(metered);
-  const runs = { "batch-100": [], single: [] };
-  for (const mode of Object.keys(runs)) {
-    for (let run = 0; run < RUNS; run++) {
-      const queue = `bench-cost-${mode}-${run}`;
-      await m.api(`/queues/${queue}`, { workers: 50 }, "PATCH");
-      // Nothing is deleted until the purge below, so the database only grows by what the jobs add.
-      const sizeBefore = (await m.api("/_meter")).d1SizeBytes;
-      await m.api("/_meter", null, "DELETE");
-      const cpu0 = workerdCpuMs(metered.pid);
-      const t0 = Date.now();
-      if (mode === "batch-100") {
-        for (let b = 0; b < COST_JOBS / 100; b++) await m.api("/jobs/batch", { jobs: Array.from({ length: 100 }, () => ({ type: "echo", queue })) });
-      } else {
-        for (let i = 0; i < COST_JOBS; i += 20) await Promise.all(Array.from({ length: 20 }, () => m.api("/jobs", { type: "echo", queue })));
+if (!LATENCY_ONLY) {
+  const metered = await startDevServer({ script: "src/metering/bench-entry.ts", vars: { RETENTION_DAYS: String(RETENTION_DAYS) } });
+  try {
+    const m = clientFor(metered);
+    const runs = { "batch-100": [], single: [] };
+    for (const mode of Object.keys(runs)) {
+      for (let run = 0; run < RUNS; run++) {
+        const queue = `bench-cost-${mode}-${run}`;
+        await m.api(`/queues/${queue}`, { workers: 50 }, "PATCH");
+        // Nothing is deleted until the purge below, so the database only grows by what the jobs add.
+        const sizeBefore = (await m.api("/_meter")).d1SizeBytes;
+        await m.api("/_meter", null, "DELETE");
+        const cpu0 = workerdCpuMs(metered.pid);
+        const t0 = Date.now();
+        if (mode === "batch-100") {
+          for (let b = 0; b < COST_JOBS / 100; b++) await m.api("/jobs/batch", { jobs: Array.from({ length: 100 }, () => ({ type: "echo", queue })) });
+        } else {
+          for (let i = 0; i < COST_JOBS; i += 20) await Promise.all(Array.from({ length: 20 }, () => m.api("/jobs", { type: "echo", queue })));
+        }
+        await m.waitUntilDone(queue);
+        const seconds = (Date.now() - t0) / 1000;
+        // Finished jobs reach D1 with their queue object's next archive flush (within about a second):
+        // counted once D1 writes have stopped.
+        for (let last = -1; ; await sleep(1500)) {
+          const written = (await m.api("/_meter")).d1RowsWritten;
+          if (written === last) break;
+          last = written;
+        }
+        const counts = await m.api("/_meter");
+        const cpuMsPerJob = (workerdCpuMs(metered.pid) - cpu0) / COST_JOBS;
+        runs[mode].push({ counts, seconds, cpuMsPerJob, storageBytesPerJob: (counts.d1SizeBytes - sizeBefore) / COST_JOBS });
       }
-      await m.waitUntilDone(queue);
-      const seconds = (Date.now() - t0) / 1000;
-      // Finished jobs reach D1 with their queue object's next archive flush (within about a second):
-      // counted once D1 writes have stopped.
-      for (let last = -1; ; await sleep(1500)) {
-        const written = (await m.api("/_meter")).d1RowsWritten;
-        if (written === last) break;
-        last = written;
-      }
-      const counts = await m.api("/_meter");
-      const cpuMsPerJob = (workerdCpuMs(metered.pid) - cpu0) / COST_JOBS;
-      runs[mode].push({ counts, seconds, cpuMsPerJob, storageBytesPerJob: (counts.d1SizeBytes - sizeBefore) / COST_JOBS });
     }
+    await m.api("/_meter", null, "DELETE");
+    const purged = await m.api("/_meter/purge", { maxRounds: 1000 });
+    const purge = await m.api("/_meter");
+    const purgePerJob = { d1RowsRead: purge.d1RowsRead / purged.deleted, d1RowsWritten: purge.d1RowsWritten / purged.deleted, d1Queries: purge.d1Queries / purged.deleted };
+    emit("retention-purge", { jobsDeleted: purged.deleted, perJob: purgePerJob, doStorageBytes: purge.doSizeBytes, unit: "D1 rows per job deleted; doStorageBytes: every Durable Object's SQLite size at the end" });
+    for (const [mode, perMode] of Object.entries(runs)) {
+      // DO duration bound: the queue's scheduler and the realtime hub active for the whole run.
+      const perRun = perMode.map((r) => costPerMillion(r.counts, COST_JOBS, r.seconds * 2, r.cpuMsPerJob, { purgePerJob, storageBytesPerJob: r.storageBytesPerJob, days: RETENTION_DAYS }));
+      const mid = perRun.toSorted((a, b) => a.totalUsdPerMillion - b.totalUsdPerMillion)[Math.floor(perRun.length / 2)];
+      ours[`cost-${mode}`] = mid.totalUsdPerMillion;
+      emit(`cost-per-million-${mode}`, { count: COST_JOBS, ...mid, runsUsdPerMillion: perRun.map((r) => r.totalUsdPerMillion), unit: `USD per million simple jobs (Workers Paid, beyond inclusions; kept ${RETENTION_DAYS} days)` });
+    }
+  } finally {
+    await metered.stop();
   }
-  await m.api("/_meter", null, "DELETE");
-  const purged = await m.api("/_meter/purge", { maxRounds: 1000 });
-  const purge = await m.api("/_meter");
-  const purgePerJob = { d1RowsRead: purge.d1RowsRead / purged.deleted, d1RowsWritten: purge.d1RowsWritten / purged.deleted, d1Queries: purge.d1Queries / purged.deleted };
-  emit("retention-purge", { jobsDeleted: purged.deleted, perJob: purgePerJob, doStorageBytes: purge.doSizeBytes, unit: "D1 rows per job deleted; doStorageBytes: every Durable Object's SQLite size at the end" });
-  for (const [mode, perMode] of Object.entries(runs)) {
-    // DO duration bound: the queue's scheduler and the realtime hub active for the whole run.
-    const perRun = perMode.map((r) => costPerMillion(r.counts, COST_JOBS, r.seconds * 2, r.cpuMsPerJob, { purgePerJob, storageBytesPerJob: r.storageBytesPerJob, days: RETENTION_DAYS }));
-    const mid = perRun.toSorted((a, b) => a.totalUsdPerMillion - b.totalUsdPerMillion)[Math.floor(perRun.length / 2)];
-    ours[`cost-${mode}`] = mid.totalUsdPerMillion;
-    emit(`cost-per-million-${mode}`, { count: COST_JOBS, ...mid, runsUsdPerMillion: perRun.map((r) => r.totalUsdPerMillion), unit: `USD per million simple jobs (Workers Paid, beyond inclusions; kept ${RETENTION_DAYS} days)` });
-  }
-} finally {
-  await metered.stop();
 }
 if (COST_ONLY) process.exit(0);
 
 const server = await startDevServer();
 const { headers, api, exportRows, waitUntilDone } = clientFor(server);
 try {
-  // 2. Create: single POST /jobs at 50 connections (jobs a day out, so only creation is measured), then batches of 1,000.
-  const createBody = JSON.stringify({ type: "echo", delay: "1.00:00:00", queue: "bench-create" });
-  await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody, duration: 2 });
-  const createRuns = [];
-  for (let i = 0; i < RUNS; i++) createRuns.push(await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody }));
-  const createRps = median(createRuns.map((r) => r.rps));
-  ours.createSingle = createRps;
-  emit("create-single-c50", {
-    rate: createRps,
-    ratioToFloor: createRps / floorRps,
-    median: median(createRuns.map((r) => r.p50)),
-    p97_5: median(createRuns.map((r) => r.p97_5)),
-    p99: median(createRuns.map((r) => r.p99)),
-    non2xx: createRuns.reduce((n, r) => n + r.non2xx, 0),
-    unit: "req/s; latency ms",
-  });
+  if (!LATENCY_ONLY) {
+    // 2. Create: single POST /jobs at 50 connections (jobs a day out, so only creation is measured), then batches of 1,000.
+    const createBody = JSON.stringify({ type: "echo", delay: "1.00:00:00", queue: "bench-create" });
+    await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody, duration: 2 });
+    const createRuns = [];
+    for (let i = 0; i < RUNS; i++) createRuns.push(await load(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: createBody }));
+    const createRps = median(createRuns.map((r) => r.rps));
+    ours.createSingle = createRps;
+    emit("create-single-c50", {
+      rate: createRps,
+      ratioToFloor: createRps / floorRps,
+      median: median(createRuns.map((r) => r.p50)),
+      p97_5: median(createRuns.map((r) => r.p97_5)),
+      p99: median(createRuns.map((r) => r.p99)),
+      non2xx: createRuns.reduce((n, r) => n + r.non2xx, 0),
+      unit: "req/s; latency ms",
+    });
 
-  const batchRates = [];
-  for (let run = 0; run < RUNS; run++) {
-    const t0 = performance.now();
-    for (let b = 0; b < 10; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, () => ({ type: "echo", delay: "1.00:00:00", queue: "bench-create" })) });
-    batchRates.push(10_000 / ((performance.now() - t0) / 1000));
-  }
-  ours.createBatch = median(batchRates);
-  emit("create-batch-1000", { rate: median(batchRates), ratioToFloor: median(batchRates) / floorRps, runs: batchRates, unit: "jobs/s" });
-  await api("/queues/bench-create/clear", { clearPending: true });
-
-  // 3. End to end: N echo jobs in batches of 1,000 on a queue with 50 workers.
-  const rssBefore = workerdRssMb(server.pid);
-  const e2eRates = [];
-  let e2eCheck = null;
-  for (let run = 0; run < RUNS; run++) {
-    const queue = `bench-e2e-${run}`;
-    await api(`/queues/${queue}`, { workers: 50 }, "PATCH");
-    const t0 = Date.now();
-    for (let b = 0; b < E2E_JOBS / 1000; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, (_, i) => ({ type: "echo", parameters: { message: b * 1000 + i }, queue })) });
-    for (;;) {
-      const done = await api(`/jobs?queue=${queue}&status=completed&limit=1`);
-      if (done.totalCount >= E2E_JOBS) break;
-      if (Date.now() - t0 > 30 * 60_000) throw new Error("end-to-end run did not finish in 30 minutes");
-      await sleep(250);
+    const batchRates = [];
+    for (let run = 0; run < RUNS; run++) {
+      const t0 = performance.now();
+      for (let b = 0; b < 10; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, () => ({ type: "echo", delay: "1.00:00:00", queue: "bench-create" })) });
+      batchRates.push(10_000 / ((performance.now() - t0) / 1000));
     }
-    const last = (await api(`/jobs?queue=${queue}&status=completed&limit=1`)).jobs[0];
-    const lastCompletion = Math.max(Date.parse(last.completedAt), Date.now() - 250);
-    e2eRates.push(E2E_JOBS / ((lastCompletion - t0) / 1000));
-    // Every job: exactly one attempt, one terminal state.
-    const rows = await exportRows(queue);
-    e2eCheck = { jobs: rows.length, completed: rows.filter((r) => r.status === "completed").length, notExactlyOneAttempt: rows.filter((r) => r.attempts !== 1).length };
+    ours.createBatch = median(batchRates);
+    emit("create-batch-1000", { rate: median(batchRates), ratioToFloor: median(batchRates) / floorRps, runs: batchRates, unit: "jobs/s" });
+    await api("/queues/bench-create/clear", { clearPending: true });
+
+    // 3. End to end: N echo jobs in batches of 1,000 on a queue with 50 workers.
+    const rssBefore = workerdRssMb(server.pid);
+    const e2eRates = [];
+    let e2eCheck = null;
+    for (let run = 0; run < RUNS; run++) {
+      const queue = `bench-e2e-${run}`;
+      await api(`/queues/${queue}`, { workers: 50 }, "PATCH");
+      const t0 = Date.now();
+      for (let b = 0; b < E2E_JOBS / 1000; b++) await api("/jobs/batch", { jobs: Array.from({ length: 1000 }, (_, i) => ({ type: "echo", parameters: { message: b * 1000 + i }, queue })) });
+      for (;;) {
+        const done = await api(`/jobs?queue=${queue}&status=completed&limit=1`);
+        if (done.totalCount >= E2E_JOBS) break;
+        if (Date.now() - t0 > 30 * 60_000) throw new Error("end-to-end run did not finish in 30 minutes");
+        await sleep(250);
+      }
+      const last = (await api(`/jobs?queue=${queue}&status=completed&limit=1`)).jobs[0];
+      const lastCompletion = Math.max(Date.parse(last.completedAt), Date.now() - 250);
+      e2eRates.push(E2E_JOBS / ((lastCompletion - t0) / 1000));
+      // Every job: exactly one attempt, one terminal state.
+      const rows = await exportRows(queue);
+      e2eCheck = { jobs: rows.length, completed: rows.filter((r) => r.status === "completed").length, notExactlyOneAttempt: rows.filter((r) => r.attempts !== 1).length };
+    }
+    const rssAfter = workerdRssMb(server.pid);
+    ours.endToEnd = median(e2eRates);
+    emit("end-to-end", { count: E2E_JOBS, rate: median(e2eRates), ratioToFloor: median(e2eRates) / floorRps, runs: e2eRates, check: e2eCheck, unit: "completed jobs/s, first create to last completion" });
+    emit("memory", { workerdRssMbBefore: Math.round(rssBefore), workerdRssMbAfter: Math.round(rssAfter), around: "end-to-end" });
   }
-  const rssAfter = workerdRssMb(server.pid);
-  ours.endToEnd = median(e2eRates);
-  emit("end-to-end", { count: E2E_JOBS, rate: median(e2eRates), ratioToFloor: median(e2eRates) / floorRps, runs: e2eRates, check: e2eCheck, unit: "completed jobs/s, first create to last completion" });
-  emit("memory", { workerdRssMbBefore: Math.round(rssBefore), workerdRssMbAfter: Math.round(rssAfter), around: "end-to-end" });
 
   // 4. Pickup latency: immediate jobs at 100/s, open loop; handler start minus the create call.
   // Also at 25/s, and the dev server's CPU per job, to show how much of it is queueing on 2 cores.
