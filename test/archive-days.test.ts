@@ -7,41 +7,15 @@ import type { JobRow } from "../src/db/schema";
 import { eventOutbox } from "../src/events/publisher";
 import { readHistory } from "../src/maintenance/history-archive";
 import { PURGE_BATCH, purgeFinishedJobs } from "../src/maintenance/retention";
+import { finishedJobRow } from "./archive-helpers";
 import { api, uniqueQueue } from "./helpers";
 
 const DAY = 86_400_000;
 let seq = 1_000_000;
 
+/** A job that finished at `at` (created a second before). */
 function finishedJob(queue: string, i: number, at: number, over: Partial<JobRow> = {}): JobRow {
-  return {
-    id: `job_${queue}_${String(i).padStart(5, "0")}`,
-    queue,
-    type: "echo",
-    name: "echo",
-    status: "completed",
-    priority: 1,
-    parameters: "{}",
-    result: '{"ok":true}',
-    error: null,
-    runAt: at - 1000,
-    attempt: 1,
-    retryCount: 0,
-    maxRetries: 3,
-    timeoutMs: null,
-    cancelRequested: 0,
-    leaseUntil: null,
-    progress: null,
-    progressMessage: null,
-    idempotencyKey: null,
-    requestHash: null,
-    createdAt: at - 1000,
-    updatedAt: at,
-    executedAt: at - 900,
-    completedAt: at,
-    recurringId: null,
-    scheduledFor: null,
-    ...over,
-  };
+  return finishedJobRow(queue, i, at - 1000, { updatedAt: at, completedAt: at, ...over });
 }
 
 /** Archives jobs as a queue's object does, flushed `daysAgo` days ago (into that day's table). */

@@ -7,6 +7,7 @@ import { readArchivedJobLogs } from "../src/db/log-pages";
 import type { JobRow } from "../src/db/schema";
 import { deliverFlushedEvents, eventOutbox } from "../src/events/publisher";
 import { jobEventData, makeEvent } from "../src/model/events";
+import { finishedJobRow } from "./archive-helpers";
 import { targetCalls, targetUrl, uniqueQueue, waitFor } from "./helpers";
 import { webhookFactory } from "./webhook-helpers";
 
@@ -15,36 +16,7 @@ const createWebhook = webhookFactory();
 const HOUR = 3600_000;
 
 function finishedJob(queue: string, i: number, over: Partial<JobRow> = {}): JobRow {
-  const t = Math.floor(Date.now() / HOUR) * HOUR + 1000 + i;
-  return {
-    id: `job_${queue}_${String(i).padStart(5, "0")}`,
-    queue,
-    type: "echo",
-    name: "echo",
-    status: "completed",
-    priority: 1,
-    parameters: "{}",
-    result: '{"ok":true}',
-    error: null,
-    runAt: t,
-    attempt: 1,
-    retryCount: 0,
-    maxRetries: 3,
-    timeoutMs: null,
-    cancelRequested: 0,
-    leaseUntil: null,
-    progress: null,
-    progressMessage: null,
-    idempotencyKey: null,
-    requestHash: null,
-    createdAt: t,
-    updatedAt: t + 20,
-    executedAt: t + 5,
-    completedAt: t + 20,
-    recurringId: null,
-    scheduledFor: null,
-    ...over,
-  };
+  return finishedJobRow(queue, i, Math.floor(Date.now() / HOUR) * HOUR + 1000 + i, over);
 }
 
 const eventFor = (job: JobRow) =>
