@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import worker from "../src/index";
-import { claimLiveJobs, extendLiveLease, findLiveJobs, markLiveStarted } from "../src/scheduler/client";
+import { claimLiveMessages, extendLiveLease, findLiveJobs, markLiveStarted } from "../src/scheduler/client";
 import type { ExecMessage } from "../src/scheduler/messages";
 import { api } from "./helpers";
 
@@ -34,7 +34,9 @@ export async function liveJob(id: string) {
  */
 export async function claimAndDie(id: string, started: boolean): Promise<number> {
   const job = await liveJob(id);
-  const { claimed } = await claimLiveJobs(env, job.queue, crypto.randomUUID(), [[id, job.attempt]]);
+  const {
+    claimed: [claimed],
+  } = await claimLiveMessages(env, job.queue, [{ token: crypto.randomUUID(), jobs: [[id, job.attempt]] }]);
   expect(claimed).toHaveLength(1);
   if (started) await markLiveStarted(env, [{ queue: job.queue, id, attempt: claimed[0].attempt }]);
   return claimed[0].attempt;

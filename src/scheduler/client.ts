@@ -5,7 +5,6 @@ import { liveQueuesFor } from "./job-ids";
 import type {
   CancelOutput,
   ClaimMessagesOutput,
-  ClaimOutput,
   CreateOutput,
   EndedAttempt,
   ExtendLeaseOutput,
@@ -41,11 +40,6 @@ export async function createLiveJobs(env: Env, jobs: NewLiveJob[]): Promise<Crea
     [...groupBy(jobs, (j) => j.queue)].map(([queue, items]) => schedulerFor(env, queue).create({ queue, jobs: items })),
   );
   return { created: results.flatMap((r) => r.created), skipped: results.flatMap((r) => r.skipped) };
-}
-
-/** Claims the attempts of one exec message: [id, attempt the claim starts from]. */
-export async function claimLiveJobs(env: Env, queue: string, token: string, jobs: [string, number][]): Promise<ClaimOutput> {
-  return schedulerFor(env, queue).claim({ queue, token, jobs });
 }
 
 /** Claims the attempts of several exec messages of one queue in one call; `claimed[i]` is what messages[i] claimed. */
