@@ -120,17 +120,29 @@ describe("archive flush", () => {
     expect(await counts(queue)).toEqual({ failed: 1 });
     expect(await count(`${archiveTableFor(earlier)} WHERE id = ?1`, failed.id)).toBe(1);
     const revived = { ...failed, status: "completed" as const, error: null, attempt: 2, updatedAt: failed.updatedAt + 1000 };
-    await runFlush(flushOf(queue, 2, [{ job: revived, attempts: [], logs: [] }]));
+    await runFlush({ ...flushOf(queue, 2, [{ job: revived, attempts: [], logs: [] }]), maybeArchived: [revived.id] });
     expect(await counts(queue)).toEqual({ failed: 0, completed: 1 });
     expect(await count(`${archiveTableFor(earlier)} WHERE id = ?1`, failed.id)).toBe(0);
     expect(await count(`${archiveTableFor(Date.now())} WHERE id = ?1`, failed.id)).toBe(1);
     expect(await count(`jobs WHERE id = ?1`, failed.id)).toBe(1);
     const row = await env.DB.prepare(`SELECT status, error, attempt FROM jobs WHERE id = ?1`).bind(failed.id).first();
     expect(row).toEqual({ status: "completed", error: null, attempt: 2 });
-    // The same job twice in one flush: its last row, counted once.
+    // The same job twice in one flush: its last row, counted once. (A flush journaled before
+    // `maybeArchived` was kept looks for every job's earlier row.)
     const again = { ...revived, status: "cancelled" as const, updatedAt: revived.updatedAt + 1000 };
     await runFlush(flushOf(queue, 3, [{ job: revived, attempts: [], logs: [] }, { job: again, attempts: [], logs: [] }]));
     expect(await counts(queue)).toEqual({ failed: 0, completed: 0, cancelled: 1 });
+  });
+
+  it("looks for earlier rows only of the jobs that may have one: a job created and ended in the object has none", async () => {
+    const queue = uniqueQueue("fresh");
+    const jobs = [1, 2, 3].map((i) => ({ job: finishedJob(queue, i), attempts: [], logs: [] }));
+    const everyId = archiveFlushStatements(env, flushOf(queue, 1, jobs), eventOutbox, archiveTableFor(Date.now())).length;
+    const fresh = await runFlush({ ...flushOf(queue, 1, jobs), maybeArchived: [] });
+    // Two statements fewer: the count and the delete of earlier rows, each a probe per day table and job.
+    expect(fresh.statements).toBe(everyId - 2);
+    expect(await counts(queue)).toEqual({ completed: 3 });
+    expect(await count(`jobs WHERE queue = ?1`, queue)).toBe(3);
   });
 
   it("packs an attempt's log lines into one row and reads them back in the API's shape, after the old engine's lines", async () => {

@@ -204,6 +204,12 @@ describe("QueueScheduler flush to the D1 archive", () => {
       await object.finish({ queue, ended: [completed(job.id, 2)] });
       await object.flush({ queue });
       expect(await d1Job(job.id)).toMatchObject({ status: "completed", attempt: 2 });
+      // The revived job's flush looked for its archived row: it left the failed count.
+      const counts = await env.DB.prepare(`SELECT status, n FROM job_counts WHERE queue = ? ORDER BY status`).bind(queue).all();
+      expect(counts.results).toEqual([
+        { status: "completed", n: 1 },
+        { status: "failed", n: 0 },
+      ]);
       const attempts = await env.DB.prepare(`SELECT attempt, status FROM job_attempts WHERE job_id = ? ORDER BY attempt`).bind(job.id).all();
       expect(attempts.results).toEqual([{ attempt: 1, status: "failed" }, { attempt: 2, status: "completed" }]);
       // A job that is not live and has no archived row: not found.

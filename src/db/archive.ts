@@ -9,8 +9,12 @@ import type { AttemptRow, JobRow } from "./schema";
 export type ArchivedLogLine = { attempt: number; level: string; message: string; details: string | null; stepName: string | null; createdAt: number };
 /** One finished job as a queue's object flushes it: its final row, its attempts, the log lines of its attempts. */
 export type ArchivedJob = { job: JobRow; attempts: AttemptRow[]; logs: ArchivedLogLine[] };
-/** One flush of one queue, identified by (queue, seq): replaying it must change nothing. */
-export type ArchiveFlushInput = { queue: string; seq: number; at: number; jobs: ArchivedJob[]; events: DomainEvent[] };
+/**
+ * One flush of one queue, identified by (queue, seq): replaying it must change nothing.
+ * `maybeArchived`: the ids among `jobs` that may already have a row in D1 (revived or imported
+ * jobs); a flush journaled before it was kept has none, and then every id may.
+ */
+export type ArchiveFlushInput = { queue: string; seq: number; at: number; jobs: ArchivedJob[]; events: DomainEvent[]; maybeArchived?: string[] };
 
 /** Statuses an archived job can have; `job_counts` counts these. */
 export const ARCHIVED_STATUSES = ["completed", "failed", "cancelled"] as const;
@@ -84,7 +88,8 @@ const updates = (cols: [string, string][], key: string[]) =>
  *
  * - `table` (the day table of the flush, see archive-days.ts): the final rows. A job revived and
  *   ended again had a row in this or an earlier day's table: that row is deleted first (through
- *   the `jobs` view, which finds it wherever it is; the rows that reference the job stay).
+ *   the `jobs` view, which finds it wherever it is; the rows that reference the job stay). Only
+ *   `maybeArchived` ids are looked for: each costs a primary-key probe per day table.
  * - `job_counts`: archived jobs per (queue, status); a row that is replaced leaves its old status.
  * - `job_attempts`: only for jobs with more than one attempt; a one-attempt job's history is its row.
  * - `job_log_pages`: log lines packed per job attempt (see log-pages.ts).
@@ -98,17 +103,25 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
   // One final row per id (the last given), so the counters count each archived job once.
   const jobs = [...new Map(input.jobs.map((j) => [j.job.id, j.job])).values()];
   if (jobs.length) {
-    const ids = JSON.stringify(jobs.map((j) => j.id));
-    // Before the upsert: archived rows about to be overwritten leave their (queue, status) count.
+    const maybe = input.maybeArchived && new Set(input.maybeArchived);
+    const prior = maybe ? jobs.filter((j) => maybe.has(j.id)) : jobs;
+    if (prior.length) {
+      const ids = JSON.stringify(prior.map((j) => j.id));
+      statements.push(
+        // Before the upsert: archived rows about to be overwritten leave their (queue, status) count.
+        db
+          .prepare(
+            `INSERT INTO job_counts (queue, status, n)
+             SELECT queue, status, -COUNT(*) FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND status IN ('completed', 'failed', 'cancelled') AND ${g}
+             GROUP BY queue, status
+             ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
+          )
+          .bind(ids, ...guard.params),
+        // Reads only, unless the job was archived before: one primary-key probe per day table and job.
+        db.prepare(`DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND ${g}`).bind(ids, ...guard.params),
+      );
+    }
     statements.push(
-      db
-        .prepare(
-          `INSERT INTO job_counts (queue, status, n)
-           SELECT queue, status, -COUNT(*) FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND status IN ('completed', 'failed', 'cancelled') AND ${g}
-           GROUP BY queue, status
-           ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
-        )
-        .bind(ids, ...guard.params),
       db
         .prepare(
           `INSERT INTO job_counts (queue, status, n)
@@ -116,8 +129,6 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
            ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
         )
         .bind(JSON.stringify(countsByQueueAndStatus(jobs)), ...guard.params),
-      // Reads only, unless a job was archived before: one primary-key probe per day table and job.
-      db.prepare(`DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?1)) AND ${g}`).bind(ids, ...guard.params),
     );
     for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(pick(j, JOB_COLUMNS))))) {
       statements.push(

@@ -12,6 +12,8 @@ export type WaitingEvent = { seq: number; event: DomainEvent };
 
 export type FlushPlan = {
   jobs: ArchivedJob[];
+  /** Ids of those jobs that may already have a row in D1 (see LiveJob.fresh). */
+  maybeArchived: string[];
   events: DomainEvent[];
   /** How many of the waiting events (from the front) the flush takes. */
   eventsTaken: number;
@@ -26,12 +28,14 @@ export type FlushPlan = {
  */
 export function planFlush(finished: Iterable<LiveJob>, events: readonly WaitingEvent[], lastSeq: number): FlushPlan {
   const jobs: ArchivedJob[] = [];
+  const maybeArchived: string[] = [];
   let bytes = 0;
   for (const job of finished) {
     if (jobs.length >= ARCHIVE_FLUSH_JOBS || bytes > FLUSH_MAX_BYTES) break;
     const archived = { job: { ...job.row }, attempts: [...job.attempts], logs: job.logs.map((l) => ({ ...l })) };
     bytes += JSON.stringify(archived).length;
     jobs.push(archived);
+    if (!job.fresh) maybeArchived.push(job.row.id);
   }
   let taken = 0;
   while (taken < events.length && (taken === 0 || (bytes < FLUSH_MAX_BYTES && taken < ARCHIVE_FLUSH_JOBS))) {
@@ -39,5 +43,5 @@ export function planFlush(finished: Iterable<LiveJob>, events: readonly WaitingE
     while (taken < events.length && events[taken].seq === seq) bytes += JSON.stringify(events[taken++].event).length;
   }
   const through = taken < events.length ? events[taken - 1].seq : lastSeq;
-  return { jobs, events: events.slice(0, taken).map((e) => e.event), eventsTaken: taken, through };
+  return { jobs, maybeArchived, events: events.slice(0, taken).map((e) => e.event), eventsTaken: taken, through };
 }

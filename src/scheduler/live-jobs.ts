@@ -13,19 +13,24 @@ export type LiveJob = {
   handlerStarted: boolean;
   /** Order of arrival in this object (first in, first out among equals). */
   arrival: number;
+  /**
+   * Created here and never archived, so D1 holds no row of it and its flush need not look for one.
+   * A revived or imported job (and one stored before this was kept) may have a row there.
+   */
+  fresh: boolean;
 };
 
 export function newLiveJob(row: JobRow, arrival: number): LiveJob {
-  return { row, attempts: [], logs: [], handlerStarted: false, arrival };
+  return { row, attempts: [], logs: [], handlerStarted: false, arrival, fresh: true };
 }
 
 /** A held job as a snapshot, revive or import segment stores it, and back. */
 export function heldOf(job: LiveJob): HeldJob {
-  return { row: job.row, attempts: job.attempts, logs: job.logs, started: job.handlerStarted };
+  return { row: job.row, attempts: job.attempts, logs: job.logs, started: job.handlerStarted, ...(job.fresh ? { fresh: true as const } : {}) };
 }
 
 export function fromHeld(held: HeldJob, arrival: number): LiveJob {
-  return { row: held.row, attempts: [...held.attempts], logs: [...held.logs], handlerStarted: held.started, arrival };
+  return { row: held.row, attempts: [...held.attempts], logs: [...held.logs], handlerStarted: held.started, arrival, fresh: held.fresh === true };
 }
 
 /** Applies one journaled change; the same function serves the live path and the rebuild, so both agree. */

@@ -33,7 +33,7 @@ export type JournalEntry =
   | { flush: FlushEntry };
 
 /** A job with everything the object holds of it (a revived or imported job, or a snapshot). */
-export type HeldJob = { row: JobRow; attempts: AttemptRow[]; logs: AttemptLogLine[]; started: boolean };
+export type HeldJob = { row: JobRow; attempts: AttemptRow[]; logs: AttemptLogLine[]; started: boolean; /** See LiveJob.fresh; absent means it may have a row in D1. */ fresh?: true };
 
 /** What a segment holds: the rows of new jobs, or whole held jobs (a snapshot, a revive, an import). */
 export type SegmentData = JobRow[] | { held: HeldJob[] };

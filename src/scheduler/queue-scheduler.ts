@@ -838,7 +838,7 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#waitingSince = this.#waitingCount() ? Date.now() : null;
     // The flush's id is the seq of its journal entry's first row: never given to another row.
     const seq = this.#store.seq + 1;
-    const entry: FlushEntry = { queue, seq, at: Date.now(), jobs: plan.jobs, events: plan.events, through: plan.through };
+    const entry: FlushEntry = { queue, seq, at: Date.now(), jobs: plan.jobs, maybeArchived: plan.maybeArchived, events: plan.events, through: plan.through };
     this.#store.appendJournal({ flush: entry });
     return { seq, entry };
   }
