@@ -766,8 +766,15 @@ export class QueueScheduler extends DurableObject<Env> {
    * storage will hold once the writes issued so far apply (they apply in the order issued).
    */
   async #setAlarm(at: number) {
+    // Noted before the write, so changes made meanwhile do not set it again; forgotten if the write
+    // fails, so the next change sets it instead of believing an alarm is there.
     this.#alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    try {
+      await this.ctx.storage.setAlarm(at);
+    } catch (err) {
+      if (this.#alarmAt === at) this.#alarmAt = null;
+      throw err;
+    }
   }
 
   async #deleteAlarm() {
