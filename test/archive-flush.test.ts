@@ -172,7 +172,7 @@ describe("archive flush", () => {
     const queue = uniqueQueue("rows");
     const n = 500;
     const sizeBefore = (await env.DB.prepare(`SELECT 1`).run()).meta.size_after ?? 0;
-    const plain = await runFlush(flushOf(queue, 1, Array.from({ length: n }, (_, i) => ({ job: finishedJob(queue, i), attempts: [], logs: [] }))));
+    const plain = await runFlush({ ...flushOf(queue, 1, Array.from({ length: n }, (_, i) => ({ job: finishedJob(queue, i), attempts: [], logs: [] }))), maybeArchived: [] });
     const withLog = await runFlush(
       flushOf(
         queue,

@@ -2,6 +2,7 @@ import type { DomainEvent } from "../model/events";
 import type { EventOutbox, Guard } from "./event-guards";
 import { chunkJsonRows } from "../lib/collections";
 import { ensureArchiveTable, forgetArchiveTables } from "./archive-days";
+import { jsonRows } from "./json-rows";
 import { packLogPages } from "./log-pages";
 import type { AttemptRow, JobRow } from "./schema";
 
@@ -73,7 +74,7 @@ const ATTEMPT_COLUMNS: [keyof AttemptRow, string][] = [
   ["retryAt", "retry_at"],
 ];
 
-const extract = (cols: [string, string][]) => cols.map(([k]) => `v.value ->> '$.${k}'`).join(", ");
+const extract = (cols: [string, string][]) => cols.map((_, i) => `v.value ->> ${i}`).join(", ");
 const names = (cols: [string, string][]) => cols.map(([, c]) => c).join(", ");
 const updates = (cols: [string, string][], key: string[]) =>
   cols
@@ -130,11 +131,11 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
         )
         .bind(JSON.stringify(countsByQueueAndStatus(jobs)), ...guard.params),
     );
-    for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(pick(j, JOB_COLUMNS))))) {
+    for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(valuesOf(j, JOB_COLUMNS))))) {
       statements.push(
         db
           .prepare(
-            `INSERT INTO ${table} (${names(JOB_COLUMNS)}) SELECT ${extract(JOB_COLUMNS)} FROM json_each(?1) v WHERE ${g}
+            `${jsonRows("?1")} INSERT INTO ${table} (${names(JOB_COLUMNS)}) SELECT ${extract(JOB_COLUMNS)} FROM v WHERE ${g}
              ON CONFLICT (id) DO UPDATE SET ${updates(JOB_COLUMNS, ["id"])}`,
           )
           .bind(chunk, ...guard.params),
@@ -142,11 +143,11 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
     }
   }
   const attempts = input.jobs.filter((j) => j.job.attempt > 1 || j.attempts.length > 1).flatMap((j) => j.attempts);
-  for (const chunk of chunkJsonRows(attempts.map((a) => JSON.stringify(pick(a, ATTEMPT_COLUMNS))))) {
+  for (const chunk of chunkJsonRows(attempts.map((a) => JSON.stringify(valuesOf(a, ATTEMPT_COLUMNS))))) {
     statements.push(
       db
         .prepare(
-          `INSERT INTO job_attempts (${names(ATTEMPT_COLUMNS)}) SELECT ${extract(ATTEMPT_COLUMNS)} FROM json_each(?1) v WHERE ${g}
+          `${jsonRows("?1")} INSERT INTO job_attempts (${names(ATTEMPT_COLUMNS)}) SELECT ${extract(ATTEMPT_COLUMNS)} FROM v WHERE ${g}
            ON CONFLICT (job_id, attempt) DO UPDATE SET ${updates(ATTEMPT_COLUMNS, ["job_id", "attempt"])}`,
         )
         .bind(chunk, ...guard.params),
@@ -200,6 +201,7 @@ function countsByQueueAndStatus(jobs: JobRow[]): [string, string, number][] {
   return [...counts.values()];
 }
 
-function pick<T extends object>(row: T, cols: [keyof T, string][]): Record<string, unknown> {
-  return Object.fromEntries(cols.map(([k]) => [k, row[k] ?? null]));
+/** The row's values in the order of `cols`: what the insert's `v.value ->> i` reads. */
+function valuesOf<T extends object>(row: T, cols: [keyof T, string][]): unknown[] {
+  return cols.map(([k]) => row[k] ?? null);
 }

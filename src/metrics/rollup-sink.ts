@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type Guard, type GuardedEvent } from "../events/publisher";
+import { jsonRows } from "../db/json-rows";
 import type { DomainEvent, EventType } from "../model/events";
 import { normalizeFailureReason } from "./failure-reason";
 import { BUCKET_COLUMNS, bucketIndex } from "./histogram";
@@ -104,7 +105,7 @@ function aggregatedStatements(db: D1Database, events: { event: DomainEvent; g?: 
     return c ? [{ ...c, g }] : [];
   });
   if (!rows.length) return [];
-  const json = JSON.stringify(rows.map((r) => ({ k: [r.hour, r.queue, r.type], c: r.counters, g: r.g })));
+  const json = JSON.stringify(summed(rows.map((r) => ({ k: [r.hour, r.queue, r.type], c: r.counters, g: r.g }))));
   const upsert = (table: string, key: readonly string[], keyIndexes: number[], values: readonly string[], param: string) =>
     db.prepare(sumSql(table, key, keyIndexes, values, where.sql)).bind(param, ...where.params);
   const statements = [
@@ -113,7 +114,7 @@ function aggregatedStatements(db: D1Database, events: { event: DomainEvent; g?: 
   ];
   const failed = rows.filter((r) => r.reason != null);
   if (failed.length) {
-    const reasons = JSON.stringify(failed.map((r) => ({ k: [r.hour, r.queue, r.type, r.reason], c: [1], g: r.g })));
+    const reasons = JSON.stringify(summed(failed.map((r) => ({ k: [r.hour, r.queue, r.type, r.reason], c: [1], g: r.g }))));
     statements.push(
       upsert("job_failure_reasons", ["hour", "queue", "type", "reason"], [0, 1, 2, 3], ["count"], reasons),
       upsert("job_failure_reason_totals", ["queue", "type", "reason"], [1, 2, 3], ["count"], reasons),
@@ -122,11 +123,29 @@ function aggregatedStatements(db: D1Database, events: { event: DomainEvent; g?: 
   return statements;
 }
 
+type SumRow = { k: unknown[]; c: number[]; g?: unknown[] };
+
+/**
+ * Rows without a job guard share the statement's guard and commit together or not at all, so they
+ * are summed per key here: SQL then reads one row per key instead of one per event.
+ */
+function summed(rows: SumRow[]): SumRow[] {
+  if (rows.some((r) => r.g !== undefined)) return rows;
+  const byKey = new Map<string, SumRow>();
+  for (const r of rows) {
+    const key = JSON.stringify(r.k);
+    const sum = byKey.get(key);
+    if (sum) r.c.forEach((n, i) => (sum.c[i] += n));
+    else byKey.set(key, { k: r.k, c: [...r.c] });
+  }
+  return [...byKey.values()];
+}
+
 /** INSERT … SELECT summing `$.c[i]` per key `$.k[keyIndexes]` over the committed rows of one JSON parameter. */
 function sumSql(table: string, key: readonly string[], keyIndexes: number[], values: readonly string[], where: string): string {
   const keys = keyIndexes.map((i) => `v.value ->> '$.k[${i}]'`);
   const sums = values.map((_, i) => `SUM(v.value ->> '$.c[${i}]')`);
-  return `INSERT INTO ${table} (${[...key, ...values].join(", ")})
-    SELECT ${[...keys, ...sums].join(", ")} FROM json_each(?) v WHERE (${where}) GROUP BY ${keys.join(", ")}
+  return `${jsonRows("?")} INSERT INTO ${table} (${[...key, ...values].join(", ")})
+    SELECT ${[...keys, ...sums].join(", ")} FROM v WHERE (${where}) GROUP BY ${keys.join(", ")}
     ${onConflict(key, values)}`;
 }

@@ -1,5 +1,6 @@
 import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
 import type { DomainEvent } from "../model/events";
+import { jsonRows } from "../db/json-rows";
 import { chunkJsonRows } from "../lib/collections";
 import { enqueueDeliveries } from "./dispatch";
 import { isWebhookEvent } from "./model";
@@ -32,15 +33,16 @@ function outboxStatements(env: Env, rows: { event: DomainEvent; g?: unknown[] }[
 }
 
 function outboxInsert(env: Env, json: string, now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement {
+  // Endpoints first (CROSS JOIN keeps that order): with none enabled, the events are never read.
   return env.DB.prepare(
-    `INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
+    `${jsonRows("?1")} INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
      SELECT 'whd_' || lower(hex(randomblob(12))), e.id, v.value ->> '$.id', v.value ->> '$.type', v.value ->> '$.payload', 'pending', 0, ?2, ?2, ?2
-     FROM json_each(?1) v JOIN webhook_endpoints e
-       ON e.enabled = 1
+     FROM webhook_endpoints e CROSS JOIN v
+     WHERE e.enabled = 1
        AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = v.value ->> '$.type')
        AND (v.value ->> '$.queue' IS NULL OR e.filter_queues IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_queues) WHERE value = v.value ->> '$.queue'))
        AND (v.value ->> '$.jobType' IS NULL OR e.filter_job_types IS NULL OR EXISTS (SELECT 1 FROM json_each(e.filter_job_types) WHERE value = v.value ->> '$.jobType'))
-     WHERE (${guard.sql})`,
+       AND (${guard.sql})`,
   ).bind(json, now, ...guard.params);
 }
 
