@@ -197,6 +197,16 @@ describe("archive flush", () => {
     expect(failed.rowsWritten / n).toBeLessThanOrEqual(4.1);
   });
 
+  it("stores each outbox event exactly as JSON.stringify writes it, quotes, escapes and non-ASCII text included", async () => {
+    const queue = uniqueQueue("payload");
+    await subscribe(queue);
+    const job = finishedJob(queue, 1, { name: 'say "hé"\n\u2028 😀 \\ done', result: JSON.stringify({ ratio: 0.1, big: 12345678901234, neg: -1.5e-7 }) });
+    const input = flushOf(queue, 1, [{ job, attempts: [], logs: [] }]);
+    await runFlush(input);
+    const row = await env.DB.prepare(`SELECT payload FROM webhook_deliveries WHERE endpoint_id = ?1`).bind(`whe_${queue}`).first<{ payload: string }>();
+    expect(row?.payload).toBe(JSON.stringify(input.events[0]));
+  });
+
   it("sends the webhook outbox rows a flush wrote once the flush has committed", async () => {
     const queue = uniqueQueue("sent");
     const tag = `flush-${queue}`;

@@ -8,7 +8,12 @@ export const MAX_LIVE_RESULT_BYTES = 4096;
 const STATUS_EVENTS: readonly EventType[] = ["job.created", "job.requeued", "job.started", "job.completed", "job.failed", "job.cancelled", "job.retrying"];
 const QUEUE_EVENTS: readonly EventType[] = ["queue.paused", "queue.resumed", "queue.cleared"];
 
-const JobRef = z.looseObject({ jobId: z.string(), queue: z.string(), jobType: z.string() });
+type JobRef = { jobId: string; queue: string; jobType: string };
+/** The job an event is about, if its data names one (checked by hand: this runs for every job event). */
+function jobRefOf(data: Record<string, unknown>): JobRef | null {
+  const { jobId, queue, jobType } = data;
+  return typeof jobId === "string" && typeof queue === "string" && typeof jobType === "string" ? { jobId, queue, jobType } : null;
+}
 const LogLine = z.looseObject({ level: z.unknown(), message: z.unknown(), details: z.unknown(), stepName: z.unknown(), createdAt: z.unknown() });
 const QueueRef = z.looseObject({ queue: z.string() });
 const EndpointChange = z.looseObject({
@@ -32,24 +37,24 @@ export function toPublishInput(events: DomainEvent[]): PublishInput {
 
   for (const event of events) {
     if (STATUS_EVENTS.includes(event.type)) {
-      const ref = JobRef.safeParse(event.data);
-      if (!ref.success) continue;
-      queues.add(ref.data.queue);
-      messages.push(draft(event, "job-status", ref.data, { event: event.type, ...withBoundedResult(event.data) }));
+      const ref = jobRefOf(event.data);
+      if (!ref) continue;
+      queues.add(ref.queue);
+      messages.push(draft(event, "job-status", ref, { event: event.type, ...withBoundedResult(event.data) }));
     } else if (event.type === "job.progress") {
-      const ref = JobRef.safeParse(event.data);
-      if (!ref.success) continue;
-      const at = progress.get(ref.data.jobId);
-      const msg = draft(event, "job-progress", ref.data, event.data);
-      if (at === undefined) progress.set(ref.data.jobId, messages.push(msg) - 1);
+      const ref = jobRefOf(event.data);
+      if (!ref) continue;
+      const at = progress.get(ref.jobId);
+      const msg = draft(event, "job-progress", ref, event.data);
+      if (at === undefined) progress.set(ref.jobId, messages.push(msg) - 1);
       else messages[at] = msg;
     } else if (event.type === "job.log") {
-      const ref = JobRef.safeParse(event.data);
-      if (!ref.success) continue;
+      const ref = jobRefOf(event.data);
+      if (!ref) continue;
       const { level, message, details, stepName, createdAt, ...job } = LogLine.parse(event.data);
       const line = { level, message, details, stepName, createdAt };
-      const at = logs.get(ref.data.jobId);
-      if (at === undefined) logs.set(ref.data.jobId, messages.push(draft(event, "job-logs", ref.data, { ...job, logs: [line] })) - 1);
+      const at = logs.get(ref.jobId);
+      if (at === undefined) logs.set(ref.jobId, messages.push(draft(event, "job-logs", ref, { ...job, logs: [line] })) - 1);
       else (messages[at].data.logs as unknown[]).push(line);
     } else if (QUEUE_EVENTS.includes(event.type)) {
       const ref = QueueRef.safeParse(event.data);
@@ -64,7 +69,7 @@ export function toPublishInput(events: DomainEvent[]): PublishInput {
   return { messages, queues: [...queues] };
 }
 
-function draft(event: DomainEvent, topic: Draft["topic"], ref: z.infer<typeof JobRef>, data: Record<string, unknown>): Draft {
+function draft(event: DomainEvent, topic: Draft["topic"], ref: JobRef, data: Record<string, unknown>): Draft {
   return { topic, data, timestamp: event.timestamp, queue: ref.queue, jobId: ref.jobId, jobType: ref.jobType };
 }
 

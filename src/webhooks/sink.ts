@@ -23,7 +23,8 @@ function outboxStatements(env: Env, rows: { event: DomainEvent; g?: unknown[] }[
     JSON.stringify({
       id: event.id,
       type: event.type,
-      payload: JSON.stringify(event),
+      // As JSON, not a JSON string inside JSON: SQL stores it as text (`->`), and it is encoded once.
+      payload: event,
       queue: asString(event.data.queue),
       jobType: event.type.startsWith("job.") ? asString(event.data.jobType) : null,
       g,
@@ -36,7 +37,7 @@ function outboxInsert(env: Env, json: string, now: number, guard: { sql: string;
   // Endpoints first (CROSS JOIN keeps that order): with none enabled, the events are never read.
   return env.DB.prepare(
     `${jsonRows("?1")} INSERT OR IGNORE INTO webhook_deliveries (id, endpoint_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at, updated_at)
-     SELECT 'whd_' || lower(hex(randomblob(12))), e.id, v.value ->> '$.id', v.value ->> '$.type', v.value ->> '$.payload', 'pending', 0, ?2, ?2, ?2
+     SELECT 'whd_' || lower(hex(randomblob(12))), e.id, v.value ->> '$.id', v.value ->> '$.type', v.value -> '$.payload', 'pending', 0, ?2, ?2, ?2
      FROM webhook_endpoints e CROSS JOIN v
      WHERE e.enabled = 1
        AND EXISTS (SELECT 1 FROM json_each(e.events) WHERE value = v.value ->> '$.type')
