@@ -1,6 +1,11 @@
+let lastIso = { ms: Number.NaN, text: "" };
+
 /** ISO 8601 UTC for an epoch-ms timestamp, or null. */
 export function iso(ms: number | null | undefined): string | null {
-  return ms == null ? null : new Date(ms).toISOString();
+  if (ms == null) return null;
+  // Jobs created or ended together share their times: a batch's events ask for the same few.
+  if (ms !== lastIso.ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
 }
 
 const TIMESPAN = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
