@@ -142,8 +142,9 @@ describe.concurrent("SignalR hubs (@microsoft/signalr client, real wrangler dev)
     expect(frames[0]).toBe(`{}${RS}`);
     ws.send(`{"type":6}${RS}`);
     ws.send(`{"type":1,"invocationId":"7","target":"JoinGroup","arguments":["job-updates"]}${RS}`);
-    await waitFor(async () => frames.length === 3);
-    expect(frames.slice(1)).toEqual([`{"type":6}${RS}`, `{"type":3,"invocationId":"7"}${RS}`]);
+    // Once joined, the group's live updates of other tests' jobs may follow: only the first three are ours.
+    await waitFor(async () => frames.length >= 3);
+    expect(frames.slice(1, 3)).toEqual([`{"type":6}${RS}`, `{"type":3,"invocationId":"7"}${RS}`]);
     ws.close();
 
     const mp: string[] = [];
