@@ -80,8 +80,17 @@ export type UsageLimits = {
   maxEndpoints: number;
 };
 
-/** Reads the deployment's vars once per call site; invalid values fall back to safe defaults. */
+/** Settings already read, by env object: vars do not change while an isolate lives. */
+const readFor = new WeakMap<object, Settings>();
+
+/** The deployment's vars as settings; invalid values fall back to safe defaults. */
 export function readSettings(env: Partial<Env>): Settings {
+  let settings = readFor.get(env);
+  if (!settings) readFor.set(env, (settings = parseSettings(env)));
+  return settings;
+}
+
+function parseSettings(env: Partial<Env>): Settings {
   const s = SettingsSchema.parse(env);
   return {
     basePath: s.API_BASE_PATH,
