@@ -23,6 +23,15 @@ const PICKUP_JOBS = Q ? 300 : 2_000;
 const COST_JOBS = Q ? 500 : 2_000;
 const results = [];
 
+// Every figure here is CPU-bound on 2 cores: a dev server left running elsewhere (a crashed run's
+// workerd can spin at ~40% of a core while idle) halves them. Counted and reported, not killed.
+const strayWorkerd = execSync("ps -eo pid=,pcpu=,comm=", { encoding: "utf8" })
+  .split("\n")
+  .map((l) => l.trim().split(/\s+/))
+  .filter(([, , comm]) => /workerd/.test(comm ?? ""))
+  .map(([pid, pcpu]) => ({ pid: Number(pid), cpuPercent: Number(pcpu) }));
+if (strayWorkerd.length) console.error(`warning: ${strayWorkerd.length} workerd process(es) already running (${strayWorkerd.map((p) => `pid ${p.pid} at ${p.cpuPercent}% CPU`).join(", ")}); the figures will be low`);
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const median = (xs) => pct([...xs].sort((a, b) => a - b), 50);
 function summary(values) {
@@ -317,5 +326,5 @@ if (opts.peers) {
 
 mkdirSync("bench/results", { recursive: true });
 const file = `bench/results/${new Date().toISOString().slice(0, 19).replace(/:/g, "-")}.json`;
-writeFileSync(file, JSON.stringify({ machine: { cpus: (await import("node:os")).cpus().length, node: process.version }, quick: Q, results }, null, 2));
+writeFileSync(file, JSON.stringify({ machine: { cpus: (await import("node:os")).cpus().length, node: process.version, strayWorkerdAtStart: strayWorkerd.length }, quick: Q, results }, null, 2));
 console.error(`written to ${file}`);
