@@ -8,6 +8,7 @@
  * first checks the set of day tables is still the one it was built from (another isolate may have
  * added or dropped one meanwhile): a stale batch fails whole and is rebuilt.
  */
+import type { JobRow } from "./schema";
 
 export const LEGACY_JOBS_TABLE = "jobs_legacy";
 const DAY_MS = 86_400_000;
@@ -19,35 +20,35 @@ const COMPOUND_SELECT_TERMS = 5;
 /** Attempts at a schema change that lost a race with another isolate's. */
 const SCHEMA_CHANGE_ATTEMPTS = 5;
 
-/** The columns of an archived job, in the view's order. */
-export const ARCHIVE_COLUMNS = [
-  "id",
-  "queue",
-  "type",
-  "name",
-  "status",
-  "priority",
-  "parameters",
-  "result",
-  "error",
-  "run_at",
-  "attempt",
-  "retry_count",
-  "max_retries",
-  "timeout_ms",
-  "cancel_requested",
-  "lease_until",
-  "progress",
-  "progress_message",
-  "idempotency_key",
-  "request_hash",
-  "created_at",
-  "updated_at",
-  "executed_at",
-  "completed_at",
-  "recurring_id",
-  "scheduled_for",
-] as const;
+/** An archived job's fields and their columns, in the view's order (the flush writes rows by position in it). */
+export const ARCHIVE_COLUMNS: [keyof JobRow, string][] = [
+  ["id", "id"],
+  ["queue", "queue"],
+  ["type", "type"],
+  ["name", "name"],
+  ["status", "status"],
+  ["priority", "priority"],
+  ["parameters", "parameters"],
+  ["result", "result"],
+  ["error", "error"],
+  ["runAt", "run_at"],
+  ["attempt", "attempt"],
+  ["retryCount", "retry_count"],
+  ["maxRetries", "max_retries"],
+  ["timeoutMs", "timeout_ms"],
+  ["cancelRequested", "cancel_requested"],
+  ["leaseUntil", "lease_until"],
+  ["progress", "progress"],
+  ["progressMessage", "progress_message"],
+  ["idempotencyKey", "idempotency_key"],
+  ["requestHash", "request_hash"],
+  ["createdAt", "created_at"],
+  ["updatedAt", "updated_at"],
+  ["executedAt", "executed_at"],
+  ["completedAt", "completed_at"],
+  ["recurringId", "recurring_id"],
+  ["scheduledFor", "scheduled_for"],
+];
 
 /** The day table for rows flushed at `ms`. */
 export function archiveTableFor(ms: number): string {
@@ -109,7 +110,7 @@ function viewStatements(dayTables: string[]): string[] {
  * tables in index order and probes each by primary key.
  */
 function unionOf(tables: string[]): string {
-  const cols = ARCHIVE_COLUMNS.join(", ");
+  const cols = ARCHIVE_COLUMNS.map(([, column]) => column).join(", ");
   if (tables.length <= COMPOUND_SELECT_TERMS) return tables.map((t) => `SELECT ${cols} FROM ${t}`).join(" UNION ALL ");
   const size = Math.ceil(tables.length / COMPOUND_SELECT_TERMS);
   const groups = Array.from({ length: Math.ceil(tables.length / size) }, (_, i) => tables.slice(i * size, (i + 1) * size));

@@ -1,7 +1,7 @@
 import type { DomainEvent } from "../model/events";
 import type { EventOutbox, Guard } from "./event-guards";
 import { chunkJsonRows } from "../lib/collections";
-import { ensureArchiveTable, forgetArchiveTables } from "./archive-days";
+import { ARCHIVE_COLUMNS, ensureArchiveTable, forgetArchiveTables } from "./archive-days";
 import { jsonRows } from "./json-rows";
 import { packLogPages } from "./log-pages";
 import type { AttemptRow, JobRow } from "./schema";
@@ -33,35 +33,6 @@ export const LEFT_LIVE_TERM = "status IN ('pending', 'running')";
 export function flushGuard(queue: string, seq: number): Guard {
   return { sql: `NOT EXISTS (SELECT 1 FROM archive_flushes WHERE queue = ? AND seq = ?)`, params: [queue, seq] };
 }
-
-const JOB_COLUMNS: [keyof JobRow, string][] = [
-  ["id", "id"],
-  ["queue", "queue"],
-  ["type", "type"],
-  ["name", "name"],
-  ["status", "status"],
-  ["priority", "priority"],
-  ["parameters", "parameters"],
-  ["result", "result"],
-  ["error", "error"],
-  ["runAt", "run_at"],
-  ["attempt", "attempt"],
-  ["retryCount", "retry_count"],
-  ["maxRetries", "max_retries"],
-  ["timeoutMs", "timeout_ms"],
-  ["cancelRequested", "cancel_requested"],
-  ["leaseUntil", "lease_until"],
-  ["progress", "progress"],
-  ["progressMessage", "progress_message"],
-  ["idempotencyKey", "idempotency_key"],
-  ["requestHash", "request_hash"],
-  ["createdAt", "created_at"],
-  ["updatedAt", "updated_at"],
-  ["executedAt", "executed_at"],
-  ["completedAt", "completed_at"],
-  ["recurringId", "recurring_id"],
-  ["scheduledFor", "scheduled_for"],
-];
 
 const ATTEMPT_COLUMNS: [keyof AttemptRow, string][] = [
   ["jobId", "job_id"],
@@ -125,18 +96,18 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
     statements.push(
       db
         .prepare(
-          `INSERT INTO job_counts (queue, status, n)
-           SELECT v.value ->> '$[0]', v.value ->> '$[1]', v.value ->> '$[2]' FROM json_each(?1) v WHERE ${g}
+          `${jsonRows("?1")} INSERT INTO job_counts (queue, status, n)
+           SELECT v.value ->> 0, v.value ->> 1, v.value ->> 2 FROM v WHERE ${g}
            ON CONFLICT (queue, status) DO UPDATE SET n = n + excluded.n`,
         )
         .bind(JSON.stringify(countsByQueueAndStatus(jobs)), ...guard.params),
     );
-    for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(valuesOf(j, JOB_COLUMNS))))) {
+    for (const chunk of chunkJsonRows(jobs.map((j) => JSON.stringify(valuesOf(j, ARCHIVE_COLUMNS))))) {
       statements.push(
         db
           .prepare(
-            `${jsonRows("?1")} INSERT INTO ${table} (${names(JOB_COLUMNS)}) SELECT ${extract(JOB_COLUMNS)} FROM v WHERE ${g}
-             ON CONFLICT (id) DO UPDATE SET ${updates(JOB_COLUMNS, ["id"])}`,
+            `${jsonRows("?1")} INSERT INTO ${table} (${names(ARCHIVE_COLUMNS)}) SELECT ${extract(ARCHIVE_COLUMNS)} FROM v WHERE ${g}
+             ON CONFLICT (id) DO UPDATE SET ${updates(ARCHIVE_COLUMNS, ["id"])}`,
           )
           .bind(chunk, ...guard.params),
       );
@@ -158,8 +129,8 @@ export function archiveFlushStatements(env: Env, input: ArchiveFlushInput, outbo
     statements.push(
       db
         .prepare(
-          `INSERT INTO job_log_pages (job_id, attempt, page, lines)
-           SELECT v.value ->> '$.jobId', v.value ->> '$.attempt', v.value ->> '$.page', v.value ->> '$.lines' FROM json_each(?1) v WHERE ${g}
+          `${jsonRows("?1")} INSERT INTO job_log_pages (job_id, attempt, page, lines)
+           SELECT v.value ->> '$.jobId', v.value ->> '$.attempt', v.value ->> '$.page', v.value ->> '$.lines' FROM v WHERE ${g}
            ON CONFLICT (job_id, attempt, page) DO UPDATE SET lines = excluded.lines`,
         )
         .bind(chunk, ...guard.params),
