@@ -23,13 +23,18 @@ const PICKUP_JOBS = Q ? 300 : 2_000;
 const COST_JOBS = Q ? 500 : 2_000;
 const results = [];
 
+/** Every workerd process on the machine. */
+function workerdPs() {
+  return execSync("ps -eo pgid=,pid=,rss=,pcpu=,comm=", { encoding: "utf8" })
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([, , , , comm]) => /workerd/.test(comm ?? ""))
+    .map(([pgid, pid, rss, pcpu]) => ({ pgid: Number(pgid), pid: Number(pid), rssKb: Number(rss), cpuPercent: Number(pcpu) }));
+}
+
 // Every figure here is CPU-bound on 2 cores: a dev server left running elsewhere (a crashed run's
 // workerd can spin at ~40% of a core while idle) halves them. Counted and reported, not killed.
-const strayWorkerd = execSync("ps -eo pid=,pcpu=,comm=", { encoding: "utf8" })
-  .split("\n")
-  .map((l) => l.trim().split(/\s+/))
-  .filter(([, , comm]) => /workerd/.test(comm ?? ""))
-  .map(([pid, pcpu]) => ({ pid: Number(pid), cpuPercent: Number(pcpu) }));
+const strayWorkerd = workerdPs();
 if (strayWorkerd.length) console.error(`warning: ${strayWorkerd.length} workerd process(es) already running (${strayWorkerd.map((p) => `pid ${p.pid} at ${p.cpuPercent}% CPU`).join(", ")}); the figures will be low`);
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -49,18 +54,11 @@ async function load(url, init = {}) {
   return { rps: r.requests.average, non2xx: r.non2xx, p50: r.latency.p50, p97_5: r.latency.p97_5, p99: r.latency.p99 };
 }
 
-/** The workerd processes started by this dev server's process group: [pid, rss KB]. */
-function workerdProcesses(pgid) {
-  const out = execSync("ps -eo pgid=,pid=,rss=,comm=", { encoding: "utf8" });
-  return out
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([g, , , comm]) => Number(g) === pgid && /workerd/.test(comm ?? ""))
-    .map(([, pid, rss]) => [Number(pid), Number(rss)]);
-}
+/** The workerd processes started by this dev server's process group. */
+const workerdProcesses = (pgid) => workerdPs().filter((p) => p.pgid === pgid);
 
 /** RSS in MB of every workerd process of the dev server. */
-const workerdRssMb = (pgid) => workerdProcesses(pgid).reduce((mb, [, rss]) => mb + rss / 1024, 0);
+const workerdRssMb = (pgid) => workerdProcesses(pgid).reduce((mb, p) => mb + p.rssKb / 1024, 0);
 
 /** CPU time (user + system) in ms used so far by these processes (clock ticks of 10 ms). */
 function cpuMs(pids) {
@@ -74,7 +72,7 @@ function cpuMs(pids) {
   }, 0);
 }
 /** The Worker's runtime only: both workerd processes. */
-const workerdCpuMs = (pgid) => cpuMs(workerdProcesses(pgid).map(([pid]) => pid));
+const workerdCpuMs = (pgid) => cpuMs(workerdProcesses(pgid).map((p) => p.pid));
 /** Everything `wrangler dev` runs: its Node process, esbuild and both workerd processes. */
 const devServerCpuMs = (pgid) =>
   cpuMs(
