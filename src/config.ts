@@ -26,6 +26,7 @@ const SettingsSchema = z.object({
   MAX_QUEUES: positiveInt(100),
   MAX_TOTAL_WORKERS: positiveInt(500),
   MAX_ENDPOINTS: positiveInt(1000),
+  MAX_JOBS_PER_INVOCATION: z.coerce.number().int().min(1).max(5000).catch(1000),
   MIN_ENDPOINT_INTERVAL_SECONDS: positiveInt(10),
   MONITOR_SHARDS: z.coerce.number().int().min(1).max(1000).catch(1),
   ENDPOINT_FLUSH_SECONDS: positiveInt(60),
@@ -51,6 +52,11 @@ export type Settings = {
   selfReconcile: boolean;
   /** Lets echo keep a ledger and sleep longer than ECHO_MAX_SLEEP_MS (tests, the fault suite, benchmarks). */
   devJobTypes: boolean;
+  /**
+   * Most jobs one exec consumer invocation runs: its batch's, then due jobs of the same queues it
+   * takes as attempts end (see execution/chain.ts). They share the invocation's subrequests.
+   */
+  maxJobsPerInvocation: number;
   /** Browser origins (scheme://host[:port]) that may call the API cross-origin; empty: no CORS headers at all. */
   corsOrigins: string[];
   /** The limits below bind every key without the admin scope; see src/services/usage-limits.ts. */
@@ -102,6 +108,7 @@ function parseSettings(env: Partial<Env>): Settings {
     metricsRetentionMs: s.METRICS_RETENTION_DAYS * 86_400_000,
     selfReconcile: s.SELF_RECONCILE,
     devJobTypes: s.DEV_JOB_TYPES,
+    maxJobsPerInvocation: s.MAX_JOBS_PER_INVOCATION,
     corsOrigins: s.CORS_ORIGINS,
     limits: {
       minCronIntervalMs: s.MIN_CRON_INTERVAL_SECONDS * 1000,

@@ -4,10 +4,12 @@ import type { Settings } from "../config";
 import type { JobRow } from "../db/schema";
 import type { AttemptOutcome, AttemptProgress, LogLine } from "../model/attempt";
 import type { JobStatus } from "../model/job";
-import { claimLiveMessages, finishLiveAttempts, markLiveStarted } from "../scheduler/client";
+import { claimLiveMessages, finishAndTake, markLiveStarted, takeNextLive } from "../scheduler/client";
+import type { EndedAttempt, FinishOutput } from "../scheduler/live-protocol";
 import { asExecMessage, type ExecMessageBody } from "../scheduler/messages";
 import { recordHandOff } from "../http-types/hand-off";
 import { takeResultWriteFault } from "./fault-hooks";
+import { Chain, CHAIN_IDLE_WAIT_MS } from "./chain";
 import { GroupCommit } from "./group-commit";
 import { Heartbeat } from "./heartbeat";
 import { MessageSettlement } from "./message-settlement";
@@ -17,6 +19,10 @@ import { runAttempt } from "./run-attempt";
 export const FINISH_WINDOW_MS = 10;
 /** Waits between tries of an attempts' end that the scheduler refused; after the last, the queue redelivers. */
 export const RESULT_WRITE_BACKOFF_MS = [100, 500, 2000];
+
+/** What a job's end settles: its message's share, or nothing for a job claimed by the invocation itself. */
+type Settlement = Pick<MessageSettlement, "done" | "failed">;
+const NO_MESSAGE: Settlement = { done() {}, failed() {} };
 
 /** One claimed attempt, with the settlement of the message that carried it. */
 type Claimed = { job: JobRow; settlement: MessageSettlement };
@@ -28,7 +34,7 @@ type Ended = {
   logs: LogLine[];
   at: number;
   progress: AttemptProgress | null;
-  settlement: MessageSettlement;
+  settlement: Settlement;
 };
 
 /**
@@ -36,6 +42,11 @@ type Ended = {
  * per queue for all its messages, the claimed attempts run concurrently under one heartbeat, and attempts that
  * end close together are recorded together, one call per queue. A message is acked once all of
  * its jobs are settled; the schedulers announce every state change and free the slots themselves.
+ *
+ * The invocation then goes on (see Chain): each recording call also claims that queue's due jobs
+ * for the room the ended attempts left, and while it has room it waits briefly in its queues'
+ * schedulers for new ones. A busy queue's jobs then pass from attempt to attempt without a
+ * message or a wait for the next batch each.
  */
 export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env: Env): Promise<void> {
   const settings = readSettings(env);
@@ -49,26 +60,69 @@ export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env:
     console.error("could not mark the handlers started; a lease expiry will not count them", err),
   );
 
-  // This invocation lasts until every attempt of the batch has ended: at the latest, its last lease.
-  const invocationEnd = Math.max(...claimed.map(({ job }) => job.leaseUntil ?? 0));
   const heartbeat = new Heartbeat(env);
-  const recorder = new GroupCommit<Ended>(claimed.length, FINISH_WINDOW_MS, (ended) => recordEnds(env, settings, ended));
-  await Promise.all(
-    claimed.map(async ({ job, settlement }) => {
-      const report = await runAttempt(env, job, settings, heartbeat, invocationEnd);
-      if ("handedOff" in report) return recordHandOff(env, job, report.logs).finally(() => settlement.done());
-      await recorder.add({
-        queue: job.queue,
-        id: job.id,
-        attempt: job.attempt,
-        outcome: report.outcome,
-        logs: report.logs,
-        at: report.finishedAt,
-        progress: report.progress,
-        settlement,
-      });
-    }),
-  );
+  const chain = new Chain(claimed.map(({ job }) => job), settings.maxJobsPerInvocation);
+  const work = new Set<Promise<void>>();
+  const spawn = (task: Promise<void>) => {
+    work.add(task);
+    void task.finally(() => work.delete(task)).catch(() => {});
+  };
+  const waiting = new Set<string>();
+
+  const start = (job: JobRow, settlement: Settlement) =>
+    spawn(
+      (async () => {
+        const report = await runAttempt(env, job, settings, heartbeat, () => chain.end());
+        chain.ended();
+        if ("handedOff" in report) return recordHandOff(env, job, report.logs).finally(() => settlement.done());
+        await recorder.add({ queue: job.queue, id: job.id, attempt: job.attempt, outcome: report.outcome, logs: report.logs, at: report.finishedAt, progress: report.progress, settlement });
+      })(),
+    );
+  // Jobs claimed for this invocation itself: no message to settle; their leases decide if their end is never recorded.
+  const startClaimed = (jobs: JobRow[]) => {
+    recorder.expect(jobs.length);
+    for (const job of jobs) start(job, NO_MESSAGE);
+  };
+  // An invocation with nothing left to run waits briefly for new jobs of a queue it just ran
+  // (one wait per queue at a time); an empty wait ends its chain for that queue.
+  const waitForMore = (queue: string) => {
+    if (waiting.has(queue)) return;
+    const room = chain.reserve();
+    if (!room) return;
+    waiting.add(queue);
+    spawn(
+      chain.track(
+        takeNextLive(env, queue, room, CHAIN_IDLE_WAIT_MS).then(
+          (jobs) => {
+            waiting.delete(queue);
+            chain.claimed(room, jobs);
+            startClaimed(jobs);
+          },
+          (err) => {
+            waiting.delete(queue);
+            chain.claimed(room, []);
+            console.warn(`could not take more jobs of queue ${queue}; its scheduler dispatches them`, err);
+          },
+        ),
+      ),
+    );
+  };
+  const recordAndTake = async (queue: string, group: EndedAttempt[]) => {
+    const room = chain.reserve();
+    if (!room) return new Map(Object.entries((await finishAndTake(env, queue, group)).statuses));
+    let out: FinishOutput | null = null;
+    try {
+      out = await chain.track(finishAndTake(env, queue, group, room));
+    } finally {
+      chain.claimed(room, out?.next ?? []);
+    }
+    startClaimed(out.next ?? []);
+    if (!chain.running) waitForMore(queue);
+    return new Map(Object.entries(out.statuses));
+  };
+  const recorder: GroupCommit<Ended> = new GroupCommit<Ended>(claimed.length, FINISH_WINDOW_MS, (ended) => recordEnds(settings, ended, recordAndTake));
+  for (const { job, settlement } of claimed) start(job, settlement);
+  while (work.size) await Promise.all(work);
 }
 
 /**
@@ -97,20 +151,20 @@ async function claimMessages(env: Env, queue: string, messages: readonly Message
 }
 
 /**
- * Records attempts that ended together, one call per queue. A message is acked once the ends of all
+ * Records attempts that ended together, one call per queue (`record`). A message is acked once the ends of all
  * its jobs are settled. An end its scheduler keeps refusing is left to the queue: the message is
  * redelivered (even if its other jobs' ends were recorded), its claims refuse every job of it
  * (those jobs are finished or still running), and the lease decides the unrecorded job's fate, so
  * an outcome that was never recorded is never acked as if it had been.
  */
-async function recordEnds(env: Env, settings: Settings, ended: Ended[]): Promise<void> {
+async function recordEnds(settings: Settings, ended: Ended[], record: (queue: string, group: EndedAttempt[]) => Promise<Map<string, JobStatus>>): Promise<void> {
   await Promise.all(
     [...groupBy(ended, (e) => e.queue)].map(async ([queue, group]) => {
       let statuses: Map<string, JobStatus>;
       try {
         statuses = await withBackoff(RESULT_WRITE_BACKOFF_MS, () => {
           if (settings.faultInjection && takeResultWriteFault()) throw new Error("injected fault: result write failed");
-          return finishLiveAttempts(env, group.map(({ settlement: _, ...end }) => end));
+          return record(queue, group.map(({ settlement: _, queue: __, ...end }) => end));
         });
       } catch (err) {
         console.error(`could not record the attempts' end in queue ${queue}; the queue will redeliver their messages`, err);

@@ -16,6 +16,11 @@ export class GroupCommit<T> {
     this.#expected = expected;
   }
 
+  /** `count` more producers will report (attempts claimed after the start). */
+  expect(count: number): void {
+    this.#expected += count;
+  }
+
   add(item: T): Promise<void> {
     const settled = new Promise<void>((resolve, reject) => this.#pending.push({ item, done: (err) => (err === undefined ? resolve() : reject(err)) }));
     this.#expected--;

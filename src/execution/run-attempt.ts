@@ -32,16 +32,16 @@ export type HandedOffReport = { handedOff: true; logs: LogLine[]; finishedAt: nu
 /**
  * Runs one claimed attempt of a job with its timeout and cancellation, and decides what happens next.
  * While it runs, `heartbeat` reports it (and its progress) to its queue's scheduler and aborts it
- * when its cancel is requested. `invocationEnd` bounds how long the consumer invocation running it
- * can last (the latest lease of its batch): a handler that ignores its signal can run no longer, so
- * its retry waits for it.
+ * when its cancel is requested. `invocationEnd` tells how long the consumer invocation running it
+ * can last (the latest lease of what it claimed; asked only for an abandoned handler, see Chain.end):
+ * a handler that ignores its signal can run no longer, so its retry waits for it.
  */
 export async function runAttempt(
   env: Env,
   job: JobRow,
   settings: Settings,
   heartbeat: Heartbeat,
-  invocationEnd: number = job.leaseUntil ?? 0,
+  invocationEnd: () => Promise<number> = async () => job.leaseUntil ?? 0,
 ): Promise<AttemptReport | HandedOffReport> {
   const logs: LogLine[] = [];
   let progress: AttemptReport["progress"] = null;
@@ -114,7 +114,7 @@ export async function runAttempt(
       // until this consumer invocation ends, so its retry waits until then and never runs beside it.
       const abandoned = reason instanceof TimedOut && !(await settlesWithin(() => settled, ABANDON_GRACE_MS));
       const runAt = Date.now() + retryDelayMs(job.retryCount, settings);
-      return finish({ kind: "retry", error: message, runAt: abandoned ? Math.max(runAt, invocationEnd) : runAt, result });
+      return finish({ kind: "retry", error: message, runAt: abandoned ? Math.max(runAt, await invocationEnd()) : runAt, result });
     }
     return finish({ kind: "failed", error: message, result });
   } finally {

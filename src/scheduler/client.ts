@@ -1,4 +1,5 @@
 import type { JobFilter } from "../db/jobs";
+import type { JobRow } from "../db/schema";
 import type { JobStatus } from "../model/job";
 import { groupBy } from "../lib/collections";
 import { liveQueuesFor } from "./job-ids";
@@ -8,6 +9,7 @@ import type {
   CreateOutput,
   EndedAttempt,
   ExtendLeaseOutput,
+  FinishOutput,
   FlushOutput,
   GetOutput,
   LiveJobDetail,
@@ -62,6 +64,19 @@ export async function finishLiveAttempts(env: Env, ended: (EndedAttempt & { queu
     [...byQueue(ended)].map(([queue, items]) => schedulerFor(env, queue).finish({ queue, ended: items })),
   );
   return new Map(results.flatMap((r) => Object.entries(r.statuses)));
+}
+
+/**
+ * Records the ends of one queue's attempts and, with `take`, claims up to that many of its due jobs
+ * for the caller in the same call (see QueueScheduler.finish).
+ */
+export async function finishAndTake(env: Env, queue: string, ended: EndedAttempt[], take?: number): Promise<FinishOutput> {
+  return schedulerFor(env, queue).finish({ queue, ended, ...(take ? { take } : {}) });
+}
+
+/** Claims up to `take` of a queue's due jobs for the caller, waiting at most `waitMs` for one. */
+export async function takeNextLive(env: Env, queue: string, take: number, waitMs: number): Promise<JobRow[]> {
+  return (await schedulerFor(env, queue).next({ queue, take, waitMs })).next;
 }
 
 /** Reports the attempts running here (with progress); returns the ids whose cancel was requested. */

@@ -124,10 +124,26 @@ export const EndedAttemptSchema = z.object({
   progress: ProgressSchema.nullable(),
 });
 export type EndedAttempt = z.infer<typeof EndedAttemptSchema>;
-export const FinishInput = z.object({ queue: queueName, ended: z.array(EndedAttemptSchema).max(10_000) });
+/**
+ * `take`: the caller (a consumer invocation that goes on running this queue's jobs) claims up to
+ * this many due jobs in the same commit as the ends, within the queue's slots and rate limit.
+ */
+export const FinishInput = z.object({ queue: queueName, ended: z.array(EndedAttemptSchema).max(10_000), take: int.min(1).max(1000).optional() });
 export type FinishInput = z.input<typeof FinishInput>;
-/** The status each recorded job now has; attempts no longer running (lease expired meanwhile) are absent. */
-export type FinishOutput = { statuses: Record<string, JobStatus> };
+/**
+ * `statuses`: the status each recorded job now has; attempts no longer running (lease expired
+ * meanwhile) are absent. `next`: the jobs claimed for the caller (as ClaimOutput's), when it asked.
+ */
+export type FinishOutput = { statuses: Record<string, JobStatus>; next?: JobRow[] };
+
+// ---- next
+/**
+ * A consumer invocation with room claims up to `take` due jobs, waiting at most `waitMs` for one to
+ * become due (or be created) when none is due now. `next` is empty if none came in time.
+ */
+export const NextInput = z.object({ queue: queueName, take: int.min(1).max(1000), waitMs: int.min(0).max(5000) });
+export type NextInput = z.input<typeof NextInput>;
+export type NextOutput = { next: JobRow[] };
 
 // ---- heartbeat
 export const HeartbeatInput = z.object({

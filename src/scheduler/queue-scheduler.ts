@@ -39,6 +39,12 @@ export const LIVE_PUBLISH_MS = 50;
  * claim and live publish is paid once per group, not per create.
  */
 export const CREATE_WINDOW_MS = 5;
+/**
+ * After a consumer invocation that runs this queue's jobs asked for more (see `finish` and `next`),
+ * due jobs are held this long for its next ask instead of going through the exec queue: it asks
+ * again within a few ms, and a job sent meanwhile would wait for another invocation.
+ */
+export const CHAIN_HOLD_MS = 20;
 /** A recurring occurrence created within this long is not created again. */
 const RECURRING_SLOT_MS = 24 * 3600_000;
 
@@ -73,6 +79,8 @@ const MIGRATIONS: string[][] = [
 const SeqFloor = z.coerce.number().int().min(0).catch(0);
 
 type Dispatch = { token: string; attempt: number; at: number };
+/** A consumer invocation waiting in `next` for up to `take` due jobs. */
+type Waiter = { take: number; resolve: (claimed: JobRow[]) => void; timer: ReturnType<typeof setTimeout> };
 type ActiveFlush = { seq: number; entry: FlushEntry };
 type CreateBatch = {
   rows: JobRow[];
@@ -111,6 +119,10 @@ export class QueueScheduler extends DurableObject<Env> {
   #committingCreates = false;
   #alarmAt: number | null = null;
   #retryAfter = 0;
+  /** Consumer invocations waiting for due jobs; served before the exec queue. */
+  #waiters: Waiter[] = [];
+  /** Until then, due jobs wait for a consumer invocation's next ask (CHAIN_HOLD_MS). */
+  #chainHoldUntil = 0;
   #faults = new ObjectFaults();
   #live: LivePublisher;
   /** Names this instance, so the fault suite can tell that a kill really restarted the object. */
@@ -291,8 +303,12 @@ export class QueueScheduler extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Records attempts' ends. With `take`, the caller goes on running this queue's jobs: the slots
+   * the ends free are given to due jobs claimed for it, in the same journal row as the ends.
+   */
   async finish(input: P.FinishInput): Promise<P.FinishOutput> {
-    const { ended, queue } = P.FinishInput.parse(input);
+    const { ended, queue, take } = P.FinishInput.parse(input);
     this.#setQueueName(queue);
     const done: T.Transition[] = [];
     const seen = new Set<string>();
@@ -304,16 +320,57 @@ export class QueueScheduler extends DurableObject<Env> {
         done.push(t);
       }
     }
+    const now = Date.now();
+    const claims = take ? this.#claimDue(take, now, done.length) : [];
+    // Without `take` the caller asks for nothing more (its chain is over, or it never had one): due
+    // jobs go through the exec queue at once instead of waiting out a hold.
+    this.#chainHoldUntil = take ? now + CHAIN_HOLD_MS : 0;
     const statuses: Record<string, JobStatus> = {};
-    if (done.length) {
-      this.#journal(done);
+    let next: JobRow[] | undefined;
+    if (done.length || claims.length) {
+      this.#journal([...done, ...claims]);
       for (const t of done) {
         statuses[t.change.id] = t.status;
         this.#afterEnd(t.change.id);
       }
+      next = this.#runClaimed(claims);
       this.#kick();
     }
-    return { statuses };
+    return take ? { statuses, next: next ?? [] } : { statuses };
+  }
+
+  /**
+   * A consumer invocation with room takes due jobs: at once if some are due, else the first that
+   * become due (or are created) within `waitMs`. Its claims commit before the reply, as `claim`'s do.
+   */
+  async next(input: P.NextInput): Promise<P.NextOutput> {
+    const { queue, take, waitMs } = P.NextInput.parse(input);
+    this.#setQueueName(queue);
+    const now = Date.now();
+    this.#chainHoldUntil = now + CHAIN_HOLD_MS;
+    const claims = this.#claimDue(take, now);
+    if (claims.length || !waitMs) {
+      if (claims.length) this.#journal(claims);
+      const next = this.#runClaimed(claims);
+      if (claims.length) this.#kick();
+      return { next };
+    }
+    const next = await new Promise<JobRow[]>((resolve) => {
+      const waiter: Waiter = {
+        take,
+        resolve,
+        timer: setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          // It may ask again at once (its other jobs still run).
+          this.#chainHoldUntil = Date.now() + CHAIN_HOLD_MS;
+          resolve([]);
+        }, waitMs),
+      };
+      this.#waiters.push(waiter);
+      // The alarm may be set for the end of a hold; a waiter takes due jobs at their time.
+      this.ctx.waitUntil(this.#schedule());
+    });
+    return { next };
   }
 
   async heartbeat(input: P.HeartbeatInput): Promise<P.HeartbeatOutput> {
@@ -576,6 +633,8 @@ export class QueueScheduler extends DurableObject<Env> {
     const now = Date.now();
     this.#expireLeases(now);
     this.#resendLost(now);
+    // Due jobs first: a flush waits for D1.
+    await this.#handOutDue();
     if (this.#activeFlush || (this.#waitingSince != null && now - this.#waitingSince >= ARCHIVE_FLUSH_MS) || this.#waitingCount() >= ARCHIVE_FLUSH_JOBS) {
       await this.#flushOnce().catch((err) => console.error("archive flush failed; it is tried again", err));
     }
@@ -666,6 +725,65 @@ export class QueueScheduler extends DurableObject<Env> {
     return { job: { ...row } };
   }
 
+  /**
+   * Claims (not yet journaled) for up to `max` jobs for a consumer invocation that asked. First
+   * jobs dispatched but not claimed yet, oldest first: their message waits for a free invocation
+   * (under `wrangler dev`, for this one to end) and claims nothing once it comes. Then due jobs,
+   * within the slots (`ending` attempts about to end give theirs back) and the rate limit, taken
+   * off the timeline at once so that no dispatch sends them.
+   */
+  #claimDue(max: number, now: number, ending = 0): T.Transition[] {
+    if (!this.#settings.queue || this.#settings.paused) return [];
+    const claims: T.Transition[] = [];
+    for (const [id, d] of this.#dispatched) {
+      if (claims.length >= max) break;
+      const job = this.#jobs.get(id);
+      if (!job || !T.canClaim(job, d.attempt, now)) continue;
+      this.#dispatched.delete(id);
+      claims.push(T.claim(job, now));
+    }
+    const stolen = claims.length;
+    const free = Math.min(max - stolen, this.#settings.workers - this.#dispatched.size - stolen - this.#running.size + ending, this.#settings.rateRoom(now));
+    if (free <= 0) return claims;
+    for (const id of this.#timeline.takeDue(now, free)) {
+      this.#settings.recordStart(id, now);
+      claims.push(T.claim(this.#jobs.get(id)!, now));
+    }
+    return claims;
+  }
+
+  /**
+   * After journaling claims made for a consumer invocation itself: the jobs run there at once, so
+   * their handlers count as started (see `started`) and an attempt that kills its invocation still
+   * uses up its retries. Returns the claimed rows.
+   */
+  #runClaimed(claims: T.Transition[]): JobRow[] {
+    if (!claims.length) return [];
+    if (this.#faults.take("after-claim-commit")) this.ctx.abort("fault injected: after a claim committed");
+    return claims.map(({ change }) => {
+      const job = this.#jobs.get(change.id)!;
+      this.#running.add(change.id);
+      job.handlerStarted = true;
+      return { ...job.row };
+    });
+  }
+
+  /** Gives due jobs to waiting consumer invocations, in the order they asked; returns the ids left over. */
+  #serveWaiters(ids: string[], now: number): string[] {
+    // A served invocation asks again as soon as its jobs started.
+    if (this.#waiters.length) this.#chainHoldUntil = now + CHAIN_HOLD_MS;
+    let i = 0;
+    while (i < ids.length && this.#waiters.length) {
+      const waiter = this.#waiters.shift()!;
+      clearTimeout(waiter.timer);
+      const claims = ids.slice(i, i + waiter.take).map((id) => T.claim(this.#jobs.get(id)!, now));
+      i += claims.length;
+      this.#journal(claims);
+      waiter.resolve(this.#runClaimed(claims));
+    }
+    return ids.slice(i);
+  }
+
   #slotTaken(slot: string, now: number): boolean {
     return this.ctx.storage.sql.exec(`SELECT 1 FROM recurring_slots WHERE slot = ? AND at >= ?`, slot, now - RECURRING_SLOT_MS).toArray().length > 0;
   }
@@ -694,18 +812,26 @@ export class QueueScheduler extends DurableObject<Env> {
     }
   }
 
-  /** Sends what is due to the exec queue, as far as slots and the rate limit allow, then sets the alarm. */
+  /** Hands what is due to waiting consumers and the exec queue, as far as slots and the rate limit allow, then sets the alarm. */
   async #dispatch(): Promise<void> {
+    await this.#handOutDue();
+    await this.#schedule();
+  }
+
+  async #handOutDue(): Promise<void> {
     const queue = this.#settings.queue;
     const now = Date.now();
-    if (queue && !this.#settings.paused && now >= this.#retryAfter) {
+    if (queue && !this.#settings.paused) {
       const free = Math.min(this.#settings.workers - this.#dispatched.size - this.#running.size, this.#settings.rateRoom(now));
-      const ids = free > 0 ? this.#timeline.takeDue(now, free) : [];
+      const forWaiters = Math.min(free, this.#waiters.reduce((n, w) => n + w.take, 0));
+      const sendable = now >= this.#retryAfter && now >= this.#chainHoldUntil ? free - forWaiters : 0;
+      const taken = free > 0 ? this.#timeline.takeDue(now, forWaiters + sendable) : [];
+      for (const id of taken) this.#settings.recordStart(id, now);
+      const ids = taken.length ? this.#serveWaiters(taken, now) : taken;
       if (ids.length) {
         // Taken synchronously, before any await, so interleaved calls cannot send a job twice.
         const messages = packExecMessages(queue, ids.map((id) => [id, this.#jobs.get(id)!.row.attempt]));
         for (const m of messages) for (const [id, attempt] of m.jobs) this.#dispatched.set(id, { token: m.token, attempt, at: now });
-        for (const id of ids) this.#settings.recordStart(id, now);
         for (let i = 0; i < messages.length; i += SEND_BATCH_LIMIT) {
           const chunk = messages.slice(i, i + SEND_BATCH_LIMIT);
           try {
@@ -727,7 +853,6 @@ export class QueueScheduler extends DurableObject<Env> {
         }
       }
     }
-    await this.#schedule();
   }
 
   /** Runs a dispatch after the reply (slots were freed): the caller does not wait for the queue send. */
@@ -741,7 +866,9 @@ export class QueueScheduler extends DurableObject<Env> {
     const times: number[] = [];
     if (!this.#settings.paused && this.#settings.workers > this.#dispatched.size + this.#running.size) {
       const t = this.#timeline.earliest();
-      if (t != null) times.push(Math.max(t, this.#retryAfter, this.#settings.rateFreeAt(now)));
+      // Sends wait out a failed send's backoff and a consumer's hold; a waiting consumer takes jobs at their time.
+      const notBefore = this.#waiters.length ? 0 : Math.max(this.#retryAfter, this.#chainHoldUntil);
+      if (t != null) times.push(Math.max(t, notBefore, this.#settings.rateFreeAt(now)));
     }
     for (const id of this.#running) {
       const lease = this.#jobs.get(id)!.row.leaseUntil;
