@@ -169,19 +169,21 @@ export class LiveStore {
     this.#gen = old + 1;
     this.#rows = 0;
     this.#ensureTable();
-    let chunk: HeldJob[] = [];
+    // Each job is encoded once, for its size and for its row: a row is `{ held: chunk }` as JSON.
+    const writeChunk = (parts: string[]) => this.#appendJson("s", `{"held":[${parts.join(",")}]}`);
+    let chunk: string[] = [];
     let bytes = 0;
     for (const job of held) {
-      const size = JSON.stringify(job).length;
-      if (chunk.length && (chunk.length >= SNAPSHOT_ROW_JOBS || bytes + size > SNAPSHOT_ROW_BYTES)) {
-        this.appendSegment({ held: chunk });
+      const json = JSON.stringify(job);
+      if (chunk.length && (chunk.length >= SNAPSHOT_ROW_JOBS || bytes + json.length > SNAPSHOT_ROW_BYTES)) {
+        writeChunk(chunk);
         chunk = [];
         bytes = 0;
       }
-      chunk.push(job);
-      bytes += size;
+      chunk.push(json);
+      bytes += json.length;
     }
-    if (chunk.length) this.appendSegment({ held: chunk });
+    if (chunk.length) writeChunk(chunk);
     const seqs: number[] = [];
     for (let i = 0; i < events.length; i += SNAPSHOT_ROW_JOBS) {
       const part = events.slice(i, i + SNAPSHOT_ROW_JOBS);
@@ -194,7 +196,10 @@ export class LiveStore {
 
   /** Appends one entry (as several rows if it is long); returns its seq (its last row's). */
   #append(kind: "s" | "j", data: unknown): number {
-    const json = JSON.stringify(data);
+    return this.#appendJson(kind, JSON.stringify(data));
+  }
+
+  #appendJson(kind: "s" | "j", json: string): number {
     const pieces: string[] = [];
     for (let i = 0; i < json.length; ) {
       let end = Math.min(json.length, i + MAX_ROW_CHARS);
