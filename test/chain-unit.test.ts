@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { JobRow } from "../src/db/schema";
+import { readSettings } from "../src/config";
 import { Chain, CHAIN_MS, INVOCATION_CONCURRENCY } from "../src/execution/chain";
 
 const job = (leaseUntil: number) => ({ leaseUntil }) as JobRow;
@@ -48,5 +49,12 @@ describe("Chain", () => {
     answer([job(900)]);
     await ask;
     expect(await ended).toBe(900);
+  });
+
+  it("reads MAX_JOBS_PER_INVOCATION (1–5,000), falling back to 1,000", () => {
+    expect(readSettings({}).maxJobsPerInvocation).toBe(1000);
+    expect(readSettings({ MAX_JOBS_PER_INVOCATION: "250" }).maxJobsPerInvocation).toBe(250);
+    expect(readSettings({ MAX_JOBS_PER_INVOCATION: "1" }).maxJobsPerInvocation).toBe(1);
+    for (const bad of ["0", "5001", "1.5", "lots"]) expect(readSettings({ MAX_JOBS_PER_INVOCATION: bad }).maxJobsPerInvocation).toBe(1000);
   });
 });
