@@ -5,7 +5,7 @@ import type { JobRow } from "../db/schema";
 import type { AttemptOutcome, AttemptProgress, LogLine } from "../model/attempt";
 import type { JobStatus } from "../model/job";
 import { claimLiveMessages, finishAndTake, markLiveStarted, takeNextLive } from "../scheduler/client";
-import type { EndedAttempt, FinishOutput } from "../scheduler/live-protocol";
+import type { EndedAttempt } from "../scheduler/live-protocol";
 import { asExecMessage, type ExecMessageBody } from "../scheduler/messages";
 import { recordHandOff } from "../http-types/hand-off";
 import { takeResultWriteFault } from "./fault-hooks";
@@ -107,16 +107,17 @@ export async function handleExecBatch(batch: MessageBatch<ExecMessageBody>, env:
       ),
     );
   };
+  // With no room (the chain is over, or every slot of the invocation is running) it only records.
   const recordAndTake = async (queue: string, group: EndedAttempt[]) => {
     const room = chain.reserve();
-    if (!room) return new Map(Object.entries((await finishAndTake(env, queue, group)).statuses));
-    let out: FinishOutput | null = null;
-    try {
-      out = await chain.track(finishAndTake(env, queue, group, room));
-    } finally {
-      chain.claimed(room, out?.next ?? []);
-    }
-    startClaimed(out.next ?? []);
+    const ask = finishAndTake(env, queue, group, room);
+    const out = await (room ? chain.track(ask) : ask).catch((err: unknown) => {
+      chain.claimed(room, []);
+      throw err;
+    });
+    const next = out.next ?? [];
+    chain.claimed(room, next);
+    startClaimed(next);
     if (!chain.running) waitForMore(queue);
     return new Map(Object.entries(out.statuses));
   };

@@ -770,10 +770,10 @@ export class QueueScheduler extends DurableObject<Env> {
 
   /** Gives due jobs to waiting consumer invocations, in the order they asked; returns the ids left over. */
   #serveWaiters(ids: string[], now: number): string[] {
-    // A served invocation asks again as soon as its jobs started.
-    if (this.#waiters.length) this.#chainHoldUntil = now + CHAIN_HOLD_MS;
     let i = 0;
     while (i < ids.length && this.#waiters.length) {
+      // A served invocation asks again as soon as its jobs started.
+      this.#chainHoldUntil = now + CHAIN_HOLD_MS;
       const waiter = this.#waiters.shift()!;
       clearTimeout(waiter.timer);
       const claims = ids.slice(i, i + waiter.take).map((id) => T.claim(this.#jobs.get(id)!, now));
@@ -827,7 +827,7 @@ export class QueueScheduler extends DurableObject<Env> {
       const sendable = now >= this.#retryAfter && now >= this.#chainHoldUntil ? free - forWaiters : 0;
       const taken = free > 0 ? this.#timeline.takeDue(now, forWaiters + sendable) : [];
       for (const id of taken) this.#settings.recordStart(id, now);
-      const ids = taken.length ? this.#serveWaiters(taken, now) : taken;
+      const ids = this.#serveWaiters(taken, now);
       if (ids.length) {
         // Taken synchronously, before any await, so interleaved calls cannot send a job twice.
         const messages = packExecMessages(queue, ids.map((id) => [id, this.#jobs.get(id)!.row.attempt]));
