@@ -2,8 +2,15 @@ import type { DomainEvent } from "../model/events";
 import type { ArchivedJob } from "./live-protocol";
 import type { LiveJob } from "./live-jobs";
 
-/** Most ended jobs (and lifecycle events) one flush carries. */
+/** Most ended jobs one flush carries. */
 export const ARCHIVE_FLUSH_JOBS = 500;
+/**
+ * Most lifecycle events one flush carries. A job raises about three (created, started, ended): a
+ * flush that took no more events than jobs would leave two of every three behind, and under a
+ * steady load the waiting events (held in memory and rewritten by every rotation) would grow
+ * without end.
+ */
+export const ARCHIVE_FLUSH_EVENTS = 3 * ARCHIVE_FLUSH_JOBS;
 /** Bounds one flush's content (its D1 batch and its journal entry). */
 export const FLUSH_MAX_BYTES = 1_000_000;
 
@@ -38,7 +45,7 @@ export function planFlush(finished: Iterable<LiveJob>, events: readonly WaitingE
     if (!job.fresh) maybeArchived.push(job.row.id);
   }
   let taken = 0;
-  while (taken < events.length && (taken === 0 || (bytes < FLUSH_MAX_BYTES && taken < ARCHIVE_FLUSH_JOBS))) {
+  while (taken < events.length && (taken === 0 || (bytes < FLUSH_MAX_BYTES && taken < ARCHIVE_FLUSH_EVENTS))) {
     const seq = events[taken].seq;
     while (taken < events.length && events[taken].seq === seq) bytes += JSON.stringify(events[taken++].event).length;
   }

@@ -154,9 +154,13 @@ export class LiveStore {
     return this.#append("j", journal);
   }
 
-  /** Whether the generation has grown enough, for what a snapshot of `held` jobs takes, to be replaced. */
-  shouldRotate(held: number): boolean {
-    return held === 0 ? this.#rows > 0 : this.#rows >= Math.max(MIN_ROTATE_ROWS, ROTATE_FACTOR * Math.ceil(held / SNAPSHOT_ROW_JOBS));
+  /**
+   * Whether the generation has grown enough to be replaced, for what its snapshot takes: `held`
+   * jobs and `events` lifecycle events not yet flushed (a rotation rewrites both).
+   */
+  shouldRotate(held: number, events: number): boolean {
+    const snapshotRows = Math.ceil(held / SNAPSHOT_ROW_JOBS) + Math.ceil(events / SNAPSHOT_ROW_JOBS);
+    return snapshotRows === 0 ? this.#rows > 0 : this.#rows >= Math.max(MIN_ROTATE_ROWS, ROTATE_FACTOR * snapshotRows);
   }
 
   /**

@@ -956,7 +956,7 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#through = Math.max(this.#through, through);
     this.#store.transaction(() => {
       this.#store.appendJournal({ gone: ids, flushed: seq, through: this.#through });
-      if (this.#store.shouldRotate(this.#jobs.size)) this.#rotate();
+      if (this.#store.shouldRotate(this.#jobs.size, this.#events.length)) this.#rotate();
     });
     this.#activeFlush = null;
     // The webhook outbox rows exist now: send them (live subscribers had the events at once).
