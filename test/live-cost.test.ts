@@ -85,6 +85,45 @@ describe("QueueScheduler storage cost", () => {
     });
   });
 
+  it("waits with the flush until it would be full (500 ended jobs or 1,500 events) or a second has passed, not at 500 jobs and events together", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 1000 });
+      // 200 jobs run to their end: 200 ended jobs and 600 events wait, a third of a flush.
+      for (let i = 0; i < 2; i++) await object.create({ queue, jobs: Array.from({ length: 100 }, () => newJob(queue)) });
+      await runAll(object, queue, sent);
+      const partial = await state.storage.getAlarm();
+      expect(partial).not.toBeNull();
+      expect(partial!).toBeGreaterThan(Date.now() + 500);
+      // 300 more: 500 ended jobs fill a flush, which is due at once.
+      for (let i = 0; i < 3; i++) await object.create({ queue, jobs: Array.from({ length: 100 }, () => newJob(queue)) });
+      await runAll(object, queue, sent);
+      const full = await state.storage.getAlarm();
+      expect(full).not.toBeNull();
+      expect(full!).toBeLessThanOrEqual(Date.now());
+      expect(await object.flush({ queue })).toEqual({ archived: 500 });
+    });
+  });
+
+  it("while due jobs wait for a slot, a full flush waits for the backlog to be handed out (up to four flushes' worth), then is due at once", async () => {
+    const queue = uniqueQueue();
+    await withObject(queue, async (object, sent, state) => {
+      await object.configure({ queue, workers: 100 });
+      for (let i = 0; i < 7; i++) await object.create({ queue, jobs: Array.from({ length: 100 }, () => newJob(queue)) });
+      // 100 at a time (the queue's slots): after 5 rounds 500 jobs ended, 100 are dispatched and 100 still due.
+      for (let round = 0; round < 5; round++) await runAll(object, queue, sent);
+      expect((await object.stats({ queue })).due).toBe(100);
+      const deferred = await state.storage.getAlarm();
+      expect(deferred).not.toBeNull();
+      expect(deferred!).toBeGreaterThan(Date.now() + 500);
+      for (let round = 0; round < 2; round++) await runAll(object, queue, sent);
+      expect((await object.stats({ queue })).due).toBe(0);
+      const due = await state.storage.getAlarm();
+      expect(due!).toBeLessThanOrEqual(Date.now());
+      expect(await object.flush({ queue })).toEqual({ archived: 700 });
+    });
+  });
+
   it("single creates arriving a few ms apart share a segment row; after a restart every acknowledged job is there and runs exactly once", async () => {
     const queue = uniqueQueue();
     await withObject(queue, async (object, sent, state) => {
