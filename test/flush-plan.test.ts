@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { newJobRow } from "../src/model/job";
-import { ARCHIVE_FLUSH_EVENTS, ARCHIVE_FLUSH_JOBS, FLUSH_MAX_BYTES, planFlush, type WaitingEvent } from "../src/scheduler/flush-plan";
+import { ARCHIVE_FLUSH_EVENTS, ARCHIVE_FLUSH_JOBS, FLUSH_MAX_BYTES, flushJournalJson, planFlush, type WaitingEvent } from "../src/scheduler/flush-plan";
+import type { FlushEntry } from "../src/scheduler/live-store";
 import { newJobId } from "../src/scheduler/job-ids";
 import { applyChange, newLiveJob, type LiveJob } from "../src/scheduler/live-jobs";
 import * as T from "../src/scheduler/transitions";
@@ -57,5 +58,18 @@ describe("planFlush", () => {
     expect(bytes).toBeLessThan(FLUSH_MAX_BYTES + 25_000);
     expect(plan.eventsTaken).toBeGreaterThan(0);
     expect(plan.eventsTaken).toBeLessThan(events.length);
+  });
+});
+
+describe("flushJournalJson", () => {
+  it("is the journal row JSON.stringify({ flush: entry }) would make, from the encodings planFlush already made", () => {
+    const { jobs, events } = endedJobs(50, JSON.stringify({ text: 'quotes " and \\\\ backslashes, ünïcödé and 😀' }));
+    const plan = planFlush(jobs, events, 300);
+    const entry: FlushEntry = { queue: "flush-plan", seq: 301, at: Date.now(), jobs: plan.jobs, maybeArchived: plan.maybeArchived, events: plan.events, through: plan.through };
+    const json = flushJournalJson(entry, plan.jobsJson);
+    expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify({ flush: entry })));
+    // A flush journaled before maybeArchived was kept has none: that means every id may have a row.
+    const { maybeArchived: _, ...older } = entry;
+    expect(JSON.parse(flushJournalJson(older, plan.jobsJson))).toEqual(JSON.parse(JSON.stringify({ flush: older })));
   });
 });

@@ -101,6 +101,21 @@ export type EndpointStatusEventData = {
   changedAt: string;
 };
 
+const encoded = new WeakMap<DomainEvent, string>();
+
+/**
+ * An event as JSON, encoded once however many writers need it (a flush's size, its journal row,
+ * the webhook outbox rows): an event is never changed once made.
+ */
+export function eventJson(event: DomainEvent): string {
+  let json = encoded.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    encoded.set(event, json);
+  }
+  return json;
+}
+
 export function makeEvent(type: EventType, data: Record<string, unknown>, at = Date.now()): DomainEvent {
   return { id: `evt_${crypto.randomUUID()}`, type, timestamp: new Date(at).toISOString(), data };
 }

@@ -154,6 +154,11 @@ export class LiveStore {
     return this.#append("j", journal);
   }
 
+  /** A journal entry already encoded as JSON (see flushJournalJson). */
+  appendJournalJson(json: string): number {
+    return this.#appendJson("j", json);
+  }
+
   /**
    * Whether the generation has grown enough to be replaced, for what its snapshot takes: `held`
    * jobs and `events` lifecycle events not yet flushed (a rotation rewrites both).

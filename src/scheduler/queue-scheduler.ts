@@ -15,7 +15,7 @@ import { LivePublisher } from "./live-publisher";
 import { LIVE_STORE_MIGRATION, LiveStore, type FlushEntry } from "./live-store";
 import { ConfigureInput, packExecMessages, QueueInput, type SchedulerStatus } from "./messages";
 import { QueueSettings } from "./queue-settings";
-import { ARCHIVE_FLUSH_EVENTS, ARCHIVE_FLUSH_JOBS, planFlush, type WaitingEvent } from "./flush-plan";
+import { ARCHIVE_FLUSH_EVENTS, ARCHIVE_FLUSH_JOBS, flushJournalJson, planFlush, type WaitingEvent } from "./flush-plan";
 import { ArmFaultInput, ClaimForFaultInput, ObjectFaults } from "./object-faults";
 import { Timeline } from "./timeline";
 import * as T from "./transitions";
@@ -987,7 +987,7 @@ export class QueueScheduler extends DurableObject<Env> {
     // The flush's id is the seq of its journal entry's first row: never given to another row.
     const seq = this.#store.seq + 1;
     const entry: FlushEntry = { queue, seq, at: Date.now(), jobs: plan.jobs, maybeArchived: plan.maybeArchived, events: plan.events, through: plan.through };
-    this.#store.appendJournal({ flush: entry });
+    this.#store.appendJournalJson(flushJournalJson(entry, plan.jobsJson));
     return { seq, entry };
   }
 

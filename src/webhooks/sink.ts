@@ -1,5 +1,5 @@
 import { byGuard, JOB_STATE_EXISTS, jobStateTuple, type EventSink, type GuardedEvent, type JobState } from "../events/publisher";
-import type { DomainEvent } from "../model/events";
+import { eventJson, type DomainEvent } from "../model/events";
 import { jsonRows } from "../db/json-rows";
 import { chunkJsonRows } from "../lib/collections";
 import { enqueueDeliveries } from "./dispatch";
@@ -19,17 +19,13 @@ function outboxStatement(env: Env, rows: { event: DomainEvent; g?: unknown[] }[]
 
 /** The outbox for many events: one statement per JSON parameter of at most JSON_CHUNK_BYTES (D1 takes values up to 2 MB). */
 function outboxStatements(env: Env, rows: { event: DomainEvent; g?: unknown[] }[], now: number, guard: { sql: string; params: unknown[] }): D1PreparedStatement[] {
-  const encoded = rows.map(({ event, g }) =>
-    JSON.stringify({
-      id: event.id,
-      type: event.type,
-      // As JSON, not a JSON string inside JSON: SQL stores it as text (`->`), and it is encoded once.
-      payload: event,
-      queue: asString(event.data.queue),
-      jobType: event.type.startsWith("job.") ? asString(event.data.jobType) : null,
-      g,
-    }),
-  );
+  // Built around the event's JSON as already encoded (see eventJson): the payload is stored as
+  // JSON, not as a JSON string inside JSON (SQL reads it with `->`).
+  const encoded = rows.map(({ event, g }) => {
+    const jobType = event.type.startsWith("job.") ? asString(event.data.jobType) : null;
+    const state = g === undefined ? "" : `,"g":${JSON.stringify(g)}`;
+    return `{"id":${JSON.stringify(event.id)},"type":${JSON.stringify(event.type)},"payload":${eventJson(event)},"queue":${JSON.stringify(asString(event.data.queue))},"jobType":${JSON.stringify(jobType)}${state}}`;
+  });
   return chunkJsonRows(encoded).map((json) => outboxInsert(env, json, now, guard));
 }
 
