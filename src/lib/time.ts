@@ -1,11 +1,17 @@
-let lastIso = { ms: Number.NaN, text: "" };
+/** The last few instants formatted (most recent first). */
+const recentIso: { ms: number; text: string }[] = [];
+const RECENT_ISO = 4;
 
 /** ISO 8601 UTC for an epoch-ms timestamp, or null. */
 export function iso(ms: number | null | undefined): string | null {
   if (ms == null) return null;
-  // Jobs created or ended together share their times: a batch's events ask for the same few.
-  if (ms !== lastIso.ms) lastIso = { ms, text: new Date(ms).toISOString() };
-  return lastIso.text;
+  // Jobs created, claimed or ended together share their times, and an event asks for several of
+  // them in turn (scheduled, started, completed): a batch's events ask for the same few again and again.
+  for (const r of recentIso) if (r.ms === ms) return r.text;
+  const text = new Date(ms).toISOString();
+  recentIso.unshift({ ms, text });
+  if (recentIso.length > RECENT_ISO) recentIso.pop();
+  return text;
 }
 
 const TIMESPAN = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
