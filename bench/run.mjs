@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --peers] [-- --cost | --latency]`: the platform floor and the scheduler's figures under the
-// same `wrangler dev`, each API figure also as a ratio to the floor, the operations a job costs, and
+// same local runtime (bench/lib/dev-worker.mjs: `wrangler dev`'s, without its DevTools inspector unless
+// BENCH_INSPECTOR=on), each API figure also as a ratio to the floor, the operations a job costs, and
 // with --peers BullMQ on the same machine. One JSON object per scenario on stdout; all of them in
 // bench/results/<date>.json. --cost runs only the cost block (the metered server, both creation
 // modes), prints its rows and exits.
@@ -9,7 +10,7 @@ import { execSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { costPerMillion } from "./lib/cost.mjs";
-import { sleep, startDevServer } from "./lib/dev-server.mjs";
+import { inspectorOn, sleep, startDevServer } from "./lib/dev-server.mjs";
 
 const { values: opts } = parseArgs({ options: { quick: { type: "boolean", default: false }, peers: { type: "boolean", default: false }, cost: { type: "boolean", default: false }, latency: { type: "boolean", default: false } } });
 const Q = opts.quick;
@@ -73,7 +74,7 @@ function cpuMs(pids) {
 }
 /** The Worker's runtime only: both workerd processes. */
 const workerdCpuMs = (pgid) => cpuMs(workerdProcesses(pgid).map((p) => p.pid));
-/** Everything `wrangler dev` runs: its Node process, esbuild and both workerd processes. */
+/** Everything the dev server runs: its Node process, esbuild and both workerd processes. */
 const devServerCpuMs = (pgid) =>
   cpuMs(
     execSync("ps -eo pgid=,pid=", { encoding: "utf8" })
@@ -258,6 +259,8 @@ try {
     const pickup = [];
     let cpuMsPerJob = 0;
     let failed = 0;
+    // Why each failed create failed: the status and body, or the connection error.
+    const failures = {};
     for (let run = 0; run < RUNS; run++) {
       const queue = `bench-pickup-${rate}-${run}`;
       const sent = [];
@@ -270,7 +273,16 @@ try {
         const at = Date.now();
         // Over capacity the dev server's proxy drops requests: those are counted, not fatal.
         const create = fetch(`${server.url}/api/tickerq/jobs`, { method: "POST", headers, body: JSON.stringify({ type: "echo", queue }) });
-        calls.push(create.then(async (r) => (r.status === 201 ? sent.push({ id: (await r.json()).id, at }) : failed++), () => failed++));
+        const fail = (why) => {
+          failed++;
+          failures[why] = (failures[why] ?? 0) + 1;
+        };
+        calls.push(
+          create.then(
+            async (r) => (r.status === 201 ? sent.push({ id: (await r.json()).id, at }) : fail(`HTTP ${r.status}: ${(await r.text()).slice(0, 200)}`)),
+            (err) => fail(String(err?.cause?.code ?? err?.cause?.message ?? err)),
+          ),
+        );
       }
       await Promise.all(calls);
       await waitUntilDone(queue);
@@ -279,11 +291,12 @@ try {
       for (const s of sent) pickup.push(byId.get(s.id) - s.at);
     }
     if (rate === 100) ours.pickupP50 = summary(pickup).median;
-    emit(name, { ...summary(pickup), rate, failedCreates: failed, devServerCpuMsPerJob: Math.round(cpuMsPerJob * 10) / 10, unit: "ms, handler start minus create call; rate jobs/s offered" });
+    emit(name, { ...summary(pickup), rate, failedCreates: failed, failures, devServerCpuMsPerJob: Math.round(cpuMsPerJob * 10) / 10, unit: "ms, handler start minus create call; rate jobs/s offered" });
   }
 
   // 5. Delayed lateness: 1,000 due in the same second and 500 spread over 1-3 s; start minus run_at.
   const lateness = [];
+  const seen = new Set();
   let early = 0;
   for (let run = 0; run < RUNS; run++) {
     const at = new Date(Math.ceil((Date.now() + 5000) / 1000) * 1000).toISOString();
@@ -292,7 +305,10 @@ try {
     await api("/jobs/batch", { jobs: spread });
     await api("/queues/bench-late", { workers: 100 }, "PATCH");
     await waitUntilDone("bench-late");
+    // The queue keeps the completed jobs of earlier runs: count each job once.
     for (const r of await exportRows("bench-late")) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
       const late = Date.parse(r.executedAt) - Date.parse(r.scheduledAt);
       if (late < 0) early++;
       lateness.push(late);
@@ -324,5 +340,5 @@ if (opts.peers) {
 
 mkdirSync("bench/results", { recursive: true });
 const file = `bench/results/${new Date().toISOString().slice(0, 19).replace(/:/g, "-")}.json`;
-writeFileSync(file, JSON.stringify({ machine: { cpus: (await import("node:os")).cpus().length, node: process.version, strayWorkerdAtStart: strayWorkerd.length }, quick: Q, results }, null, 2));
+writeFileSync(file, JSON.stringify({ machine: { cpus: (await import("node:os")).cpus().length, node: process.version, strayWorkerdAtStart: strayWorkerd.length, devToolsInspector: inspectorOn }, quick: Q, results }, null, 2));
 console.error(`written to ${file}`);
