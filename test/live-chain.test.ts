@@ -96,10 +96,10 @@ describe("QueueScheduler: a consumer invocation takes more jobs", () => {
     await withObject(queue, async (object, sent) => {
       // The object's clock stands still until the test moves it: on a busy machine a create can
       // take longer than the hold itself.
+      const held = newJob(queue);
       vi.useFakeTimers({ toFake: ["Date"], now: Date.now() });
       try {
         expect((await object.next({ queue, take: 1, waitMs: 0 })).next).toEqual([]);
-        const held = newJob(queue);
         await object.create({ queue, jobs: [held] });
         expect(sent).toEqual([]);
         vi.setSystemTime(Date.now() + CHAIN_HOLD_MS + 5);
@@ -108,13 +108,12 @@ describe("QueueScheduler: a consumer invocation takes more jobs", () => {
       } finally {
         vi.useRealTimers();
       }
-      const held = sent[0].jobs[0][0];
       const [message] = sent.splice(0);
       const [claimed] = (await object.claim({ queue, token: message.token, jobs: message.jobs })).claimed;
 
       // The invocation's chain is over: its last finish asks for nothing, and a new job goes out at once.
       expect((await object.next({ queue, take: 1, waitMs: 0 })).next).toEqual([]);
-      await object.finish({ queue, ended: [completed(held, claimed.attempt)] });
+      await object.finish({ queue, ended: [completed(held.id, claimed.attempt)] });
       const next = newJob(queue);
       await object.create({ queue, jobs: [next] });
       expect(sent.flatMap((m) => m.jobs)).toEqual([[next.id, 0]]);

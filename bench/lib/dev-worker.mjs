@@ -2,8 +2,8 @@
 // Miniflare, workerd, local D1, Durable Objects and Queues), without the DevTools inspector.
 // `wrangler dev` always attaches one: it turns on the runtime's Network domain and logs every
 // event (each D1 query with its body) to wrangler's debug log on disk, which costs several ms of
-// CPU per request on this machine and does not exist in production. `--inspector` keeps it on, to
-// compare with `wrangler dev` itself.
+// CPU per request on this machine and does not exist in production. An `inspectorPort` in the
+// options (BENCH_INSPECTOR=on, see dev-server.mjs) attaches it, to compare with `wrangler dev` itself.
 // Run as its own process (bench/lib/dev-server.mjs spawns it) so that its CPU and the runtime's are
 // counted apart from the load: `node bench/lib/dev-worker.mjs '<json options>'`; prints `ready`.
 import { unstable_startWorker } from "wrangler";
