@@ -219,13 +219,15 @@ export class LiveStore {
       i = end;
     }
     const insert = `INSERT INTO ${tableOf(this.#gen)} (seq, kind, data) VALUES (?, ?, ?)`;
-    return this.transaction(() => {
+    const append = () => {
       pieces.forEach((piece, i) => {
         this.write(insert, ++this.#seq, i === pieces.length - 1 ? kind : "p", piece);
         this.#rows++;
       });
       return this.#seq;
-    });
+    };
+    // A single INSERT is atomic by itself; the pieces of a long entry must land together.
+    return pieces.length === 1 ? append() : this.transaction(append);
   }
 
   /** The generations whose tables exist, oldest first. */

@@ -685,7 +685,7 @@ export class QueueScheduler extends DurableObject<Env> {
   #journal(group: T.Transition[]) {
     // A large group is several entries (in one transaction), so a flush can always take its
     // events by whole entries and stay bounded.
-    this.#store.transaction(() => {
+    const append = () => {
       for (let i = 0; i < group.length; i += ENTRY_MAX_CHANGES) {
         const part = group.slice(i, i + ENTRY_MAX_CHANGES);
         const changes = part.map((t) => t.change);
@@ -693,7 +693,9 @@ export class QueueScheduler extends DurableObject<Env> {
         const seq = this.#store.appendJournal(events.length ? { c: changes, ev: events } : { c: changes });
         for (const event of events) this.#events.push({ seq, event });
       }
-    });
+    };
+    if (group.length > ENTRY_MAX_CHANGES) this.#store.transaction(append);
+    else append();
     for (const { change } of group) {
       const job = this.#jobs.get(change.id);
       if (job) applyChange(job, change);
