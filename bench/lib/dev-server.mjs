@@ -54,6 +54,8 @@ export async function startDevServer({ persistDir, token = `bench-${crypto.rando
     url,
     token,
     pid: child.pid,
+    /** The DevTools inspector's port (BENCH_INSPECTOR=on), for profiling the Worker's isolate. */
+    inspectorPort,
     async stop() {
       const exited = new Promise((r) => child.once("exit", r));
       try {
