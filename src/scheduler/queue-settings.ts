@@ -22,6 +22,8 @@ export class QueueSettings {
   #store: LiveStore;
   #sql: SqlStorage;
   #cache = new Map<string, string | null>();
+  /** Parsed values by key, for the raw value they were parsed from: claims read workers and the rate limit for every job. */
+  #parsed = new Map<string, { raw: string | null; value: unknown }>();
 
   constructor(store: LiveStore, sql: SqlStorage) {
     this.#store = store;
@@ -57,15 +59,25 @@ export class QueueSettings {
   }
 
   get workers(): number {
-    return StoredWorkers.parse(this.get("workers") ?? DEFAULT_WORKERS);
+    return this.#parse("workers", (raw) => StoredWorkers.parse(raw ?? DEFAULT_WORKERS));
   }
 
   get rateLimit(): RateLimit | null {
-    return StoredRateLimit.parse(this.get("rate_limit"));
+    return this.#parse("rate_limit", (raw) => StoredRateLimit.parse(raw));
   }
 
   get version(): number {
-    return StoredVersion.parse(this.get("version") ?? 0);
+    return this.#parse("version", (raw) => StoredVersion.parse(raw ?? 0));
+  }
+
+  /** A setting parsed once per stored value. */
+  #parse<T>(key: string, parse: (raw: string | null) => T): T {
+    const raw = this.get(key);
+    const hit = this.#parsed.get(key);
+    if (hit && hit.raw === raw) return hit.value as T;
+    const value = parse(raw);
+    this.#parsed.set(key, { raw, value });
+    return value;
   }
 
   bumpVersion(): void {
