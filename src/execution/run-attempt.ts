@@ -65,10 +65,19 @@ export async function runAttempt(
   if (!params.success) return finish({ kind: "failed", error: `Stored parameters no longer match the "${job.type}" schema.`, result: null });
 
   const controller = new AbortController();
+  // The race below ends when the signal aborts: rejected here rather than by an abort listener on each attempt's signal.
+  let rejectAborted: (reason: unknown) => void = () => {};
+  const aborted = new Promise<never>((_, reject) => (rejectAborted = reject));
+  aborted.catch(() => {});
+  const abort = (reason: Error) => {
+    if (controller.signal.aborted) return;
+    controller.abort(reason);
+    rejectAborted(reason);
+  };
   const timeoutMs = attemptTimeoutMs(job, type.timeoutMs);
-  const timer = setTimeout(() => controller.abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
+  const timer = setTimeout(() => abort(new TimedOut(`Timed out after ${timeoutMs / 1000} s.`)), timeoutMs);
   const kept: Promise<unknown>[] = [];
-  const watch = heartbeat.watch(job, () => controller.abort(new CancelledError(CANCELLED_WHILE_RUNNING)));
+  const watch = heartbeat.watch(job, () => abort(new CancelledError(CANCELLED_WHILE_RUNNING)));
   const ctx: JobContext = {
     jobId: job.id,
     attempt: job.attempt,
@@ -91,9 +100,6 @@ export async function runAttempt(
 
   let settled = false;
   try {
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
-    });
     const running = type.run(params.data, ctx);
     running.then(
       () => (settled = true),
