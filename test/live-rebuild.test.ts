@@ -167,10 +167,19 @@ describe("QueueScheduler flush to the D1 archive", () => {
       const waitingBefore = await object.get({ queue, ids: [waiting.id] });
       expect((await restarted(state).get({ queue, ids: [done.id, waiting.id] })).jobs.map((d) => d.job.id)).toEqual([waiting.id]);
 
-      // Once the log has grown enough, the next flush replaces it by a snapshot of what is held.
-      for (let i = 0; i < 70; i++) await object.create({ queue, jobs: [newJob(queue, { runAt: Date.now() + 3_600_000 })] });
+      // Removed jobs are never flushed: once the log has grown enough, the removal itself replaces it.
+      const growLog = async () => {
+        for (let i = 0; i < 70; i++) await object.create({ queue, jobs: [newJob(queue, { runAt: Date.now() + 3_600_000 })] });
+        expect(storedRows(state.storage.sql)).toBeGreaterThan(64);
+      };
+      await growLog();
       const extra = (await object.list({ queue, filter: {}, limit: 100 })).rows.filter((r) => r.id !== waiting.id).map((r) => r.id);
       await object.remove({ queue, ids: extra.slice(1) });
+      expect(storedRows(state.storage.sql)).toBe(1);
+      expect((await restarted(state).list({ queue, filter: {}, limit: 100 })).rows.map((r) => r.id).sort()).toEqual([waiting.id, extra[0]].sort());
+
+      // Once the log has grown enough, the next flush replaces it by a snapshot of what is held.
+      await growLog();
       const last = extra[0];
       await object.requeue({ queue, id: last, from: ["pending"], runAt: Date.now(), resetRetryCount: false });
       await object.claim({ queue, token: "b", jobs: [[last, 0]] });
@@ -180,7 +189,7 @@ describe("QueueScheduler flush to the D1 archive", () => {
       expect(storedRows(state.storage.sql)).toBe(1);
       const fresh = restarted(state);
       expect(await fresh.get({ queue, ids: [waiting.id] })).toEqual(waitingBefore);
-      expect((await fresh.list({ queue, filter: {}, limit: 100 })).total).toBe(1);
+      expect((await fresh.list({ queue, filter: {}, limit: 100 })).total).toBe(71);
       expect(await d1Job(last)).toMatchObject({ status: "completed" });
     });
   });

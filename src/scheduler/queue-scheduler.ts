@@ -458,6 +458,9 @@ export class QueueScheduler extends DurableObject<Env> {
     if (removed.length) {
       this.#store.appendJournal({ gone: removed });
       for (const id of removed) this.#forget(id);
+      // Removed jobs are never flushed, and only a flush rotated the log: a cleared backlog's rows
+      // would stay stored (and be read back at every restart) until the queue's next flush.
+      if (!this.#activeFlush && this.#store.shouldRotate(this.#jobs.size, this.#events.length)) this.#store.transaction(() => this.#rotate());
       await this.#dispatch();
     }
     return { removed };
