@@ -458,9 +458,9 @@ export class QueueScheduler extends DurableObject<Env> {
     if (removed.length) {
       this.#store.appendJournal({ gone: removed });
       for (const id of removed) this.#forget(id);
-      // Removed jobs are never flushed, and only a flush rotated the log: a cleared backlog's rows
-      // would stay stored (and be read back at every restart) until the queue's next flush.
-      if (!this.#activeFlush && this.#store.shouldRotate(this.#jobs.size, this.#events.length)) this.#store.transaction(() => this.#rotate());
+      // Removed jobs are never flushed: a cleared backlog's rows would otherwise stay stored (and
+      // be read back at every restart) until the queue's next flush. A flush under way rotates after it.
+      if (!this.#activeFlush) this.#rotateIfGrown();
       await this.#dispatch();
     }
     return { removed };
@@ -975,7 +975,7 @@ export class QueueScheduler extends DurableObject<Env> {
     this.#through = Math.max(this.#through, through);
     this.#store.transaction(() => {
       this.#store.appendJournal({ gone: ids, flushed: seq, through: this.#through });
-      if (this.#store.shouldRotate(this.#jobs.size, this.#events.length)) this.#rotate();
+      this.#rotateIfGrown();
     });
     this.#activeFlush = null;
     // The webhook outbox rows exist now: send them (live subscribers had the events at once).
@@ -1034,6 +1034,11 @@ export class QueueScheduler extends DurableObject<Env> {
       if (flushing.has(job.row.id)) this.#finished.delete(job.row.id);
     }
     if (this.#waitingCount()) this.#waitingSince = Date.now();
+  }
+
+  /** Rotates the live log once it has grown past what its snapshot would take (see LiveStore.shouldRotate). */
+  #rotateIfGrown() {
+    if (this.#store.shouldRotate(this.#jobs.size, this.#events.length)) this.#store.transaction(() => this.#rotate());
   }
 
   /** Replaces the live log by a snapshot of what is held now (see LiveStore.rotate). Inside a transaction. */
