@@ -106,7 +106,8 @@ export function newJobPage(ctx) {
     .then((jobTypes) => {
       types = jobTypes;
       fill(typeList, types.map((t) => h("option", { value: t.name }, t.kind)));
-      if (!typeInput.value && types[0]) typeInput.value = types[0].name;
+      // Never write into a field someone is typing in: a value set mid-typing joins what they typed.
+      if (!typeInput.value && document.activeElement !== typeInput && types[0]) typeInput.value = types[0].name;
       showType();
     })
     .catch((err) => fill(errors, err.message));
